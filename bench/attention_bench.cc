@@ -1,0 +1,134 @@
+// Attention extraction throughput: sequences/s and tokens/s of a forward pass that captures
+// every layer's attention (full maps, stacked into the [layers, B, heads, T, T] output, or only
+// K node positions), against the same forward without capture. Plain main; prints a markdown
+// table for docs/PERFORMANCE.md.
+//   attention_bench [--length 128] [--batch 4] [--repeats 3] [--threads N] [--dtypes float32,bfloat16]
+//                   [--device cpu|cuda]
+//                   [--models tiny-llama3=DIR,qwen2.5-0.5b=CONFIG.json,...]
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "common/core/json_file.h"
+#include "common/model/decoder_model.h"
+#include "common/model/linear.h"
+#include "services/cli/flags.h"
+
+namespace gp {
+namespace {
+
+const std::vector<FlagSpec> kBenchFlags = {
+    {"length", true, "tokens per sequence (default 128)"},
+    {"batch", true, "sequences per forward (default 4)"},
+    {"repeats", true, "timed rounds, modes interleaved; the fastest run of each counts (default 3)"},
+    {"threads", true, "intra-op threads (default: all cores)"},
+    {"positions", true, "K for the node-position capture mode (default 40)"},
+    {"dtypes", true, "comma-separated: float32,bfloat16"},
+    {"device", true, "cpu (default) or cuda"},
+    {"models", true, "comma-separated NAME=checkpoint-dir or NAME=config.json (random weights)"},
+};
+
+absl::StatusOr<DecoderModel> Build(const std::string& source, const ModelOptions& options) {
+  if (source.size() > 5 && source.substr(source.size() - 5) == ".json") {
+    auto json = ReadJsonFile(source);
+    if (!json.ok()) return json.status();
+    auto config = ParseModelConfig(*json, source);
+    if (!config.ok()) return config.status();
+    return DecoderModel::RandomInit(*config, options, 0);
+  }
+  return DecoderModel::Load(source, options);
+}
+
+// Seconds of the fastest run of each mode over `repeats` rounds (after one warm-up round).
+// The modes alternate within a round, so drift in machine load hits them alike.
+std::vector<double> FastestInterleaved(int64_t repeats, const std::vector<std::function<void()>>& modes) {
+  std::vector<double> best(modes.size(), 1e30);
+  for (int64_t round = -1; round < repeats; ++round) {
+    for (size_t i = 0; i < modes.size(); ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      modes[i]();
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (round >= 0) best[i] = std::min(best[i], seconds);
+    }
+  }
+  return best;
+}
+
+int Run(const Flags& flags) {
+  const int64_t length = *flags.Int("length", 128), batch = *flags.Int("batch", 4);
+  const int64_t repeats = *flags.Int("repeats", 3), k = *flags.Int("positions", 40);
+  at::set_num_threads(static_cast<int>(*flags.Int("threads", std::thread::hardware_concurrency())));
+  const std::string data = GP_SOURCE_DIR "/tests/data/hf-reference";
+  const std::string models = flags.Get(
+      "models", "tiny-llama3=" + data + "/models/tiny-llama3,tiny-gemma2=" + data +
+                    "/models/tiny-gemma2,qwen2.5-0.5b=" + data + "/model-configs/qwen2.5-0.5b.json");
+  std::cout << absl::StrFormat("%s, threads %d, batch %d, T %d, K %d, fastest of %d; CPU bfloat16 matmul %s\n\n",
+                               flags.Get("device", "cpu"), at::get_num_threads(), batch, length, k, repeats,
+                               CpuHasFastBfloat16Matmul() ? "in hardware" : "emulated in float32 (no AVX512-BF16/AMX)");
+  std::cout << "| model | dtype | bare forward seq/s | full capture seq/s | full capture tok/s | "
+               "full capture time / bare time | K-position capture seq/s |\n|---|---|---|---|---|---|---|\n";
+  for (const std::string& dtype : std::vector<std::string>(absl::StrSplit(flags.Get("dtypes", "float32,bfloat16"), ','))) {
+    for (const std::string& entry : std::vector<std::string>(absl::StrSplit(models, ','))) {
+      const std::vector<std::string> parts = absl::StrSplit(entry, absl::MaxSplits('=', 1));
+      if (parts.size() != 2) {
+        std::cerr << "bad --models entry '" << entry << "' (want NAME=PATH)\n";
+        return 2;
+      }
+      auto options = ParseModelOptions(dtype, flags.Get("device", "cpu"));
+      auto model = options.ok() ? Build(parts[1], *options) : absl::StatusOr<DecoderModel>(options.status());
+      if (!model.ok()) {
+        std::cerr << parts[0] << ": " << model.status().message() << "\n";
+        return 1;
+      }
+      c10::InferenceMode inference;
+      at::Tensor ids = at::randint(model->config().vocab_size, {batch, length}, at::kLong);
+      at::Tensor mask = at::ones({batch, length}, at::kLong);
+      auto forward = [&](ForwardOptions::Capture capture) {
+        ForwardOptions options;
+        options.capture = capture;
+        if (capture == ForwardOptions::Capture::kPositions) {
+          options.capture_positions = at::arange(0, length, std::max<int64_t>(1, length / k), at::kLong)
+                                          .narrow(0, 0, std::min(k, length))
+                                          .expand({batch, std::min(k, length)})
+                                          .contiguous();
+        }
+        auto out = model->Forward(ids, mask, options);
+        // Extraction ends with the output layout in host memory, as `graphprobe attention`
+        // writes it. A host copy also waits for the device's queued kernels.
+        if (out.ok() && capture != ForwardOptions::Capture::kNone) {
+          at::stack(out->attentions).to(at::kCPU);
+        } else {
+          at::zeros({1}, model->options().device).to(at::kCPU);
+        }
+      };
+      const std::vector<double> seconds =
+          FastestInterleaved(repeats, {[&] { forward(ForwardOptions::Capture::kNone); },
+                                       [&] { forward(ForwardOptions::Capture::kAll); },
+                                       [&] { forward(ForwardOptions::Capture::kPositions); }});
+      const double bare = seconds[0], full = seconds[1], positions = seconds[2];
+      std::cout << absl::StrFormat("| %s | %s | %.2f | %.2f | %.0f | %.2fx | %.2f |\n", parts[0], dtype, batch / bare,
+                                   batch / full, batch * length / full, full / bare, batch / positions);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace gp
+
+int main(int argc, char** argv) {
+  auto flags = gp::Flags::Parse(std::vector<std::string>(argv + 1, argv + argc), gp::kBenchFlags);
+  if (!flags.ok()) {
+    std::cerr << flags.status().message() << "\n" << gp::FlagsHelp(gp::kBenchFlags);
+    return 2;
+  }
+  return gp::Run(*flags);
+}

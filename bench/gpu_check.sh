@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# GPU check, for a node with PyTorch (CUDA) but not necessarily our Debian packages: builds the
+# compute core and CLI against PyTorch's own libtorch, checks `graphprobe attention --device
+# cuda` against the transformers fixtures, and measures extraction throughput side by side
+# with transformers' eager output_attentions on the same card.
+#   GP_DEPS_PREFIX=/path/with/absl+nlohmann OUT=/tmp/out bash bench/gpu_check.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/graphprobe-gpu}
+mkdir -p "$OUT"
+TORCH_CMAKE=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+configure() {
+  rm -rf build-cuda
+  cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DGP_BUILD_RPC=OFF -DGP_BUILD_TESTS=OFF \
+    -DGP_CXX_STANDARD="$1" -DCMAKE_PREFIX_PATH="$TORCH_CMAKE;${GP_DEPS_PREFIX:-}" >"$OUT/cmake.log" 2>&1
+  cmake --build build-cuda -j"$(nproc)" >"$OUT/build.log" 2>&1
+}
+configure 17 || { echo "C++17 build failed, trying C++20"; tail -5 "$OUT/build.log"; configure 20; }
+export LD_LIBRARY_PATH="${GP_DEPS_PREFIX:+$GP_DEPS_PREFIX/lib/x86_64-linux-gnu:}${LD_LIBRARY_PATH:-}"
+echo "== build ok"
+
+models=tests/data/hf-reference/models
+for m in tiny-llama3 tiny-qwen2 tiny-gemma2; do
+  for dtype in float32 bfloat16; do
+    ./build-cuda/services/cli/graphprobe attention --model "$models/$m" --input "$models/$m/expected.safetensors" \
+      --device cuda --dtype "$dtype" --logits --out "$OUT/$m-$dtype.safetensors" >/dev/null
+  done
+done
+python3 bench/gpu_compare.py accuracy "$OUT"
+
+configs=tests/data/hf-reference/model-configs
+echo "== graphprobe, cuda"
+./build-cuda/bench/attention_bench --device cuda --dtypes bfloat16 --batch 32 --repeats 5 \
+  --models "llama-3.2-1b=$configs/llama-3.2-1b.json,qwen2.5-0.5b=$configs/qwen2.5-0.5b.json"
+echo "== transformers, same card"
+python3 bench/gpu_compare.py throughput "$configs"

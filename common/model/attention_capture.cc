@@ -1,0 +1,22 @@
+// Keeps full attention maps or gathers the rows and columns of chosen positions.
+#include "common/model/attention_capture.h"
+
+#include <ATen/ATen.h>
+
+namespace gp {
+
+void AttentionCapture::Record(const at::Tensor& probabilities) {
+  if (!enabled_) return;
+  if (!positions_.defined()) {
+    layers_.push_back(probabilities);
+    return;
+  }
+  const int64_t batch = probabilities.size(0), heads = probabilities.size(1), length = probabilities.size(3);
+  const int64_t k = positions_.size(1);
+  at::Tensor rows_index = positions_.view({batch, 1, k, 1}).expand({batch, heads, k, length});
+  at::Tensor rows = probabilities.gather(2, rows_index);  // [B, H, K, T]
+  at::Tensor cols_index = positions_.view({batch, 1, 1, k}).expand({batch, heads, k, k});
+  layers_.push_back(rows.gather(3, cols_index));  // [B, H, K, K]
+}
+
+}  // namespace gp

@@ -1,0 +1,33 @@
+// Which attention probabilities a forward pass keeps: every layer's full [B, H, T, T] maps, or
+// only the rows and columns of given positions ([B, H, K, K]), so callers that need node tokens
+// only never hold T x T for all layers.
+#pragma once
+
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace gp {
+
+class AttentionCapture {
+ public:
+  // Keeps nothing.
+  AttentionCapture() = default;
+  // Keeps full maps when `positions` is undefined, else positions I64 [B, K] (validated by the
+  // caller) of each sequence.
+  static AttentionCapture All() { return AttentionCapture(true, at::Tensor()); }
+  static AttentionCapture AtPositions(at::Tensor positions) { return AttentionCapture(true, std::move(positions)); }
+
+  bool enabled() const { return enabled_; }
+  // Takes one layer's float32 probabilities [B, H, T, T].
+  void Record(const at::Tensor& probabilities);
+  std::vector<at::Tensor> TakeLayers() { return std::move(layers_); }
+
+ private:
+  AttentionCapture(bool enabled, at::Tensor positions) : enabled_(enabled), positions_(std::move(positions)) {}
+  bool enabled_ = false;
+  at::Tensor positions_;
+  std::vector<at::Tensor> layers_;
+};
+
+}  // namespace gp

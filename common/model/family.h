@@ -1,0 +1,42 @@
+// A model family: what its config.json means and what its checkpoint holds. Each family
+// lives in its own file (llama.cc, qwen2.cc, gemma2.cc) and registers here; the forward pass
+// is one decoder skeleton (decoder.cc) driven by the config flags the family sets.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/model/config.h"
+#include "common/model/config_reader.h"
+#include "common/model/weights.h"
+
+namespace gp {
+
+struct ModelFamily {
+  std::string_view model_type;
+  // Family defaults HF's config class applies when a field is absent.
+  int64_t (*default_head_dim)(int64_t hidden_size, int64_t num_heads);
+  bool default_tie_word_embeddings;
+  // Reads the family's own fields after the common ones (config.cc) are in `config`.
+  absl::Status (*read_family_fields)(const ConfigReader& reader, ModelConfig* config);
+  // The norms of one decoder layer: the names that differ between families. The projections
+  // are ProjectionWeightNames() for every family.
+  const std::vector<LayerWeightName>* layer_norms;
+};
+
+// nullptr for model types graphprobe does not run.
+const ModelFamily* FindModelFamily(std::string_view model_type);
+// "llama, qwen2, gemma2", for error messages.
+std::string SupportedModelTypes();
+
+// Parses the activation named by `field` ("silu", "gelu_pytorch_tanh", ...), with a default.
+absl::StatusOr<Activation> ParseActivationField(const ConfigReader& reader, const std::string& field,
+                                                const std::string& fallback);
+
+const ModelFamily& LlamaFamily();
+const ModelFamily& Qwen2Family();
+const ModelFamily& Gemma2Family();
+
+}  // namespace gp

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Sets up graphprobe on Debian 12 (as root, idempotent): installs the Debian packages the
+# build and tests need, configures and builds, then runs the main job on the embedded default
+# (a reference checkpoint) unless --no-run is given.
+#   bash scripts/setup.sh            # install, build, run `graphprobe attention`
+#   bash scripts/setup.sh --deps-only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache git ca-certificates pkg-config
+  libtorch-dev libopenblas0-pthread
+  libabsl-dev nlohmann-json3-dev
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+[ "${1:-}" = "--deps-only" ] && exit 0
+
+bash scripts/build.sh
+[ "${1:-}" = "--no-run" ] && exit 0
+
+echo
+echo "== graphprobe attention on the tiny Llama 3 reference checkpoint =="
+./build/services/cli/graphprobe attention \
+  --model tests/data/hf-reference/models/tiny-llama3 \
+  --input tests/data/hf-reference/models/tiny-llama3/expected.safetensors \
+  --out build/tiny-llama3-attentions.safetensors

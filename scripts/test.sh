@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds (incrementally) and runs the whole test suite with ctest. Also builds the torch-free
+# core under AddressSanitizer (build-asan/) and runs its tests: the safetensors parser is
+# where hostile bytes arrive. Needs the packages of scripts/setup.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh
+(cd build && ctest --output-on-failure --timeout 900)
+
+if [ ! -f build-asan/build.ninja ]; then
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGP_SANITIZE=address \
+    -DGP_WERROR="${GP_WERROR:-OFF}" -DGP_BUILD_RPC=OFF -DGP_BUILD_BENCH=OFF
+fi
+cmake --build build-asan --target core_test
+(cd build-asan && ctest --output-on-failure -R core_test)

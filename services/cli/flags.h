@@ -1,0 +1,36 @@
+// Command-line flags of one subcommand: `--name value` and boolean `--name`, checked against
+// the flags the subcommand declares, so a typo is an error instead of a silent default.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace gp {
+
+struct FlagSpec {
+  std::string name;  // without the leading "--"
+  bool takes_value;
+  std::string help;
+};
+
+class Flags {
+ public:
+  static absl::StatusOr<Flags> Parse(const std::vector<std::string>& args, const std::vector<FlagSpec>& specs);
+
+  bool Has(const std::string& name) const { return values_.count(name) > 0; }
+  std::string Get(const std::string& name, const std::string& fallback) const;
+  absl::StatusOr<std::string> Required(const std::string& name) const;
+  absl::StatusOr<int64_t> Int(const std::string& name, int64_t fallback) const;
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+// "  --model DIR   help" lines for usage messages.
+std::string FlagsHelp(const std::vector<FlagSpec>& specs);
+
+}  // namespace gp

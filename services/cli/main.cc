@@ -1,0 +1,30 @@
+// `graphprobe`: the command-line entry point; each subcommand lives in its own file.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "services/cli/attention_command.h"
+
+namespace {
+
+void PrintUsage() {
+  std::cout << "usage: graphprobe <command> [flags]\n\n"
+               "commands:\n"
+               "  attention   run a checkpoint on token ids, write and summarize every layer's attention\n\n"
+               "`graphprobe <command> --help` lists a command's flags.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
+    PrintUsage();
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "attention") return gp::RunAttentionCommand(args);
+  std::cerr << "graphprobe: unknown command '" << command << "'\n";
+  PrintUsage();
+  return 2;
+}

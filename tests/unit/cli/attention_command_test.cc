@@ -1,0 +1,88 @@
+// `graphprobe attention` end to end: the file it writes has the reference fixtures' layout and
+// values; bad flags and inputs give an exit code and a message, not a crash.
+#include "services/cli/attention_command.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/model/tensor_io.h"
+#include "services/cli/flags.h"
+#include "tests/test_data.h"
+
+namespace gp {
+namespace {
+
+const std::string kModel = std::string(GP_TEST_DATA) + "/hf-reference/models/tiny-gemma2";
+const std::string kInput = kModel + "/expected.safetensors";
+
+std::string TempPath(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / (name + std::to_string(::getpid()))).string();
+}
+
+TEST(AttentionCommandTest, WritesAttentionsAndLogitsInTheFixtureLayout) {
+  const std::string out = TempPath("gp_cli_out");
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(RunAttentionCommand({"--model", kModel, "--input", kInput, "--out", out, "--logits"}), 0);
+  const std::string printed = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(printed.find("gemma2 model: 4 layers x 4 heads (2 kv heads), head_dim 32"), std::string::npos);
+  EXPECT_NE(printed.find("layer  head  max-prob  entropy  first-token  mean-distance"), std::string::npos);
+
+  auto written = ReadTensors(out);
+  auto expected = ReadTensors(kInput);
+  ASSERT_TRUE(written.ok() && expected.ok());
+  const at::Tensor& attentions = written->at("attentions");
+  ASSERT_EQ(attentions.sizes(), expected->at("attentions").sizes());
+  EXPECT_EQ(attentions.scalar_type(), at::kFloat);
+  at::Tensor rows = expected->at("attention_mask").to(at::kFloat).view({1, 2, 1, 24, 1});
+  EXPECT_LT(((attentions - expected->at("attentions")).abs() * rows).max().item<double>(), 1e-4);
+  EXPECT_EQ(written->at("logits").sizes(), expected->at("logits").sizes());
+  std::filesystem::remove(out);
+}
+
+TEST(AttentionCommandTest, RandomInitFromAConfigFile) {
+  const std::string config = std::string(GP_TEST_DATA) + "/hf-reference/models/tiny-llama3/config.json";
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(RunAttentionCommand({"--model", config, "--random-init", "--seed", "3", "--input", kInput,
+                                 "--dtype", "bfloat16"}),
+            0);
+  EXPECT_NE(::testing::internal::GetCapturedStdout().find("llama model: 2 layers x 4 heads"), std::string::npos);
+}
+
+TEST(AttentionCommandTest, BadInvocationsFailWithAMessage) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--model", kModel, "--input", kInput, "--colour"}, "unknown flag --colour"},
+      {{"--model", kModel}, "--input is required"},
+      {{"--model", kModel, "--input"}, "--input needs a value"},
+      {{"--model", kModel, "--input", kModel + "/config.json"}, "safetensors header"},
+      {{"--model", kModel, "--input", kModel + "/model.safetensors"}, "missing tensor 'input_ids'"},
+      {{"--model", "/nonexistent", "--input", kInput}, "/nonexistent/config.json"},
+      {{"--model", kModel, "--input", kInput, "--dtype", "fp8"}, "--dtype 'fp8'"},
+      {{"--model", kModel, "--input", kInput, "--random-init", "--seed", "x"}, "--seed 'x' is not an integer"},
+  };
+  for (const Case& c : cases) {
+    ::testing::internal::CaptureStderr();
+    EXPECT_NE(RunAttentionCommand(c.args), 0) << c.message;
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find(c.message), std::string::npos) << err;
+  }
+}
+
+TEST(FlagsTest, InlineValuesAndBooleanFlags) {
+  std::vector<FlagSpec> specs = {{"a", true, ""}, {"b", false, ""}};
+  auto flags = Flags::Parse({"--a=1", "--b"}, specs);
+  ASSERT_TRUE(flags.ok());
+  EXPECT_EQ(flags->Get("a", ""), "1");
+  EXPECT_TRUE(flags->Has("b"));
+  EXPECT_FALSE(Flags::Parse({"--b=1"}, specs).ok());
+  EXPECT_FALSE(Flags::Parse({"positional"}, specs).ok());
+}
+
+}  // namespace
+}  // namespace gp
