@@ -2,7 +2,8 @@
 // every layer's attention (full maps, stacked into the [layers, B, heads, T, T] output, or only
 // K node positions), against the same forward without capture. Plain main; prints a markdown
 // table for docs/PERFORMANCE.md.
-//   attention_bench [--length 128] [--batch 4] [--repeats 3] [--threads N] [--dtypes float32,bfloat16]
+//   attention_bench [--length 128] [--batch 4] [--repeats 3] [--threads N] [--dtypes
+//   float32,bfloat16]
 //                   [--device cpu|cuda]
 //                   [--models tiny-llama3=DIR,qwen2.5-0.5b=CONFIG.json,...]
 #include <ATen/ATen.h>
@@ -28,7 +29,8 @@ namespace {
 const std::vector<FlagSpec> kBenchFlags = {
     {"length", true, "tokens per sequence (default 128)"},
     {"batch", true, "sequences per forward (default 4)"},
-    {"repeats", true, "timed rounds, modes interleaved; the fastest run of each counts (default 3)"},
+    {"repeats", true,
+     "timed rounds, modes interleaved; the fastest run of each counts (default 3)"},
     {"threads", true, "intra-op threads (default: all cores)"},
     {"positions", true, "K for the node-position capture mode (default 40)"},
     {"dtypes", true, "comma-separated: float32,bfloat16"},
@@ -49,13 +51,15 @@ absl::StatusOr<DecoderModel> Build(const std::string& source, const ModelOptions
 
 // Seconds of the fastest run of each mode over `repeats` rounds (after one warm-up round).
 // The modes alternate within a round, so drift in machine load hits them alike.
-std::vector<double> FastestInterleaved(int64_t repeats, const std::vector<std::function<void()>>& modes) {
+std::vector<double> FastestInterleaved(int64_t repeats,
+                                       const std::vector<std::function<void()>>& modes) {
   std::vector<double> best(modes.size(), 1e30);
   for (int64_t round = -1; round < repeats; ++round) {
     for (size_t i = 0; i < modes.size(); ++i) {
       const auto start = std::chrono::steady_clock::now();
       modes[i]();
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (round >= 0) best[i] = std::min(best[i], seconds);
     }
   }
@@ -67,15 +71,19 @@ int Run(const Flags& flags) {
   const int64_t repeats = *flags.Int("repeats", 3), k = *flags.Int("positions", 40);
   at::set_num_threads(static_cast<int>(*flags.Int("threads", std::thread::hardware_concurrency())));
   const std::string data = GP_SOURCE_DIR "/tests/data/hf-reference";
-  const std::string models = flags.Get(
-      "models", "tiny-llama3=" + data + "/models/tiny-llama3,tiny-gemma2=" + data +
-                    "/models/tiny-gemma2,qwen2.5-0.5b=" + data + "/model-configs/qwen2.5-0.5b.json");
-  std::cout << absl::StrFormat("%s, threads %d, batch %d, T %d, K %d, fastest of %d; CPU bfloat16 matmul %s\n\n",
-                               flags.Get("device", "cpu"), at::get_num_threads(), batch, length, k, repeats,
-                               CpuHasFastBfloat16Matmul() ? "in hardware" : "emulated in float32 (no AVX512-BF16/AMX)");
+  const std::string models =
+      flags.Get("models", "tiny-llama3=" + data + "/models/tiny-llama3,tiny-gemma2=" + data +
+                              "/models/tiny-gemma2,qwen2.5-0.5b=" + data +
+                              "/model-configs/qwen2.5-0.5b.json");
+  std::cout << absl::StrFormat(
+      "%s, threads %d, batch %d, T %d, K %d, fastest of %d; CPU bfloat16 matmul %s\n\n",
+      flags.Get("device", "cpu"), at::get_num_threads(), batch, length, k, repeats,
+      CpuHasFastBfloat16Matmul() ? "in hardware" : "emulated in float32 (no AVX512-BF16/AMX)");
   std::cout << "| model | dtype | bare forward seq/s | full capture seq/s | full capture tok/s | "
-               "full capture time / bare time | K-position capture seq/s |\n|---|---|---|---|---|---|---|\n";
-  for (const std::string& dtype : std::vector<std::string>(absl::StrSplit(flags.Get("dtypes", "float32,bfloat16"), ','))) {
+               "full capture time / bare time | K-position capture seq/s "
+               "|\n|---|---|---|---|---|---|---|\n";
+  for (const std::string& dtype :
+       std::vector<std::string>(absl::StrSplit(flags.Get("dtypes", "float32,bfloat16"), ','))) {
     for (const std::string& entry : std::vector<std::string>(absl::StrSplit(models, ','))) {
       const std::vector<std::string> parts = absl::StrSplit(entry, absl::MaxSplits('=', 1));
       if (parts.size() != 2) {
@@ -83,7 +91,8 @@ int Run(const Flags& flags) {
         return 2;
       }
       auto options = ParseModelOptions(dtype, flags.Get("device", "cpu"));
-      auto model = options.ok() ? Build(parts[1], *options) : absl::StatusOr<DecoderModel>(options.status());
+      auto model =
+          options.ok() ? Build(parts[1], *options) : absl::StatusOr<DecoderModel>(options.status());
       if (!model.ok()) {
         std::cerr << parts[0] << ": " << model.status().message() << "\n";
         return 1;
@@ -95,10 +104,11 @@ int Run(const Flags& flags) {
         ForwardOptions options;
         options.capture = capture;
         if (capture == ForwardOptions::Capture::kPositions) {
-          options.capture_positions = at::arange(0, length, std::max<int64_t>(1, length / k), at::kLong)
-                                          .narrow(0, 0, std::min(k, length))
-                                          .expand({batch, std::min(k, length)})
-                                          .contiguous();
+          options.capture_positions =
+              at::arange(0, length, std::max<int64_t>(1, length / k), at::kLong)
+                  .narrow(0, 0, std::min(k, length))
+                  .expand({batch, std::min(k, length)})
+                  .contiguous();
         }
         auto out = model->Forward(ids, mask, options);
         // Extraction ends with the output layout in host memory, as `graphprobe attention`
@@ -114,8 +124,9 @@ int Run(const Flags& flags) {
                                        [&] { forward(ForwardOptions::Capture::kAll); },
                                        [&] { forward(ForwardOptions::Capture::kPositions); }});
       const double bare = seconds[0], full = seconds[1], positions = seconds[2];
-      std::cout << absl::StrFormat("| %s | %s | %.2f | %.2f | %.0f | %.2fx | %.2f |\n", parts[0], dtype, batch / bare,
-                                   batch / full, batch * length / full, full / bare, batch / positions);
+      std::cout << absl::StrFormat("| %s | %s | %.2f | %.2f | %.0f | %.2fx | %.2f |\n", parts[0],
+                                   dtype, batch / bare, batch / full, batch * length / full,
+                                   full / bare, batch / positions);
     }
   }
   return 0;

@@ -30,7 +30,9 @@ absl::Status WriteJsonFile(const std::string& path, const nlohmann::json& value)
   const std::string tmp_path = path + ".tmp";
   {
     std::ofstream out(tmp_path, std::ios::trunc);
-    if (!out) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
+    if (!out)
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
     out << value.dump(2) << "\n";
     if (!out) return absl::ResourceExhaustedError(absl::StrCat(path, ": write failed"));
   }

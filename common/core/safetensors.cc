@@ -58,19 +58,21 @@ absl::StatusOr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
   SafetensorsFile file(mapped);
   const size_t size = mapped->size();
   if (size < 8) {
-    return HeaderError(path, absl::StrCat("file is ", size, " bytes, shorter than the 8-byte header length"));
+    return HeaderError(
+        path, absl::StrCat("file is ", size, " bytes, shorter than the 8-byte header length"));
   }
   const uint64_t header_len = ReadLittleEndianU64(mapped->data());
   if (header_len > size - 8) {
-    return HeaderError(path, absl::StrCat("header length ", header_len, " runs past the end of the ",
-                                          size, "-byte file (truncated?)"));
+    return HeaderError(
+        path, absl::StrCat("header length ", header_len, " runs past the end of the ", size,
+                           "-byte file (truncated?)"));
   }
   if (header_len > kMaxHeaderBytes) {
     return HeaderError(path, absl::StrCat("header length ", header_len, " exceeds 100 MB"));
   }
   const char* header_begin = reinterpret_cast<const char*>(mapped->data() + 8);
-  nlohmann::json header =
-      nlohmann::json::parse(header_begin, header_begin + header_len, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json header = nlohmann::json::parse(header_begin, header_begin + header_len, nullptr,
+                                                /*allow_exceptions=*/false);
   if (header.is_discarded()) return HeaderError(path, "not valid JSON");
   if (!header.is_object()) return HeaderError(path, "not a JSON object");
 
@@ -95,7 +97,8 @@ absl::StatusOr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
     }
     const std::string dtype_name = entry["dtype"].get<std::string>();
     std::optional<DType> dtype = ParseDType(dtype_name);
-    if (!dtype) return HeaderError(path, absl::StrCat(where, ": unsupported dtype '", dtype_name, "'"));
+    if (!dtype)
+      return HeaderError(path, absl::StrCat(where, ": unsupported dtype '", dtype_name, "'"));
     std::vector<uint64_t> shape, offsets;
     if (!entry.contains("shape") || !ReadNonNegativeInts(entry["shape"], &shape)) {
       return HeaderError(path, where + ": 'shape' must be an array of non-negative integers");
@@ -105,7 +108,8 @@ absl::StatusOr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
       return HeaderError(path, where + ": 'data_offsets' must be [begin, end]");
     }
     if (offsets[0] > offsets[1]) {
-      return HeaderError(path, absl::StrCat(where, ": data_offsets begin ", offsets[0], " > end ", offsets[1]));
+      return HeaderError(
+          path, absl::StrCat(where, ": data_offsets begin ", offsets[0], " > end ", offsets[1]));
     }
     if (offsets[1] > data_size) {
       return HeaderError(path, absl::StrCat(where, ": data_offsets end ", offsets[1],
@@ -126,9 +130,10 @@ absl::StatusOr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
       view.shape.push_back(static_cast<int64_t>(d));
     }
     if (nbytes != offsets[1] - offsets[0]) {
-      return HeaderError(path, absl::StrCat(where, ": dtype ", dtype_name, " x shape [",
-                                            absl::StrJoin(shape, ","), "] is ", nbytes,
-                                            " bytes but data_offsets span ", offsets[1] - offsets[0]));
+      return HeaderError(
+          path,
+          absl::StrCat(where, ": dtype ", dtype_name, " x shape [", absl::StrJoin(shape, ","),
+                       "] is ", nbytes, " bytes but data_offsets span ", offsets[1] - offsets[0]));
     }
     view.data = data + offsets[0];
     view.nbytes = nbytes;
@@ -137,8 +142,9 @@ absl::StatusOr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
   }
 
   // Spans must tile the data section: no overlaps, no holes, nothing after the last tensor.
-  std::sort(spans.begin(), spans.end(),
-            [](const Span& a, const Span& b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+    return std::tie(a.begin, a.end) < std::tie(b.begin, b.end);
+  });
   uint64_t covered = 0;
   const Span* previous = nullptr;
   for (const Span& span : spans) {
@@ -155,8 +161,8 @@ absl::StatusOr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
     previous = &span;
   }
   if (covered != data_size) {
-    return HeaderError(path, absl::StrCat("data section is ", data_size, " bytes but tensors cover ",
-                                          covered));
+    return HeaderError(
+        path, absl::StrCat("data section is ", data_size, " bytes but tensors cover ", covered));
   }
   return file;
 }
@@ -198,8 +204,8 @@ absl::StatusOr<SafetensorsCheckpoint> SafetensorsCheckpoint::Open(const std::str
     }
     const std::string shard_name = shard.get<std::string>();
     if (shard_name.find('/') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(index_path, ": weight_map.", name, " names a file outside the checkpoint: ", shard_name));
+      return absl::InvalidArgumentError(absl::StrCat(
+          index_path, ": weight_map.", name, " names a file outside the checkpoint: ", shard_name));
     }
     auto [it, inserted] = shard_index.emplace(shard_name, checkpoint.shards_.size());
     if (inserted) {
@@ -236,12 +242,14 @@ absl::Status WriteSafetensors(const std::string& path, const std::vector<NamedTe
   uint64_t offset = 0;
   for (const auto& [name, view] : tensors) {
     if (name == "__metadata__" || header.contains(name)) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": duplicate or reserved tensor name '", name, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": duplicate or reserved tensor name '", name, "'"));
     }
     uint64_t expected = DTypeSize(view.dtype) * static_cast<uint64_t>(view.numel());
     if (expected != view.nbytes) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": tensor '", name, "' has ", view.nbytes,
-                                                     " bytes, its dtype and shape need ", expected));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": tensor '", name, "' has ", view.nbytes,
+                       " bytes, its dtype and shape need ", expected));
     }
     header[name] = {{"dtype", std::string(DTypeName(view.dtype))},
                     {"shape", view.shape},
@@ -253,7 +261,8 @@ absl::Status WriteSafetensors(const std::string& path, const std::vector<NamedTe
 
   const std::string tmp_path = path + ".tmp";
   std::ofstream out(tmp_path, std::ios::binary | std::ios::trunc);
-  if (!out) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
+  if (!out)
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
   uint8_t length[8];
   uint64_t n = header_text.size();
   for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(n >> (8 * i));
@@ -269,7 +278,8 @@ absl::Status WriteSafetensors(const std::string& path, const std::vector<NamedTe
   }
   if (std::rename(tmp_path.c_str(), path.c_str()) != 0) {
     std::remove(tmp_path.c_str());
-    return absl::InternalError(absl::StrCat(path, ": cannot rename from ", tmp_path, ": ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat(path, ": cannot rename from ", tmp_path, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }

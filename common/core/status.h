@@ -13,10 +13,10 @@
 #define GP_CONCAT_(a, b) GP_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` (an absl::Status) is not OK.
-#define GP_RETURN_IF_ERROR(expr)                   \
-  do {                                             \
-    ::absl::Status gp_status_ = (expr);            \
-    if (!gp_status_.ok()) return gp_status_;       \
+#define GP_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status gp_status_ = (expr);      \
+    if (!gp_status_.ok()) return gp_status_; \
   } while (0)
 
 // `GP_ASSIGN_OR_RETURN(auto x, MakeX());` declares x from a StatusOr or returns its error.

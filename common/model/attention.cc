@@ -18,7 +18,8 @@ at::Tensor AttentionBias(const at::Tensor& attention_mask, std::optional<int64_t
   at::Tensor key = at::arange(length, options.dtype(at::kLong)).view({1, length});
   at::Tensor allowed = key <= query;  // causal
   if (sliding_window) allowed = allowed.logical_and(query - key < *sliding_window);
-  at::Tensor key_present = attention_mask.to(at::kBool).view({attention_mask.size(0), 1, 1, length});
+  at::Tensor key_present =
+      attention_mask.to(at::kBool).view({attention_mask.size(0), 1, 1, length});
   allowed = allowed.view({1, 1, length, length}).logical_and(key_present);
   at::Tensor bias = at::zeros(allowed.sizes(), options.dtype(at::kFloat));
   return bias.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());

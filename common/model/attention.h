@@ -2,9 +2,9 @@
 // every query head handed to an AttentionCapture.
 #pragma once
 
-#include <optional>
-
 #include <ATen/core/Tensor.h>
+
+#include <optional>
 
 #include "common/model/attention_capture.h"
 #include "common/model/config.h"

@@ -11,7 +11,8 @@ void AttentionCapture::Record(const at::Tensor& probabilities) {
     layers_.push_back(probabilities);
     return;
   }
-  const int64_t batch = probabilities.size(0), heads = probabilities.size(1), length = probabilities.size(3);
+  const int64_t batch = probabilities.size(0), heads = probabilities.size(1),
+                length = probabilities.size(3);
   const int64_t k = positions_.size(1);
   at::Tensor rows_index = positions_.view({batch, 1, k, 1}).expand({batch, heads, k, length});
   at::Tensor rows = probabilities.gather(2, rows_index);  // [B, H, K, T]

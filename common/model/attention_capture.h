@@ -3,9 +3,9 @@
 // only never hold T x T for all layers.
 #pragma once
 
-#include <vector>
-
 #include <ATen/core/Tensor.h>
+
+#include <vector>
 
 namespace gp {
 
@@ -16,7 +16,9 @@ class AttentionCapture {
   // Keeps full maps when `positions` is undefined, else positions I64 [B, K] (validated by the
   // caller) of each sequence.
   static AttentionCapture All() { return AttentionCapture(true, at::Tensor()); }
-  static AttentionCapture AtPositions(at::Tensor positions) { return AttentionCapture(true, std::move(positions)); }
+  static AttentionCapture AtPositions(at::Tensor positions) {
+    return AttentionCapture(true, std::move(positions));
+  }
 
   bool enabled() const { return enabled_; }
   // Takes one layer's float32 probabilities [B, H, T, T].
@@ -24,7 +26,8 @@ class AttentionCapture {
   std::vector<at::Tensor> TakeLayers() { return std::move(layers_); }
 
  private:
-  AttentionCapture(bool enabled, at::Tensor positions) : enabled_(enabled), positions_(std::move(positions)) {}
+  AttentionCapture(bool enabled, at::Tensor positions)
+      : enabled_(enabled), positions_(std::move(positions)) {}
   bool enabled_ = false;
   at::Tensor positions_;
   std::vector<at::Tensor> layers_;

@@ -5,7 +5,8 @@
 
 namespace gp {
 
-std::vector<HeadStatistics> SummarizeAttention(const at::Tensor& attentions, const at::Tensor& attention_mask) {
+std::vector<HeadStatistics> SummarizeAttention(const at::Tensor& attentions,
+                                               const at::Tensor& attention_mask) {
   const at::Tensor a = attentions.to(at::kCPU, at::kDouble);  // [L, B, H, T, T]
   const int64_t layers = a.size(0), heads = a.size(2), length = a.size(3);
   // Valid query rows, broadcast over layers and heads: [1, B, 1, T].

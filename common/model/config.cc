@@ -16,7 +16,8 @@ namespace {
 absl::StatusOr<Activation> ParseActivation(const ConfigReader& reader, const std::string& field,
                                            const std::string& name) {
   if (name == "silu" || name == "swish") return Activation::kSilu;
-  if (name == "gelu_pytorch_tanh" || name == "gelu_new" || name == "gelu_fast") return Activation::kGeluTanh;
+  if (name == "gelu_pytorch_tanh" || name == "gelu_new" || name == "gelu_fast")
+    return Activation::kGeluTanh;
   if (name == "gelu") return Activation::kGelu;
   return reader.Error(field, absl::StrCat("names an unsupported activation '", name,
                                           "' (supported: silu, gelu_pytorch_tanh, gelu)"));
@@ -29,7 +30,8 @@ absl::StatusOr<RopeParameters> ParseRope(const nlohmann::json& obj, const std::s
   ConfigReader reader(obj, path);
   auto sub = [&](const std::string& key) { return field + "." + key; };
   if (!obj.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": field '", field, "' must be an object"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": field '", field, "' must be an object"));
   }
   RopeParameters rope;
   GP_ASSIGN_OR_RETURN(rope.theta, reader.Number("rope_theta", theta));
@@ -42,14 +44,15 @@ absl::StatusOr<RopeParameters> ParseRope(const nlohmann::json& obj, const std::s
   auto number = [&](const std::string& key, double fallback) -> absl::StatusOr<double> {
     auto value = reader.Number(key, fallback);
     if (!value.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": field '", sub(key), "' must be a number"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": field '", sub(key), "' must be a number"));
     }
     return value;
   };
   auto required = [&](const std::string& key) -> absl::StatusOr<double> {
     if (!reader.Has(key)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": field '", sub(key), "' is missing (needed by rope_type '", type, "')"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": field '", sub(key), "' is missing (needed by rope_type '", type, "')"));
     }
     return number(key, 0.0);
   };
@@ -70,9 +73,9 @@ absl::StatusOr<RopeParameters> ParseRope(const nlohmann::json& obj, const std::s
                                                      "' must exceed low_freq_factor"));
     }
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": field '", sub("rope_type"),
-                                                   "' is '", type,
-                                                   "', unsupported (supported: default, linear, llama3)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": field '", sub("rope_type"), "' is '", type,
+                     "', unsupported (supported: default, linear, llama3)"));
   }
   if (rope.factor <= 0 || rope.theta <= 0) {
     return absl::InvalidArgumentError(
@@ -95,12 +98,14 @@ absl::Status ReadRope(const ConfigReader& reader, ModelConfig* config) {
   if (!reader.Has("rope_parameters")) return absl::OkStatus();
 
   const nlohmann::json& params = reader.json()["rope_parameters"];
-  if (params.is_object() && (params.contains("full_attention") || params.contains("sliding_attention"))) {
+  if (params.is_object() &&
+      (params.contains("full_attention") || params.contains("sliding_attention"))) {
     // One entry per layer type.
     for (const auto& [kind, target] : {std::pair{"full_attention", &config->rope_full},
                                        std::pair{"sliding_attention", &config->rope_sliding}}) {
       if (!params.contains(kind)) continue;
-      GP_ASSIGN_OR_RETURN(*target, ParseRope(params[kind], path, absl::StrCat("rope_parameters.", kind), theta));
+      GP_ASSIGN_OR_RETURN(
+          *target, ParseRope(params[kind], path, absl::StrCat("rope_parameters.", kind), theta));
     }
     if (!params.contains("sliding_attention")) config->rope_sliding = config->rope_full;
   } else {
@@ -129,8 +134,9 @@ absl::Status ReadLayerTypes(const ConfigReader& reader, ModelConfig* config) {
     } else if (t == "sliding_attention") {
       config->layer_is_sliding[i] = true;
     } else {
-      return reader.Error(absl::StrCat("layer_types[", i, "]"),
-                          absl::StrCat("is ", t.dump(), "; expected full_attention or sliding_attention"));
+      return reader.Error(
+          absl::StrCat("layer_types[", i, "]"),
+          absl::StrCat("is ", t.dump(), "; expected full_attention or sliding_attention"));
     }
   }
   return absl::OkStatus();
@@ -139,7 +145,9 @@ absl::Status ReadLayerTypes(const ConfigReader& reader, ModelConfig* config) {
 }  // namespace
 
 bool RopeParameters::operator==(const RopeParameters& o) const {
-  auto close = [](double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(std::abs(a), 1.0); };
+  auto close = [](double a, double b) {
+    return std::abs(a - b) <= 1e-9 * std::max(std::abs(a), 1.0);
+  };
   if (type != o.type || !close(theta, o.theta)) return false;
   if (type == RopeType::kDefault) return true;
   if (!close(factor, o.factor)) return false;
@@ -149,37 +157,41 @@ bool RopeParameters::operator==(const RopeParameters& o) const {
 }
 
 absl::StatusOr<ModelConfig> ParseModelConfig(const nlohmann::json& json, const std::string& path) {
-  if (!json.is_object()) return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
+  if (!json.is_object())
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
   ConfigReader reader(json, path);
   ModelConfig config;
   if (!reader.Has("model_type")) return reader.Error("model_type", "is missing");
   GP_ASSIGN_OR_RETURN(config.model_type, reader.String("model_type", ""));
   const ModelFamily* family = FindModelFamily(config.model_type);
   if (family == nullptr) {
-    return reader.Error("model_type", absl::StrCat("is '", config.model_type,
-                                                   "', unsupported (supported: ", SupportedModelTypes(), ")"));
+    return reader.Error("model_type",
+                        absl::StrCat("is '", config.model_type,
+                                     "', unsupported (supported: ", SupportedModelTypes(), ")"));
   }
   GP_ASSIGN_OR_RETURN(config.vocab_size, reader.PositiveInt("vocab_size"));
   GP_ASSIGN_OR_RETURN(config.hidden_size, reader.PositiveInt("hidden_size"));
   GP_ASSIGN_OR_RETURN(config.intermediate_size, reader.PositiveInt("intermediate_size"));
   GP_ASSIGN_OR_RETURN(config.num_layers, reader.PositiveInt("num_hidden_layers"));
   GP_ASSIGN_OR_RETURN(config.num_heads, reader.PositiveInt("num_attention_heads"));
-  GP_ASSIGN_OR_RETURN(config.num_kv_heads, reader.PositiveInt("num_key_value_heads", config.num_heads));
+  GP_ASSIGN_OR_RETURN(config.num_kv_heads,
+                      reader.PositiveInt("num_key_value_heads", config.num_heads));
   if (config.num_heads % config.num_kv_heads != 0) {
-    return reader.Error("num_key_value_heads", absl::StrCat("(", config.num_kv_heads,
-                                                            ") must divide num_attention_heads (",
-                                                            config.num_heads, ")"));
+    return reader.Error("num_key_value_heads",
+                        absl::StrCat("(", config.num_kv_heads,
+                                     ") must divide num_attention_heads (", config.num_heads, ")"));
   }
   if (!reader.Has("head_dim") && family->default_head_dim == nullptr &&
       config.hidden_size % config.num_heads != 0) {
     return reader.Error("head_dim", absl::StrCat("is missing and hidden_size (", config.hidden_size,
                                                  ") is not a multiple of num_attention_heads"));
   }
-  const int64_t default_head_dim = family->default_head_dim
-                                       ? family->default_head_dim(config.hidden_size, config.num_heads)
-                                       : config.hidden_size / config.num_heads;
+  const int64_t default_head_dim =
+      family->default_head_dim ? family->default_head_dim(config.hidden_size, config.num_heads)
+                               : config.hidden_size / config.num_heads;
   GP_ASSIGN_OR_RETURN(config.head_dim, reader.PositiveInt("head_dim", default_head_dim));
-  if (config.head_dim % 2 != 0) return reader.Error("head_dim", "must be even for rotary embeddings");
+  if (config.head_dim % 2 != 0)
+    return reader.Error("head_dim", "must be even for rotary embeddings");
   GP_ASSIGN_OR_RETURN(config.rms_norm_eps, reader.Number("rms_norm_eps", 1e-6));
   GP_ASSIGN_OR_RETURN(config.initializer_range, reader.Number("initializer_range", 0.02));
   GP_ASSIGN_OR_RETURN(config.tie_word_embeddings,
@@ -207,7 +219,8 @@ absl::StatusOr<ModelConfig> LoadModelConfig(const std::string& dir) {
 }
 
 // Re-exported for families: parses the activation named by `field`.
-absl::StatusOr<Activation> ParseActivationField(const ConfigReader& reader, const std::string& field,
+absl::StatusOr<Activation> ParseActivationField(const ConfigReader& reader,
+                                                const std::string& field,
                                                 const std::string& fallback) {
   GP_ASSIGN_OR_RETURN(std::string name, reader.String(field, fallback));
   return ParseActivation(reader, field, name);

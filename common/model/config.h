@@ -59,9 +59,9 @@ struct ModelConfig {
   std::optional<double> final_logit_softcap;
 
   // Gemma-style details.
-  bool norm_weight_offset_one = false;   // RMSNorm multiplies by (1 + weight)
-  bool scale_embeddings = false;         // embeddings times sqrt(hidden_size)
-  bool sandwich_norms = false;           // extra norms after attention and after the MLP
+  bool norm_weight_offset_one = false;  // RMSNorm multiplies by (1 + weight)
+  bool scale_embeddings = false;        // embeddings times sqrt(hidden_size)
+  bool sandwich_norms = false;          // extra norms after attention and after the MLP
 
   int64_t heads_per_kv() const { return num_heads / num_kv_heads; }
 };

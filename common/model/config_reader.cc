@@ -12,7 +12,8 @@ absl::StatusOr<int64_t> ConfigReader::PositiveInt(const std::string& field) cons
   return value.get<int64_t>();
 }
 
-absl::StatusOr<int64_t> ConfigReader::PositiveInt(const std::string& field, int64_t fallback) const {
+absl::StatusOr<int64_t> ConfigReader::PositiveInt(const std::string& field,
+                                                  int64_t fallback) const {
   if (!Has(field)) return fallback;
   return PositiveInt(field);
 }
@@ -27,14 +28,16 @@ absl::StatusOr<double> ConfigReader::Number(const std::string& field, double fal
 absl::StatusOr<std::optional<double>> ConfigReader::OptionalNumber(const std::string& field) const {
   if (!Has(field)) return std::optional<double>();
   const auto& value = json_[field];
-  if (!value.is_number()) return Error(field, absl::StrCat("must be a number or null, got ", value.dump()));
+  if (!value.is_number())
+    return Error(field, absl::StrCat("must be a number or null, got ", value.dump()));
   return std::optional<double>(value.get<double>());
 }
 
 absl::StatusOr<bool> ConfigReader::Bool(const std::string& field, bool fallback) const {
   if (!Has(field)) return fallback;
   const auto& value = json_[field];
-  if (!value.is_boolean()) return Error(field, absl::StrCat("must be true or false, got ", value.dump()));
+  if (!value.is_boolean())
+    return Error(field, absl::StrCat("must be true or false, got ", value.dump()));
   return value.get<bool>();
 }
 

@@ -12,9 +12,12 @@ namespace gp {
 
 class ConfigReader {
  public:
-  ConfigReader(const nlohmann::json& json, std::string path) : json_(json), path_(std::move(path)) {}
+  ConfigReader(const nlohmann::json& json, std::string path)
+      : json_(json), path_(std::move(path)) {}
 
-  bool Has(const std::string& field) const { return json_.contains(field) && !json_[field].is_null(); }
+  bool Has(const std::string& field) const {
+    return json_.contains(field) && !json_[field].is_null();
+  }
   const nlohmann::json& json() const { return json_; }
   const std::string& path() const { return path_; }
 

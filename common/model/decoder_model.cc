@@ -30,9 +30,12 @@ at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, const ModelCon
 
 at::Tensor Activate(const at::Tensor& x, Activation activation) {
   switch (activation) {
-    case Activation::kSilu: return at::silu(x);
-    case Activation::kGeluTanh: return at::gelu(x, "tanh");
-    case Activation::kGelu: return at::gelu(x);
+    case Activation::kSilu:
+      return at::silu(x);
+    case Activation::kGeluTanh:
+      return at::gelu(x, "tanh");
+    case Activation::kGelu:
+      return at::gelu(x);
   }
   return x;
 }
@@ -44,37 +47,40 @@ at::Tensor Mlp(const at::Tensor& x, const LayerWeights& w, const ModelConfig& co
   return Linear(gated, w.down_proj, w.down_bias);
 }
 
-absl::Status CheckInputs(const at::Tensor& ids, const at::Tensor& mask, const ForwardOptions& options,
-                         const ModelConfig& config) {
+absl::Status CheckInputs(const at::Tensor& ids, const at::Tensor& mask,
+                         const ForwardOptions& options, const ModelConfig& config) {
   if (!ids.defined() || ids.dim() != 2 || ids.scalar_type() != at::kLong) {
     return absl::InvalidArgumentError("input_ids must be an int64 tensor [batch, length]");
   }
   if (!mask.defined() || mask.sizes() != ids.sizes() || mask.scalar_type() != at::kLong) {
-    return absl::InvalidArgumentError(absl::StrCat("attention_mask must be int64 with the shape of input_ids [",
-                                                   ids.size(0), ", ", ids.size(1), "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("attention_mask must be int64 with the shape of input_ids [", ids.size(0),
+                     ", ", ids.size(1), "]"));
   }
   if (ids.size(0) == 0 || ids.size(1) == 0) return absl::InvalidArgumentError("input_ids is empty");
   at::Tensor ids_cpu = ids.to(at::kCPU), mask_cpu = mask.to(at::kCPU);
   const int64_t min_id = ids_cpu.min().item<int64_t>(), max_id = ids_cpu.max().item<int64_t>();
   if (min_id < 0 || max_id >= config.vocab_size) {
     return absl::InvalidArgumentError(absl::StrCat("input_ids holds ", min_id < 0 ? min_id : max_id,
-                                                   ", outside the vocabulary [0, ", config.vocab_size, ")"));
+                                                   ", outside the vocabulary [0, ",
+                                                   config.vocab_size, ")"));
   }
   auto m = mask_cpu.accessor<int64_t, 2>();
   for (int64_t b = 0; b < mask_cpu.size(0); ++b) {
     bool seen_padding = false;
     for (int64_t t = 0; t < mask_cpu.size(1); ++t) {
       if (m[b][t] != 0 && m[b][t] != 1) {
-        return absl::InvalidArgumentError(absl::StrCat("attention_mask[", b, ", ", t, "] is ", m[b][t],
-                                                       "; only 0 and 1 are allowed"));
+        return absl::InvalidArgumentError(absl::StrCat("attention_mask[", b, ", ", t, "] is ",
+                                                       m[b][t], "; only 0 and 1 are allowed"));
       }
       if (m[b][t] == 0) seen_padding = true;
       if (m[b][t] == 1 && seen_padding) {
-        return absl::InvalidArgumentError(absl::StrCat("attention_mask row ", b,
-                                                       " is not right-padded (a 1 after a 0 at position ", t, ")"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "attention_mask row ", b, " is not right-padded (a 1 after a 0 at position ", t, ")"));
       }
     }
-    if (m[b][0] == 0) return absl::InvalidArgumentError(absl::StrCat("attention_mask row ", b, " has no tokens"));
+    if (m[b][0] == 0)
+      return absl::InvalidArgumentError(absl::StrCat("attention_mask row ", b, " has no tokens"));
   }
   if (options.capture == ForwardOptions::Capture::kPositions) {
     const at::Tensor& p = options.capture_positions;
@@ -92,18 +98,21 @@ absl::Status CheckInputs(const at::Tensor& ids, const at::Tensor& mask, const Fo
 
 }  // namespace
 
-absl::StatusOr<ModelOptions> ParseModelOptions(const std::string& dtype, const std::string& device) {
+absl::StatusOr<ModelOptions> ParseModelOptions(const std::string& dtype,
+                                               const std::string& device) {
   ModelOptions options;
   if (dtype == "float32") {
     options.dtype = at::kFloat;
   } else if (dtype == "bfloat16") {
     options.dtype = at::kBFloat16;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("--dtype '", dtype, "': expected float32 or bfloat16"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--dtype '", dtype, "': expected float32 or bfloat16"));
   }
   if (device == "cpu") return options;
   if (device.rfind("cuda", 0) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("--device '", device, "': expected cpu, cuda or cuda:N"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--device '", device, "': expected cpu, cuda or cuda:N"));
   }
   if (!at::hasCUDA()) {
     return absl::InvalidArgumentError(
@@ -123,36 +132,42 @@ DecoderModel::DecoderModel(ModelConfig config, ModelOptions options, ModelWeight
   inv_freq_sliding_ = InverseFrequencies(config_.rope_sliding, config_.head_dim, options_.device);
 }
 
-absl::StatusOr<DecoderModel> DecoderModel::Load(const std::string& dir, const ModelOptions& options) {
+absl::StatusOr<DecoderModel> DecoderModel::Load(const std::string& dir,
+                                                const ModelOptions& options) {
   GP_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(dir));
   GP_ASSIGN_OR_RETURN(auto checkpoint, SafetensorsCheckpoint::Open(dir));
   try {
     GP_ASSIGN_OR_RETURN(ModelWeights weights, LoadWeights(checkpoint, config, options));
     return DecoderModel(std::move(config), options, std::move(weights));
   } catch (const c10::Error& e) {
-    return absl::ResourceExhaustedError(absl::StrCat(dir, ": loading weights failed: ", e.what_without_backtrace()));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(dir, ": loading weights failed: ", e.what_without_backtrace()));
   }
 }
 
-absl::StatusOr<DecoderModel> DecoderModel::RandomInit(const ModelConfig& config, const ModelOptions& options,
-                                                      uint64_t seed) {
+absl::StatusOr<DecoderModel> DecoderModel::RandomInit(const ModelConfig& config,
+                                                      const ModelOptions& options, uint64_t seed) {
   try {
     GP_ASSIGN_OR_RETURN(ModelWeights weights, RandomWeights(config, options, seed));
     return DecoderModel(config, options, std::move(weights));
   } catch (const c10::Error& e) {
-    return absl::ResourceExhaustedError(absl::StrCat("random init failed: ", e.what_without_backtrace()));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("random init failed: ", e.what_without_backtrace()));
   }
 }
 
-absl::StatusOr<ForwardOutput> DecoderModel::Forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+absl::StatusOr<ForwardOutput> DecoderModel::Forward(const at::Tensor& input_ids,
+                                                    const at::Tensor& attention_mask,
                                                     const ForwardOptions& options) const {
   GP_RETURN_IF_ERROR(CheckInputs(input_ids, attention_mask, options, config_));
   try {
-    return ForwardUnchecked(input_ids.to(options_.device), attention_mask.to(options_.device), options);
+    return ForwardUnchecked(input_ids.to(options_.device), attention_mask.to(options_.device),
+                            options);
   } catch (const c10::Error& e) {
     // Out of memory is the expected failure here; anything else is a bug worth reporting whole.
     const std::string what = e.what_without_backtrace();
-    if (what.find("alloc") != std::string::npos || what.find("out of memory") != std::string::npos) {
+    if (what.find("alloc") != std::string::npos ||
+        what.find("out of memory") != std::string::npos) {
       return absl::ResourceExhaustedError(absl::StrCat("forward pass ran out of memory: ", what));
     }
     return absl::InternalError(absl::StrCat("forward pass failed: ", what));
@@ -195,9 +210,10 @@ absl::StatusOr<ForwardOutput> DecoderModel::ForwardUnchecked(const at::Tensor& i
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const LayerWeights& w = weights_.layers[i];
     const bool sliding = c.layer_is_sliding[i];
-    at::Tensor attended = SelfAttention(RmsNorm(h, w.input_norm, c), w, c, sliding ? cos_sliding : cos_full,
-                                        sliding ? sin_sliding : sin_full, sliding ? bias_sliding : bias_full,
-                                        capture.enabled() ? &capture : nullptr);
+    at::Tensor attended =
+        SelfAttention(RmsNorm(h, w.input_norm, c), w, c, sliding ? cos_sliding : cos_full,
+                      sliding ? sin_sliding : sin_full, sliding ? bias_sliding : bias_full,
+                      capture.enabled() ? &capture : nullptr);
     if (c.sandwich_norms) attended = RmsNorm(attended, w.post_attention_norm, c);
     h = h + attended.to(at::kFloat);
     at::Tensor mixed = Mlp(RmsNorm(h, w.pre_feedforward_norm, c), w, c);
@@ -210,7 +226,8 @@ absl::StatusOr<ForwardOutput> DecoderModel::ForwardUnchecked(const at::Tensor& i
   out.attentions = capture.TakeLayers();
 
   if (options.logits) {
-    at::Tensor logits = Linear(h.to(weights_.lm_head.scalar_type()), weights_.lm_head, at::Tensor()).to(at::kFloat);
+    at::Tensor logits =
+        Linear(h.to(weights_.lm_head.scalar_type()), weights_.lm_head, at::Tensor()).to(at::kFloat);
     if (c.final_logit_softcap) {
       logits = at::tanh(logits / *c.final_logit_softcap) * *c.final_logit_softcap;
     }
@@ -223,11 +240,12 @@ std::vector<std::pair<std::string, at::Tensor>> DecoderModel::NamedParameters() 
   std::vector<std::pair<std::string, at::Tensor>> out;
   ModelWeights copy = weights_;  // tensors share storage: slots are handles, not data
   const bool tied = config_.tie_word_embeddings;
-  (void)ForEachWeight(config_, &copy, [&](const std::string& name, const std::vector<int64_t>&, WeightInit,
-                                          at::Tensor* slot) {
-    if (!(tied && name == kLmHeadName)) out.emplace_back(name, *slot);
-    return absl::OkStatus();
-  });
+  (void)ForEachWeight(
+      config_, &copy,
+      [&](const std::string& name, const std::vector<int64_t>&, WeightInit, at::Tensor* slot) {
+        if (!(tied && name == kLmHeadName)) out.emplace_back(name, *slot);
+        return absl::OkStatus();
+      });
   return out;
 }
 

@@ -12,12 +12,12 @@
 // state is kept under c10::InferenceMode).
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "absl/status/statusor.h"
 #include "common/model/config.h"
@@ -59,13 +59,14 @@ class DecoderModel {
   static absl::StatusOr<DecoderModel> Load(const std::string& dir, const ModelOptions& options);
   // Random weights (uniform with the standard deviation initializer_range, norms at identity,
   // biases zero), deterministic in `seed` whatever the thread count.
-  static absl::StatusOr<DecoderModel> RandomInit(const ModelConfig& config, const ModelOptions& options,
-                                                 uint64_t seed);
+  static absl::StatusOr<DecoderModel> RandomInit(const ModelConfig& config,
+                                                 const ModelOptions& options, uint64_t seed);
 
   // input_ids and attention_mask: I64 [B, T], right padded (each row 1..1 0..0, at least one
   // 1). InvalidArgument for shapes, ids out of the vocabulary, bad masks or positions;
   // ResourceExhausted when memory runs out.
-  absl::StatusOr<ForwardOutput> Forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+  absl::StatusOr<ForwardOutput> Forward(const at::Tensor& input_ids,
+                                        const at::Tensor& attention_mask,
                                         const ForwardOptions& options) const;
 
   const ModelConfig& config() const { return config_; }
@@ -76,7 +77,8 @@ class DecoderModel {
 
  private:
   DecoderModel(ModelConfig config, ModelOptions options, ModelWeights weights);
-  absl::StatusOr<ForwardOutput> ForwardUnchecked(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+  absl::StatusOr<ForwardOutput> ForwardUnchecked(const at::Tensor& input_ids,
+                                                 const at::Tensor& attention_mask,
                                                  const ForwardOptions& options) const;
 
   ModelConfig config_;

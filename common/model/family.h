@@ -32,7 +32,8 @@ const ModelFamily* FindModelFamily(std::string_view model_type);
 std::string SupportedModelTypes();
 
 // Parses the activation named by `field` ("silu", "gelu_pytorch_tanh", ...), with a default.
-absl::StatusOr<Activation> ParseActivationField(const ConfigReader& reader, const std::string& field,
+absl::StatusOr<Activation> ParseActivationField(const ConfigReader& reader,
+                                                const std::string& field,
                                                 const std::string& fallback);
 
 const ModelFamily& LlamaFamily();

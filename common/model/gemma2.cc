@@ -13,25 +13,31 @@ using L = LayerWeights;
 
 const std::vector<LayerWeightName> kGemma2Norms = {
     {"input_layernorm.weight", &L::input_norm, WeightShape::kHidden, WeightInit::kNorm, nullptr},
-    {"post_attention_layernorm.weight", &L::post_attention_norm, WeightShape::kHidden, WeightInit::kNorm, nullptr},
-    {"pre_feedforward_layernorm.weight", &L::pre_feedforward_norm, WeightShape::kHidden, WeightInit::kNorm, nullptr},
-    {"post_feedforward_layernorm.weight", &L::post_feedforward_norm, WeightShape::kHidden, WeightInit::kNorm, nullptr},
+    {"post_attention_layernorm.weight", &L::post_attention_norm, WeightShape::kHidden,
+     WeightInit::kNorm, nullptr},
+    {"pre_feedforward_layernorm.weight", &L::pre_feedforward_norm, WeightShape::kHidden,
+     WeightInit::kNorm, nullptr},
+    {"post_feedforward_layernorm.weight", &L::post_feedforward_norm, WeightShape::kHidden,
+     WeightInit::kNorm, nullptr},
 };
 
 // Gemma2Config's defaults: head_dim 256 whatever the hidden size.
 int64_t GemmaDefaultHeadDim(int64_t, int64_t) { return 256; }
 
 absl::Status ReadGemma2Fields(const ConfigReader& reader, ModelConfig* config) {
-  GP_ASSIGN_OR_RETURN(config->activation,
-                      ParseActivationField(reader, reader.Has("hidden_activation") ? "hidden_activation" : "hidden_act",
-                                           "gelu_pytorch_tanh"));
+  GP_ASSIGN_OR_RETURN(
+      config->activation,
+      ParseActivationField(reader,
+                           reader.Has("hidden_activation") ? "hidden_activation" : "hidden_act",
+                           "gelu_pytorch_tanh"));
   GP_ASSIGN_OR_RETURN(bool attention_bias, reader.Bool("attention_bias", false));
   config->qkv_bias = config->o_bias = attention_bias;
   GP_ASSIGN_OR_RETURN(double query_pre_attn_scalar, reader.Number("query_pre_attn_scalar", 256));
   if (query_pre_attn_scalar <= 0) return reader.Error("query_pre_attn_scalar", "must be positive");
   config->attention_scale = 1.0 / std::sqrt(query_pre_attn_scalar);
   // Absent means Gemma2Config's default; an explicit null switches soft-capping off.
-  auto softcap = [&](const std::string& field, double fallback) -> absl::StatusOr<std::optional<double>> {
+  auto softcap = [&](const std::string& field,
+                     double fallback) -> absl::StatusOr<std::optional<double>> {
     if (!reader.json().contains(field)) return std::optional<double>(fallback);
     GP_ASSIGN_OR_RETURN(std::optional<double> value, reader.OptionalNumber(field));
     if (value && *value <= 0) return reader.Error(field, "must be positive or null");
@@ -51,8 +57,9 @@ absl::Status ReadGemma2Fields(const ConfigReader& reader, ModelConfig* config) {
 }  // namespace
 
 const ModelFamily& Gemma2Family() {
-  static const ModelFamily family{"gemma2", &GemmaDefaultHeadDim, /*default_tie_word_embeddings=*/true,
-                                  &ReadGemma2Fields, &kGemma2Norms};
+  static const ModelFamily family{"gemma2", &GemmaDefaultHeadDim,
+                                  /*default_tie_word_embeddings=*/true, &ReadGemma2Fields,
+                                  &kGemma2Norms};
   return family;
 }
 

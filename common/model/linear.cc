@@ -7,7 +7,8 @@ namespace gp {
 
 bool CpuHasFastBfloat16Matmul() {
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const bool fast = __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+  static const bool fast =
+      __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
   return fast;
 #else
   return true;  // other architectures: trust libtorch's kernel
@@ -15,9 +16,11 @@ bool CpuHasFastBfloat16Matmul() {
 }
 
 at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  if (weight.scalar_type() == at::kBFloat16 && weight.device().is_cpu() && !CpuHasFastBfloat16Matmul()) {
-    at::Tensor y = bias.defined() ? at::linear(x.to(at::kFloat), weight.to(at::kFloat), bias.to(at::kFloat))
-                                  : at::linear(x.to(at::kFloat), weight.to(at::kFloat));
+  if (weight.scalar_type() == at::kBFloat16 && weight.device().is_cpu() &&
+      !CpuHasFastBfloat16Matmul()) {
+    at::Tensor y = bias.defined()
+                       ? at::linear(x.to(at::kFloat), weight.to(at::kFloat), bias.to(at::kFloat))
+                       : at::linear(x.to(at::kFloat), weight.to(at::kFloat));
     return y.to(at::kBFloat16);
   }
   return bias.defined() ? at::linear(x, weight, bias) : at::linear(x, weight);

@@ -1,6 +1,6 @@
 // Llama (3.x): pre-norm decoder, SiLU-gated MLP, GQA, optional attention/MLP bias.
-#include "common/model/family.h"
 #include "common/core/status.h"
+#include "common/model/family.h"
 
 namespace gp {
 namespace {
@@ -10,7 +10,8 @@ using L = LayerWeights;
 const std::vector<LayerWeightName> kLlamaNorms = {
     {"input_layernorm.weight", &L::input_norm, WeightShape::kHidden, WeightInit::kNorm, nullptr},
     // Llama's "post_attention_layernorm" is the norm in front of the MLP.
-    {"post_attention_layernorm.weight", &L::pre_feedforward_norm, WeightShape::kHidden, WeightInit::kNorm, nullptr},
+    {"post_attention_layernorm.weight", &L::pre_feedforward_norm, WeightShape::kHidden,
+     WeightInit::kNorm, nullptr},
 };
 
 absl::Status ReadLlamaFields(const ConfigReader& reader, ModelConfig* config) {

@@ -7,7 +7,8 @@ namespace gp {
 namespace {
 
 const std::vector<LayerWeightName> kQwen2Norms = {
-    {"input_layernorm.weight", &LayerWeights::input_norm, WeightShape::kHidden, WeightInit::kNorm, nullptr},
+    {"input_layernorm.weight", &LayerWeights::input_norm, WeightShape::kHidden, WeightInit::kNorm,
+     nullptr},
     {"post_attention_layernorm.weight", &LayerWeights::pre_feedforward_norm, WeightShape::kHidden,
      WeightInit::kNorm, nullptr},
 };
@@ -17,8 +18,10 @@ absl::Status ReadQwen2Fields(const ConfigReader& reader, ModelConfig* config) {
   GP_ASSIGN_OR_RETURN(bool use_sliding_window, reader.Bool("use_sliding_window", false));
   if (!use_sliding_window) return absl::OkStatus();
   GP_ASSIGN_OR_RETURN(config->sliding_window, reader.PositiveInt("sliding_window"));
-  GP_ASSIGN_OR_RETURN(int64_t max_window_layers, reader.PositiveInt("max_window_layers", config->num_layers));
-  for (int64_t i = max_window_layers; i < config->num_layers; ++i) config->layer_is_sliding[i] = true;
+  GP_ASSIGN_OR_RETURN(int64_t max_window_layers,
+                      reader.PositiveInt("max_window_layers", config->num_layers));
+  for (int64_t i = max_window_layers; i < config->num_layers; ++i)
+    config->layer_is_sliding[i] = true;
   return absl::OkStatus();
 }
 

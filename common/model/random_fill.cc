@@ -38,12 +38,14 @@ void Fill(T* data, int64_t n, float bound, uint64_t seed) {
 }  // namespace
 
 void FillUniform(at::Tensor& tensor, double bound, uint64_t seed) {
-  TORCH_CHECK(tensor.device().is_cpu() && tensor.is_contiguous(), "FillUniform needs a contiguous CPU tensor");
+  TORCH_CHECK(tensor.device().is_cpu() && tensor.is_contiguous(),
+              "FillUniform needs a contiguous CPU tensor");
   const float b = static_cast<float>(bound);
   if (tensor.scalar_type() == at::kBFloat16) {
     Fill(tensor.data_ptr<c10::BFloat16>(), tensor.numel(), b, seed);
   } else {
-    TORCH_CHECK(tensor.scalar_type() == at::kFloat, "FillUniform fills float32 or bfloat16 tensors");
+    TORCH_CHECK(tensor.scalar_type() == at::kFloat,
+                "FillUniform fills float32 or bfloat16 tensors");
     Fill(tensor.data_ptr<float>(), tensor.numel(), b, seed);
   }
 }

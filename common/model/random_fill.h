@@ -3,9 +3,9 @@
 // only on the seed and the tensor, never on the thread count.
 #pragma once
 
-#include <cstdint>
-
 #include <ATen/core/Tensor.h>
+
+#include <cstdint>
 
 namespace gp {
 

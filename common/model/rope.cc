@@ -9,8 +9,9 @@ namespace gp {
 
 at::Tensor InverseFrequencies(const RopeParameters& rope, int64_t head_dim, at::Device device) {
   // 1 / theta^(2i / d), evaluated in float32 as transformers does.
-  at::Tensor exponents = at::arange(0, head_dim, 2, at::TensorOptions().dtype(at::kLong)).to(at::kFloat) /
-                         static_cast<double>(head_dim);
+  at::Tensor exponents =
+      at::arange(0, head_dim, 2, at::TensorOptions().dtype(at::kLong)).to(at::kFloat) /
+      static_cast<double>(head_dim);
   at::Tensor inv_freq = 1.0 / at::pow(rope.theta, exponents);
   switch (rope.type) {
     case RopeType::kDefault:
@@ -36,8 +37,8 @@ at::Tensor InverseFrequencies(const RopeParameters& rope, int64_t head_dim, at::
   return inv_freq.to(device);
 }
 
-std::pair<at::Tensor, at::Tensor> RotaryCosSin(const at::Tensor& inverse_frequencies, int64_t length,
-                                               at::ScalarType dtype) {
+std::pair<at::Tensor, at::Tensor> RotaryCosSin(const at::Tensor& inverse_frequencies,
+                                               int64_t length, at::ScalarType dtype) {
   at::Tensor positions = at::arange(length, inverse_frequencies.options().dtype(at::kFloat));
   at::Tensor freqs = at::outer(positions, inverse_frequencies);  // [T, d/2], one product each
   at::Tensor emb = at::cat({freqs, freqs}, -1);

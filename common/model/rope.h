@@ -2,9 +2,9 @@
 // float32, llama3 / linear scaling, cos/sin cast to the model dtype, rotate_half).
 #pragma once
 
-#include <utility>
-
 #include <ATen/core/Tensor.h>
+
+#include <utility>
 
 #include "common/model/config.h"
 
@@ -14,8 +14,8 @@ namespace gp {
 at::Tensor InverseFrequencies(const RopeParameters& rope, int64_t head_dim, at::Device device);
 
 // cos and sin for positions 0..T-1: [T, head_dim] in `dtype`.
-std::pair<at::Tensor, at::Tensor> RotaryCosSin(const at::Tensor& inverse_frequencies, int64_t length,
-                                               at::ScalarType dtype);
+std::pair<at::Tensor, at::Tensor> RotaryCosSin(const at::Tensor& inverse_frequencies,
+                                               int64_t length, at::ScalarType dtype);
 
 // x * cos + rotate_half(x) * sin for x [B, heads, T, head_dim].
 at::Tensor ApplyRotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);

@@ -1,11 +1,11 @@
 // Bridges torch-free tensor files (common/core/safetensors.h) and ATen tensors.
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <map>
 #include <string>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "absl/status/statusor.h"
 #include "common/core/safetensors.h"
@@ -22,7 +22,8 @@ absl::StatusOr<at::Tensor> ToTensor(const TensorView& view);
 absl::StatusOr<TensorView> ViewOf(const at::Tensor& tensor);
 
 // Writes named tensors (moved to CPU and made contiguous first) as a safetensors file.
-absl::Status WriteTensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+absl::Status WriteTensors(const std::string& path,
+                          const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                           const SafetensorsMetadata& metadata = {});
 
 // Reads every tensor of a safetensors file.

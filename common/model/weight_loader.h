@@ -15,12 +15,13 @@
 namespace gp {
 
 // Visits every weight the config calls for: its HF name, shape, initialization and slot.
-using WeightVisitor = std::function<absl::Status(const std::string& name, const std::vector<int64_t>& shape,
-                                                 WeightInit init, at::Tensor* slot)>;
-absl::Status ForEachWeight(const ModelConfig& config, ModelWeights* weights, const WeightVisitor& visit);
+using WeightVisitor = std::function<absl::Status(
+    const std::string& name, const std::vector<int64_t>& shape, WeightInit init, at::Tensor* slot)>;
+absl::Status ForEachWeight(const ModelConfig& config, ModelWeights* weights,
+                           const WeightVisitor& visit);
 
-absl::StatusOr<ModelWeights> LoadWeights(const SafetensorsCheckpoint& checkpoint, const ModelConfig& config,
-                                         const ModelOptions& options);
+absl::StatusOr<ModelWeights> LoadWeights(const SafetensorsCheckpoint& checkpoint,
+                                         const ModelConfig& config, const ModelOptions& options);
 
 absl::StatusOr<ModelWeights> RandomWeights(const ModelConfig& config, const ModelOptions& options,
                                            uint64_t seed);

@@ -1,10 +1,10 @@
 // A decoder's weights as tensors, and the tables that map Hugging Face tensor names onto them.
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <string>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "common/model/config.h"
 
@@ -31,15 +31,15 @@ struct ModelWeights {
 
 // The shape of a weight, in terms of the config.
 enum class WeightShape {
-  kHidden,            // [hidden]: norms, o/down bias
-  kQueryProj,         // [heads * head_dim, hidden]
-  kKeyValueProj,      // [kv_heads * head_dim, hidden]
-  kOutputProj,        // [hidden, heads * head_dim]
-  kQueryBias,         // [heads * head_dim]
-  kKeyValueBias,      // [kv_heads * head_dim]
-  kUpProj,            // [intermediate, hidden]: gate and up
-  kDownProj,          // [hidden, intermediate]
-  kIntermediate,      // [intermediate]: gate and up bias
+  kHidden,        // [hidden]: norms, o/down bias
+  kQueryProj,     // [heads * head_dim, hidden]
+  kKeyValueProj,  // [kv_heads * head_dim, hidden]
+  kOutputProj,    // [hidden, heads * head_dim]
+  kQueryBias,     // [heads * head_dim]
+  kKeyValueBias,  // [kv_heads * head_dim]
+  kUpProj,        // [intermediate, hidden]: gate and up
+  kDownProj,      // [hidden, intermediate]
+  kIntermediate,  // [intermediate]: gate and up bias
 };
 
 // What a freshly initialized weight holds (as Hugging Face's _init_weights does).

@@ -22,7 +22,8 @@ namespace gp {
 namespace {
 
 const std::vector<FlagSpec> kAttentionFlags = {
-    {"model", true, "checkpoint directory (config.json + safetensors), or a config.json with --random-init"},
+    {"model", true,
+     "checkpoint directory (config.json + safetensors), or a config.json with --random-init"},
     {"input", true, "safetensors with input_ids and attention_mask, I64 [B, T], right padded"},
     {"out", true, "write attentions F32 [layers, B, heads, T, T] (and logits) here"},
     {"dtype", true, "float32 (default) or bfloat16"},
@@ -48,16 +49,18 @@ void PrintSummary(const DecoderModel& model, const at::Tensor& attentions, const
                   double forward_ms) {
   const ModelConfig& c = model.config();
   at::Tensor lengths = mask.sum(1);
-  std::vector<int64_t> lens(lengths.data_ptr<int64_t>(), lengths.data_ptr<int64_t>() + lengths.numel());
-  std::cout << absl::StrFormat("%s model: %d layers x %d heads (%d kv heads), head_dim %d, %s on %s\n",
-                               c.model_type, c.num_layers, c.num_heads, c.num_kv_heads, c.head_dim,
-                               c10::toString(model.options().dtype), model.options().device.str());
+  std::vector<int64_t> lens(lengths.data_ptr<int64_t>(),
+                            lengths.data_ptr<int64_t>() + lengths.numel());
+  std::cout << absl::StrFormat(
+      "%s model: %d layers x %d heads (%d kv heads), head_dim %d, %s on %s\n", c.model_type,
+      c.num_layers, c.num_heads, c.num_kv_heads, c.head_dim, c10::toString(model.options().dtype),
+      model.options().device.str());
   std::cout << absl::StrFormat("batch %d, lengths %s; forward %.1f ms\n", mask.size(0),
                                absl::StrJoin(lens, " "), forward_ms);
   std::cout << "layer  head  max-prob  entropy  first-token  mean-distance\n";
   for (const HeadStatistics& s : SummarizeAttention(attentions, mask)) {
-    std::cout << absl::StrFormat("%5d  %4d  %8.3f  %7.3f  %11.3f  %13.2f\n", s.layer, s.head, s.mean_max,
-                                 s.entropy, s.first_token, s.mean_distance);
+    std::cout << absl::StrFormat("%5d  %4d  %8.3f  %7.3f  %11.3f  %13.2f\n", s.layer, s.head,
+                                 s.mean_max, s.entropy, s.first_token, s.mean_distance);
   }
 }
 
@@ -80,18 +83,19 @@ absl::Status RunAttention(const Flags& flags) {
   const auto start = std::chrono::steady_clock::now();
   auto out = model.Forward(inputs["input_ids"], inputs["attention_mask"], forward);
   if (!out.ok()) return Annotate(out.status(), input_path);
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   at::Tensor attentions = at::stack(out->attentions).to(at::kCPU);  // [L, B, H, T, T]
 
   if (flags.Has("out")) {
     std::vector<std::pair<std::string, at::Tensor>> tensors = {{"attentions", attentions}};
     if (forward.logits) tensors.emplace_back("logits", out->logits);
     const std::string out_path = flags.Get("out", "");
-    GP_RETURN_IF_ERROR(WriteTensors(
-        out_path, tensors,
-        {{"layout", "attentions [layers,batch,heads,T,T]; logits [batch,T,vocab]"},
-         {"model", flags.Get("model", "")},
-         {"dtype", flags.Get("dtype", "float32")}}));
+    GP_RETURN_IF_ERROR(
+        WriteTensors(out_path, tensors,
+                     {{"layout", "attentions [layers,batch,heads,T,T]; logits [batch,T,vocab]"},
+                      {"model", flags.Get("model", "")},
+                      {"dtype", flags.Get("dtype", "float32")}}));
     std::cout << "wrote " << out_path << "\n";
   }
   PrintSummary(model, attentions, inputs["attention_mask"], ms);
@@ -110,7 +114,10 @@ int RunAttentionCommand(const std::vector<std::string>& args) {
   absl::Status status = flags.ok() ? RunAttention(*flags) : flags.status();
   if (!status.ok()) {
     std::cerr << "graphprobe attention: " << status.message() << "\n";
-    return status.code() == absl::StatusCode::kInvalidArgument || status.code() == absl::StatusCode::kNotFound ? 2 : 1;
+    return status.code() == absl::StatusCode::kInvalidArgument ||
+                   status.code() == absl::StatusCode::kNotFound
+               ? 2
+               : 1;
   }
   return 0;
 }

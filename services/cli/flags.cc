@@ -8,7 +8,8 @@
 
 namespace gp {
 
-absl::StatusOr<Flags> Flags::Parse(const std::vector<std::string>& args, const std::vector<FlagSpec>& specs) {
+absl::StatusOr<Flags> Flags::Parse(const std::vector<std::string>& args,
+                                   const std::vector<FlagSpec>& specs) {
   Flags flags;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -28,7 +29,8 @@ absl::StatusOr<Flags> Flags::Parse(const std::vector<std::string>& args, const s
     }
     if (spec == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
     if (spec->takes_value && !inline_value) {
-      if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+      if (i + 1 >= args.size())
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
       value = args[++i];
     } else if (!spec->takes_value && inline_value) {
       return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
@@ -45,7 +47,8 @@ std::string Flags::Get(const std::string& name, const std::string& fallback) con
 
 absl::StatusOr<std::string> Flags::Required(const std::string& name) const {
   auto it = values_.find(name);
-  if (it == values_.end()) return absl::InvalidArgumentError(absl::StrCat("--", name, " is required"));
+  if (it == values_.end())
+    return absl::InvalidArgumentError(absl::StrCat("--", name, " is required"));
   return it->second;
 }
 
@@ -56,7 +59,8 @@ absl::StatusOr<int64_t> Flags::Int(const std::string& name, int64_t fallback) co
   char* end = nullptr;
   const long long value = std::strtoll(it->second.c_str(), &end, 10);
   if (errno != 0 || end == it->second.c_str() || *end != '\0') {
-    return absl::InvalidArgumentError(absl::StrCat("--", name, " '", it->second, "' is not an integer"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " '", it->second, "' is not an integer"));
   }
   return static_cast<int64_t>(value);
 }

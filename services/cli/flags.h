@@ -19,7 +19,8 @@ struct FlagSpec {
 
 class Flags {
  public:
-  static absl::StatusOr<Flags> Parse(const std::vector<std::string>& args, const std::vector<FlagSpec>& specs);
+  static absl::StatusOr<Flags> Parse(const std::vector<std::string>& args,
+                                     const std::vector<FlagSpec>& specs);
 
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
   std::string Get(const std::string& name, const std::string& fallback) const;

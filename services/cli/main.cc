@@ -10,7 +10,8 @@ namespace {
 void PrintUsage() {
   std::cout << "usage: graphprobe <command> [flags]\n\n"
                "commands:\n"
-               "  attention   run a checkpoint on token ids, write and summarize every layer's attention\n\n"
+               "  attention   run a checkpoint on token ids, write and summarize every layer's "
+               "attention\n\n"
                "`graphprobe <command> --help` lists a command's flags.\n";
 }
 

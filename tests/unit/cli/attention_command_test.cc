@@ -25,10 +25,13 @@ std::string TempPath(const std::string& name) {
 TEST(AttentionCommandTest, WritesAttentionsAndLogitsInTheFixtureLayout) {
   const std::string out = TempPath("gp_cli_out");
   ::testing::internal::CaptureStdout();
-  ASSERT_EQ(RunAttentionCommand({"--model", kModel, "--input", kInput, "--out", out, "--logits"}), 0);
+  ASSERT_EQ(RunAttentionCommand({"--model", kModel, "--input", kInput, "--out", out, "--logits"}),
+            0);
   const std::string printed = ::testing::internal::GetCapturedStdout();
-  EXPECT_NE(printed.find("gemma2 model: 4 layers x 4 heads (2 kv heads), head_dim 32"), std::string::npos);
-  EXPECT_NE(printed.find("layer  head  max-prob  entropy  first-token  mean-distance"), std::string::npos);
+  EXPECT_NE(printed.find("gemma2 model: 4 layers x 4 heads (2 kv heads), head_dim 32"),
+            std::string::npos);
+  EXPECT_NE(printed.find("layer  head  max-prob  entropy  first-token  mean-distance"),
+            std::string::npos);
 
   auto written = ReadTensors(out);
   auto expected = ReadTensors(kInput);
@@ -43,12 +46,14 @@ TEST(AttentionCommandTest, WritesAttentionsAndLogitsInTheFixtureLayout) {
 }
 
 TEST(AttentionCommandTest, RandomInitFromAConfigFile) {
-  const std::string config = std::string(GP_TEST_DATA) + "/hf-reference/models/tiny-llama3/config.json";
+  const std::string config =
+      std::string(GP_TEST_DATA) + "/hf-reference/models/tiny-llama3/config.json";
   ::testing::internal::CaptureStdout();
-  EXPECT_EQ(RunAttentionCommand({"--model", config, "--random-init", "--seed", "3", "--input", kInput,
-                                 "--dtype", "bfloat16"}),
+  EXPECT_EQ(RunAttentionCommand({"--model", config, "--random-init", "--seed", "3", "--input",
+                                 kInput, "--dtype", "bfloat16"}),
             0);
-  EXPECT_NE(::testing::internal::GetCapturedStdout().find("llama model: 2 layers x 4 heads"), std::string::npos);
+  EXPECT_NE(::testing::internal::GetCapturedStdout().find("llama model: 2 layers x 4 heads"),
+            std::string::npos);
 }
 
 TEST(AttentionCommandTest, BadInvocationsFailWithAMessage) {
@@ -64,7 +69,8 @@ TEST(AttentionCommandTest, BadInvocationsFailWithAMessage) {
       {{"--model", kModel, "--input", kModel + "/model.safetensors"}, "missing tensor 'input_ids'"},
       {{"--model", "/nonexistent", "--input", kInput}, "/nonexistent/config.json"},
       {{"--model", kModel, "--input", kInput, "--dtype", "fp8"}, "--dtype 'fp8'"},
-      {{"--model", kModel, "--input", kInput, "--random-init", "--seed", "x"}, "--seed 'x' is not an integer"},
+      {{"--model", kModel, "--input", kInput, "--random-init", "--seed", "x"},
+       "--seed 'x' is not an integer"},
   };
   for (const Case& c : cases) {
     ::testing::internal::CaptureStderr();

@@ -2,12 +2,12 @@
 #include "common/core/safetensors.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "common/core/json_file.h"
 
@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 class TempDir {
  public:
   TempDir() {
-    path_ = fs::temp_directory_path() / ("gp_core_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    path_ = fs::temp_directory_path() /
+            ("gp_core_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
     fs::create_directories(path_);
   }
   ~TempDir() { fs::remove_all(path_); }
@@ -96,9 +97,13 @@ TEST(SafetensorsTest, TruncatedFileIsAnErrorNotACrash) {
   TempDir dir;
   const float f[64] = {};
   const std::string path = dir.File("t.safetensors");
-  ASSERT_TRUE(WriteSafetensors(path, {{"x", {DType::kF32, {64}, reinterpret_cast<const uint8_t*>(f), sizeof(f)}}}).ok());
+  ASSERT_TRUE(
+      WriteSafetensors(path,
+                       {{"x", {DType::kF32, {64}, reinterpret_cast<const uint8_t*>(f), sizeof(f)}}})
+          .ok());
   fs::resize_file(path, fs::file_size(path) - 10);
-  EXPECT_NE(OpenError(path).find("data_offsets end 256 is past the data section"), std::string::npos);
+  EXPECT_NE(OpenError(path).find("data_offsets end 256 is past the data section"),
+            std::string::npos);
   fs::resize_file(path, 5);
   EXPECT_NE(OpenError(path).find("shorter than the 8-byte header length"), std::string::npos);
 }
@@ -126,8 +131,9 @@ TEST(SafetensorsTest, DtypeSizeTimesShapeMustMatchSpan) {
   TempDir dir;
   const std::string path = dir.File("d.safetensors");
   WriteRaw(path, R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", std::string(8, '\0'));
-  EXPECT_NE(OpenError(path).find("tensor 'a': dtype F32 x shape [3] is 12 bytes but data_offsets span 8"),
-            std::string::npos);
+  EXPECT_NE(
+      OpenError(path).find("tensor 'a': dtype F32 x shape [3] is 12 bytes but data_offsets span 8"),
+      std::string::npos);
 }
 
 TEST(SafetensorsTest, OtherMalformedHeaders) {
@@ -139,12 +145,15 @@ TEST(SafetensorsTest, OtherMalformedHeaders) {
       {"not json", "", "not valid JSON"},
       {"[1,2]", "", "not a JSON object"},
       {R"({"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,1]}})", "x", "unsupported dtype 'Q4'"},
-      {R"({"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}})", "x", "'shape' must be an array"},
-      {R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[1]}})", "x", "'data_offsets' must be [begin, end]"},
+      {R"({"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}})", "x",
+       "'shape' must be an array"},
+      {R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[1]}})", "x",
+       "'data_offsets' must be [begin, end]"},
       {R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[1,0]}})", "x", "begin 1 > end 0"},
       {R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})", "xx", "belong to no tensor"},
       {R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})", "xx", "tensors cover 1"},
-      {R"({"a":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,1]}})", "x", "shape overflows"},
+      {R"({"a":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,1]}})", "x",
+       "shape overflows"},
       {R"({"__metadata__":{"k":1}})", "", "__metadata__.k is not a string"},
       {R"({"a":{"shape":[1],"data_offsets":[0,1]}})", "x", "missing or non-string 'dtype'"},
   };
@@ -164,13 +173,18 @@ TEST(SafetensorsTest, MissingFileIsNotFound) {
 TEST(SafetensorsTest, ShardedCheckpointThroughIndex) {
   TempDir dir;
   const float a[2] = {1, 2}, b[3] = {3, 4, 5};
-  ASSERT_TRUE(WriteSafetensors(dir.File("model-00001-of-00002.safetensors"),
-                               {{"a", {DType::kF32, {2}, reinterpret_cast<const uint8_t*>(a), sizeof(a)}}}).ok());
-  ASSERT_TRUE(WriteSafetensors(dir.File("model-00002-of-00002.safetensors"),
-                               {{"b", {DType::kF32, {3}, reinterpret_cast<const uint8_t*>(b), sizeof(b)}}}).ok());
-  nlohmann::json index = {{"metadata", {{"total_size", 20}}},
-                          {"weight_map", {{"a", "model-00001-of-00002.safetensors"},
-                                          {"b", "model-00002-of-00002.safetensors"}}}};
+  ASSERT_TRUE(
+      WriteSafetensors(dir.File("model-00001-of-00002.safetensors"),
+                       {{"a", {DType::kF32, {2}, reinterpret_cast<const uint8_t*>(a), sizeof(a)}}})
+          .ok());
+  ASSERT_TRUE(
+      WriteSafetensors(dir.File("model-00002-of-00002.safetensors"),
+                       {{"b", {DType::kF32, {3}, reinterpret_cast<const uint8_t*>(b), sizeof(b)}}})
+          .ok());
+  nlohmann::json index = {
+      {"metadata", {{"total_size", 20}}},
+      {"weight_map",
+       {{"a", "model-00001-of-00002.safetensors"}, {"b", "model-00002-of-00002.safetensors"}}}};
   ASSERT_TRUE(WriteJsonFile(dir.File("model.safetensors.index.json"), index).ok());
   std::string root = dir.File("");
   root.pop_back();
@@ -187,7 +201,8 @@ TEST(SafetensorsTest, ShardedCheckpointThroughIndex) {
   ASSERT_TRUE(WriteJsonFile(dir.File("model.safetensors.index.json"), index).ok());
   auto broken = SafetensorsCheckpoint::Open(root);
   ASSERT_FALSE(broken.ok());
-  EXPECT_NE(broken.status().message().find("puts 'c' in model-00001-of-00002.safetensors"), std::string::npos);
+  EXPECT_NE(broken.status().message().find("puts 'c' in model-00001-of-00002.safetensors"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -8,7 +8,8 @@
 namespace gp {
 namespace {
 
-double NextTokenLoss(const DecoderModel& model, const at::Tensor& ids, const at::Tensor& mask, bool backward) {
+double NextTokenLoss(const DecoderModel& model, const at::Tensor& ids, const at::Tensor& mask,
+                     bool backward) {
   ForwardOptions options;
   options.capture = ForwardOptions::Capture::kNone;
   options.logits = true;

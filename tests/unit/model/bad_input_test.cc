@@ -74,15 +74,17 @@ TEST(BadCheckpointTest, UntiedLmHeadMustBePresent) {
 TEST(BadCheckpointTest, ShapeDisagreeingWithConfig) {
   BrokenCheckpoint checkpoint("tiny-qwen2");
   checkpoint.EditConfig("intermediate_size", 64);
-  EXPECT_NE(LoadError(checkpoint.dir()).find("weight 'model.layers.0.mlp.gate_proj.weight' has shape [96,48], "
-                                             "config.json implies [64,48]"),
+  EXPECT_NE(LoadError(checkpoint.dir())
+                .find("weight 'model.layers.0.mlp.gate_proj.weight' has shape [96,48], "
+                      "config.json implies [64,48]"),
             std::string::npos);
 }
 
 TEST(BadCheckpointTest, UnknownModelType) {
   BrokenCheckpoint checkpoint("tiny-gemma2");
   checkpoint.EditConfig("model_type", "gemma3");
-  EXPECT_NE(LoadError(checkpoint.dir()).find("field 'model_type' is 'gemma3', unsupported"), std::string::npos);
+  EXPECT_NE(LoadError(checkpoint.dir()).find("field 'model_type' is 'gemma3', unsupported"),
+            std::string::npos);
 }
 
 TEST(BadCheckpointTest, TruncatedWeightsFileIsNamed) {
@@ -116,11 +118,13 @@ class BadForwardInputTest : public ::testing::Test {
 
 TEST_F(BadForwardInputTest, EachProblemIsNamed) {
   at::Tensor ids = at::ones({2, 5}, at::kLong), mask = at::ones({2, 5}, at::kLong);
-  EXPECT_NE(Error(ids.to(at::kInt), mask).find("input_ids must be an int64 tensor"), std::string::npos);
+  EXPECT_NE(Error(ids.to(at::kInt), mask).find("input_ids must be an int64 tensor"),
+            std::string::npos);
   EXPECT_NE(Error(ids, mask.narrow(1, 0, 4)).find("shape of input_ids [2, 5]"), std::string::npos);
   at::Tensor big = ids.clone();
   big[1][3] = 512;
-  EXPECT_NE(Error(big, mask).find("input_ids holds 512, outside the vocabulary [0, 512)"), std::string::npos);
+  EXPECT_NE(Error(big, mask).find("input_ids holds 512, outside the vocabulary [0, 512)"),
+            std::string::npos);
   at::Tensor left_padded = mask.clone();
   left_padded[1][0] = 0;
   EXPECT_NE(Error(ids, left_padded).find("row 1 is not right-padded (a 1 after a 0 at position 1)"),
@@ -128,14 +132,18 @@ TEST_F(BadForwardInputTest, EachProblemIsNamed) {
   at::Tensor two = mask.clone();
   two[0][2] = 2;
   EXPECT_NE(Error(ids, two).find("attention_mask[0, 2] is 2"), std::string::npos);
-  EXPECT_NE(Error(ids, at::zeros({2, 5}, at::kLong)).find("row 0 has no tokens"), std::string::npos);
-  EXPECT_NE(Error(at::ones({0, 5}, at::kLong), at::ones({0, 5}, at::kLong)).find("empty"), std::string::npos);
+  EXPECT_NE(Error(ids, at::zeros({2, 5}, at::kLong)).find("row 0 has no tokens"),
+            std::string::npos);
+  EXPECT_NE(Error(at::ones({0, 5}, at::kLong), at::ones({0, 5}, at::kLong)).find("empty"),
+            std::string::npos);
   ForwardOptions positions;
   positions.capture = ForwardOptions::Capture::kPositions;
   positions.capture_positions = at::tensor({0, 5, 1, 2}, at::kLong).view({2, 2});
-  EXPECT_NE(Error(ids, mask, positions).find("capture_positions must lie in [0, 5)"), std::string::npos);
+  EXPECT_NE(Error(ids, mask, positions).find("capture_positions must lie in [0, 5)"),
+            std::string::npos);
   positions.capture_positions = at::Tensor();
-  EXPECT_NE(Error(ids, mask, positions).find("capture_positions must be int64 [batch=2, K]"), std::string::npos);
+  EXPECT_NE(Error(ids, mask, positions).find("capture_positions must be int64 [batch=2, K]"),
+            std::string::npos);
 }
 
 TEST(ModelOptionsTest, ParsesDtypeAndDevice) {

@@ -44,21 +44,24 @@ TEST(ConfigTest, RealShapesParse) {
 }
 
 TEST(ConfigTest, FamilySpecificFields) {
-  auto llama = *ParseModelConfig(ReadConfig(testing::ReferenceModelDir("tiny-llama3") + "/config.json"), "l");
+  auto llama = *ParseModelConfig(
+      ReadConfig(testing::ReferenceModelDir("tiny-llama3") + "/config.json"), "l");
   EXPECT_EQ(llama.rope_full.type, RopeType::kLlama3);
   EXPECT_DOUBLE_EQ(llama.rope_full.factor, 32.0);
   EXPECT_EQ(llama.rope_full.original_max_position_embeddings, 64);
   EXPECT_FALSE(llama.qkv_bias);
   EXPECT_FALSE(llama.sandwich_norms);
 
-  auto qwen = *ParseModelConfig(ReadConfig(testing::ReferenceModelDir("tiny-qwen2") + "/config.json"), "q");
+  auto qwen =
+      *ParseModelConfig(ReadConfig(testing::ReferenceModelDir("tiny-qwen2") + "/config.json"), "q");
   EXPECT_TRUE(qwen.qkv_bias);
   EXPECT_FALSE(qwen.o_bias);
   EXPECT_FALSE(qwen.tie_word_embeddings);
   EXPECT_DOUBLE_EQ(qwen.rope_full.theta, 1e6);
   EXPECT_EQ(qwen.layer_is_sliding, std::vector<bool>(3, false));  // use_sliding_window: false
 
-  auto gemma = *ParseModelConfig(ReadConfig(testing::ReferenceModelDir("tiny-gemma2") + "/config.json"), "g");
+  auto gemma = *ParseModelConfig(
+      ReadConfig(testing::ReferenceModelDir("tiny-gemma2") + "/config.json"), "g");
   EXPECT_EQ(gemma.head_dim, 32);
   EXPECT_DOUBLE_EQ(gemma.attention_scale, 1.0 / std::sqrt(24.0));
   EXPECT_EQ(gemma.attn_logit_softcap, 8.0);
@@ -84,8 +87,9 @@ TEST(ConfigTest, RopeParametersStyleEqualsHubStyle) {
   // Per-layer-type entries (Gemma-style); the sliding layers may get their own theta.
   nlohmann::json gemma = ReadConfig(testing::ReferenceModelDir("tiny-gemma2") + "/config.json");
   gemma.erase("rope_theta");
-  gemma["rope_parameters"] = {{"full_attention", {{"rope_type", "default"}, {"rope_theta", 1e6}}},
-                              {"sliding_attention", {{"rope_type", "default"}, {"rope_theta", 1e4}}}};
+  gemma["rope_parameters"] = {
+      {"full_attention", {{"rope_type", "default"}, {"rope_theta", 1e6}}},
+      {"sliding_attention", {{"rope_type", "default"}, {"rope_theta", 1e4}}}};
   auto g = ParseModelConfig(gemma, "g");
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_DOUBLE_EQ(g->rope_full.theta, 1e6);
@@ -123,25 +127,33 @@ TEST(ConfigTest, ClearErrorsNameFileAndField) {
     return j;
   };
   EXPECT_EQ(ErrorOf(with("model_type", "mistral")),
-            "dir/config.json: field 'model_type' is 'mistral', unsupported (supported: llama, qwen2, gemma2)");
+            "dir/config.json: field 'model_type' is 'mistral', unsupported (supported: llama, "
+            "qwen2, gemma2)");
   EXPECT_EQ(ErrorOf(without("hidden_size")), "dir/config.json: field 'hidden_size' is missing");
-  EXPECT_NE(ErrorOf(with("num_attention_heads", "4")).find("'num_attention_heads' must be a positive integer"),
+  EXPECT_NE(ErrorOf(with("num_attention_heads", "4"))
+                .find("'num_attention_heads' must be a positive integer"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(with("num_key_value_heads", 3)).find("must divide num_attention_heads"), std::string::npos);
-  EXPECT_NE(ErrorOf(with("hidden_act", "relu6")).find("unsupported activation 'relu6'"), std::string::npos);
-  EXPECT_NE(ErrorOf(with("rope_scaling", {{"rope_type", "yarn"}, {"factor", 4}})).find("'yarn', unsupported"),
+  EXPECT_NE(ErrorOf(with("num_key_value_heads", 3)).find("must divide num_attention_heads"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(with("hidden_act", "relu6")).find("unsupported activation 'relu6'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(with("rope_scaling", {{"rope_type", "yarn"}, {"factor", 4}}))
+                .find("'yarn', unsupported"),
             std::string::npos);
   nlohmann::json incomplete = base;
   incomplete["rope_scaling"].erase("low_freq_factor");
-  EXPECT_NE(ErrorOf(incomplete).find("'rope_scaling.low_freq_factor' is missing"), std::string::npos);
-  EXPECT_NE(ErrorOf(with("layer_types", {"full_attention"})).find("'layer_types'"), std::string::npos);
+  EXPECT_NE(ErrorOf(incomplete).find("'rope_scaling.low_freq_factor' is missing"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(with("layer_types", {"full_attention"})).find("'layer_types'"),
+            std::string::npos);
   EXPECT_NE(ErrorOf(nlohmann::json::array()).find("not a JSON object"), std::string::npos);
 }
 
 TEST(ConfigTest, MissingConfigFileIsNotFound) {
   auto config = LoadModelConfig("/nonexistent-model-dir");
   EXPECT_EQ(config.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(config.status().message().find("/nonexistent-model-dir/config.json"), std::string::npos);
+  EXPECT_NE(config.status().message().find("/nonexistent-model-dir/config.json"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -19,8 +19,8 @@ inline std::string RealConfigPath(const std::string& name) {
 
 // Largest |a - b| over query rows < each sequence's length. `a`, `b`: [..., B, ..., T, X] with
 // the batch at `batch_dim` and query rows at dim -2; mask: [B, T].
-inline double MaxAbsDiffOnValidRows(const at::Tensor& a, const at::Tensor& b, const at::Tensor& mask,
-                                    int64_t batch_dim) {
+inline double MaxAbsDiffOnValidRows(const at::Tensor& a, const at::Tensor& b,
+                                    const at::Tensor& mask, int64_t batch_dim) {
   at::Tensor diff = (a.to(at::kDouble) - b.to(at::kDouble)).abs();
   std::vector<int64_t> shape(diff.dim(), 1);
   shape[batch_dim] = mask.size(0);

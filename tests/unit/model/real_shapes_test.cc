@@ -45,7 +45,6 @@ TEST_P(RealShapesTest, RandomInitRunsWithTheRealShapes) {
   }
   EXPECT_EQ(out->logits.sizes(), (std::vector<int64_t>{batch, length, config->vocab_size}));
   EXPECT_TRUE(at::isfinite(out->logits).all().item<bool>());
-
 }
 
 TEST(RandomInitTest, SameSeedSameWeightsOtherSeedOtherWeights) {
@@ -61,7 +60,8 @@ TEST(RandomInitTest, SameSeedSameWeightsOtherSeedOtherWeights) {
     EXPECT_TRUE(at::equal(pa[i].second, pb[i].second)) << pa[i].first;
   }
   size_t q_index = 0;
-  while (q_index < pa.size() && pa[q_index].first != "model.layers.0.self_attn.q_proj.weight") ++q_index;
+  while (q_index < pa.size() && pa[q_index].first != "model.layers.0.self_attn.q_proj.weight")
+    ++q_index;
   ASSERT_LT(q_index, pa.size());
   const at::Tensor& q = pa[q_index].second;
   EXPECT_FALSE(at::equal(q, pc[q_index].second));
@@ -69,8 +69,10 @@ TEST(RandomInitTest, SameSeedSameWeightsOtherSeedOtherWeights) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, RealShapesTest,
-                         ::testing::Values(RealShape{"llama-3.2-1b", 16, 32}, RealShape{"qwen2.5-0.5b", 24, 14},
-                                           RealShape{"qwen2.5-1.5b", 28, 12}, RealShape{"gemma-2-2b", 26, 8}),
+                         ::testing::Values(RealShape{"llama-3.2-1b", 16, 32},
+                                           RealShape{"qwen2.5-0.5b", 24, 14},
+                                           RealShape{"qwen2.5-1.5b", 28, 12},
+                                           RealShape{"gemma-2-2b", 26, 8}),
                          [](const auto& info) {
                            std::string n = info.param.name;
                            for (char& ch : n) {

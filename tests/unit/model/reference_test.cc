@@ -43,7 +43,8 @@ TEST_P(ReferenceTest, Float32AttentionsHiddenStatesAndLogitsMatchTransformers) {
   ForwardOutput out = Run(at::kFloat, options);
   at::Tensor attentions = at::stack(out.attentions);
   ASSERT_EQ(attentions.sizes(), expected_.at("attentions").sizes());
-  const double attention_error = MaxAbsDiffOnValidRows(attentions, expected_.at("attentions"), mask(), 1);
+  const double attention_error =
+      MaxAbsDiffOnValidRows(attentions, expected_.at("attentions"), mask(), 1);
   EXPECT_LT(attention_error, 1e-4);
   RecordProperty("max_attention_error", std::to_string(attention_error));
 
@@ -71,8 +72,9 @@ TEST_P(ReferenceTest, Bfloat16AttentionsStayCloseToFloat32) {
   // The first layer sees only the rounding of its own inputs.
   EXPECT_LT(MaxAbsDiffOnValidRows(out.attentions[0], expected[0], mask(), 0), 1e-2);
   at::Tensor rows = mask().to(at::kFloat).view({1, mask().size(0), 1, mask().size(1), 1});
-  const double mean_error = ((attentions - expected).abs() * rows).sum().item<double>() /
-                            (rows.sum().item<double>() * expected.size(0) * expected.size(2) * expected.size(4));
+  const double mean_error =
+      ((attentions - expected).abs() * rows).sum().item<double>() /
+      (rows.sum().item<double>() * expected.size(0) * expected.size(2) * expected.size(4));
   EXPECT_LT(mean_error, 1e-3);
 }
 
@@ -103,7 +105,8 @@ TEST_P(ReferenceTest, NoCaptureAndNoLogitsUnlessAsked) {
   EXPECT_TRUE(out.hidden_states.empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFamilies, ReferenceTest, ::testing::Values("tiny-llama3", "tiny-qwen2", "tiny-gemma2"));
+INSTANTIATE_TEST_SUITE_P(AllFamilies, ReferenceTest,
+                         ::testing::Values("tiny-llama3", "tiny-qwen2", "tiny-gemma2"));
 
 }  // namespace
 }  // namespace gp
