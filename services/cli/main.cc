@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "services/cli/attention_command.h"
+#include "services/cli/tokenize_command.h"
 
 namespace {
 
@@ -11,7 +12,8 @@ void PrintUsage() {
   std::cout << "usage: graphprobe <command> [flags]\n\n"
                "commands:\n"
                "  attention   run a checkpoint on token ids, write and summarize every layer's "
-               "attention\n\n"
+               "attention\n"
+               "  tokenize    tokenize stdin with a tokenizer.json: ids, tokens, byte offsets as JSON\n\n"
                "`graphprobe <command> --help` lists a command's flags.\n";
 }
 
@@ -25,6 +27,7 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "attention") return gp::RunAttentionCommand(args);
+  if (command == "tokenize") return gp::RunTokenizeCommand(args, std::cin, std::cout);
   std::cerr << "graphprobe: unknown command '" << command << "'\n";
   PrintUsage();
   return 2;

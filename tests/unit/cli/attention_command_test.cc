@@ -10,6 +10,10 @@
 
 #include "common/model/tensor_io.h"
 #include "services/cli/flags.h"
+#include "services/cli/tokenize_command.h"
+
+#include <fstream>
+#include <sstream>
 #include "tests/test_data.h"
 
 namespace gp {
@@ -78,6 +82,29 @@ TEST(AttentionCommandTest, BadInvocationsFailWithAMessage) {
     const std::string err = ::testing::internal::GetCapturedStderr();
     EXPECT_NE(err.find(c.message), std::string::npos) << err;
   }
+}
+
+TEST(TokenizeCommandTest, PrintsIdsTokensAndOffsetsAsOneJsonObject) {
+  const std::string path = TempPath("gp_tokenizer_json");
+  std::ofstream(path) << R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "<s>": 3},
+      "merges": ["a b"]}, "added_tokens": [{"id": 3, "content": "<s>", "special": true}],
+      "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+      {"Sequence": {"id": "A", "type_id": 0}}], "special_tokens": {"<s>": {"id": "<s>", "ids": [3], "tokens": ["<s>"]}}}})";
+  std::istringstream in("aba");
+  std::ostringstream out;
+  ASSERT_EQ(RunTokenizeCommand({"--tokenizer", path}, in, out), 0);
+  EXPECT_EQ(out.str(), R"({"ids":[3,2,0],"tokens":["<s>","ab","a"],"offsets":[[0,0],[0,2],[2,3]]})" "\n");
+  std::istringstream again("aba");
+  std::ostringstream plain;
+  ASSERT_EQ(RunTokenizeCommand({"--tokenizer", path, "--no-special-tokens"}, again, plain), 0);
+  EXPECT_EQ(plain.str(), R"({"ids":[2,0],"tokens":["ab","a"],"offsets":[[0,2],[2,3]]})" "\n");
+
+  std::istringstream invalid("a\xff");
+  std::ostringstream ignored;
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(RunTokenizeCommand({"--tokenizer", path}, invalid, ignored), 2);
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find("stdin: invalid UTF-8 at byte 1"), std::string::npos);
+  std::remove(path.c_str());
 }
 
 TEST(FlagsTest, InlineValuesAndBooleanFlags) {

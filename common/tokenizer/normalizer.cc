@@ -1,0 +1,170 @@
+// NFC (utf8proc), Replace, Prepend and Sequence normalizers.
+#include "common/tokenizer/normalizer.h"
+
+#include <utf8proc.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/core/status.h"
+#include "common/tokenizer/json_path.h"
+#include "common/tokenizer/regex.h"
+#include "common/tokenizer/utf8.h"
+
+namespace gp {
+namespace {
+
+// NFC over runs of one starter and the non-starters after it: composition never crosses such
+// a boundary, so each run's output bytes can take the run's original range, and an unchanged
+// run (nearly all text) keeps its per-character origins.
+class NfcNormalizer : public Normalizer {
+ public:
+  NormalizedText Apply(const NormalizedText& input) const override {
+    NormalizedText out;
+    const std::string& s = input.text;
+    size_t run_begin = 0;
+    auto flush = [&](size_t run_end) {
+      if (run_end <= run_begin) return;
+      const std::string run = s.substr(run_begin, run_end - run_begin);
+      utf8proc_uint8_t* composed = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(run.c_str()));
+      const std::string normalized = composed ? reinterpret_cast<const char*>(composed) : run;
+      std::free(composed);
+      if (normalized == run) {
+        out.text += run;
+        out.origin.insert(out.origin.end(), input.origin.begin() + run_begin, input.origin.begin() + run_end);
+      } else {
+        out.Append(normalized, input.Origin(run_begin, run_end));
+      }
+      run_begin = run_end;
+    };
+    for (size_t i = 0; i < s.size();) {
+      const size_t n = Utf8Length(static_cast<uint8_t>(s[i]));
+      const utf8proc_property_t* prop = utf8proc_get_property(DecodeUtf8(s, i));
+      if (prop->combining_class == 0 && i > run_begin) flush(i);
+      i += n;
+    }
+    flush(s.size());
+    return out;
+  }
+};
+
+// Replaces every match of a string or regex pattern; the replacement takes the matched
+// range's origin.
+class ReplaceNormalizer : public Normalizer {
+ public:
+  ReplaceNormalizer(std::string literal, std::unique_ptr<Regex> regex, std::string content)
+      : literal_(std::move(literal)), regex_(std::move(regex)), content_(std::move(content)) {}
+
+  NormalizedText Apply(const NormalizedText& input) const override {
+    std::vector<std::pair<size_t, size_t>> matches;
+    if (regex_) {
+      matches = regex_->FindAll(input.text);
+    } else if (!literal_.empty()) {
+      for (size_t pos = input.text.find(literal_); pos != std::string::npos;
+           pos = input.text.find(literal_, pos + literal_.size())) {
+        matches.emplace_back(pos, pos + literal_.size());
+      }
+    }
+    NormalizedText out;
+    size_t last = 0;
+    for (const auto& [begin, end] : matches) {
+      out.text.append(input.text, last, begin - last);
+      out.origin.insert(out.origin.end(), input.origin.begin() + last, input.origin.begin() + begin);
+      out.Append(content_, input.Origin(begin, end));
+      last = end;
+    }
+    out.text.append(input.text, last, std::string::npos);
+    out.origin.insert(out.origin.end(), input.origin.begin() + last, input.origin.end());
+    return out;
+  }
+
+ private:
+  std::string literal_;
+  std::unique_ptr<Regex> regex_;
+  std::string content_;
+};
+
+class PrependNormalizer : public Normalizer {
+ public:
+  explicit PrependNormalizer(std::string prepend) : prepend_(std::move(prepend)) {}
+  NormalizedText Apply(const NormalizedText& input) const override {
+    if (input.text.empty()) return input;
+    NormalizedText out;
+    out.Append(prepend_, input.origin.front());
+    out.text += input.text;
+    out.origin.insert(out.origin.end(), input.origin.begin(), input.origin.end());
+    return out;
+  }
+
+ private:
+  std::string prepend_;
+};
+
+class SequenceNormalizer : public Normalizer {
+ public:
+  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps) : steps_(std::move(steps)) {}
+  NormalizedText Apply(const NormalizedText& input) const override {
+    NormalizedText text = input;
+    for (const auto& step : steps_) {
+      if (step) text = step->Apply(text);
+    }
+    return text;
+  }
+
+ private:
+  std::vector<std::unique_ptr<Normalizer>> steps_;
+};
+
+}  // namespace
+
+// Reads `pattern`: {"String": s} or {"Regex": r}.
+absl::Status ReadPattern(const nlohmann::json& node, const std::string& path, std::string* literal,
+                         std::unique_ptr<Regex>* regex) {
+  if (!node.contains("pattern") || !node["pattern"].is_object()) {
+    return TokenizerJsonError(path + ".pattern", "missing");
+  }
+  const auto& pattern = node["pattern"];
+  if (pattern.contains("String") && pattern["String"].is_string()) {
+    *literal = pattern["String"].get<std::string>();
+    return absl::OkStatus();
+  }
+  if (pattern.contains("Regex") && pattern["Regex"].is_string()) {
+    auto compiled = Regex::Compile(pattern["Regex"].get<std::string>());
+    if (!compiled.ok()) return TokenizerJsonError(path + ".pattern.Regex", std::string(compiled.status().message()));
+    *regex = std::make_unique<Regex>(*std::move(compiled));
+    return absl::OkStatus();
+  }
+  return TokenizerJsonError(path + ".pattern", "expected {\"String\": ...} or {\"Regex\": ...}");
+}
+
+absl::StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const nlohmann::json& node, const std::string& path) {
+  if (node.is_null()) return std::unique_ptr<Normalizer>();
+  GP_ASSIGN_OR_RETURN(std::string type, StringField(node, path, "type"));
+  if (type == "NFC") return std::unique_ptr<Normalizer>(new NfcNormalizer());
+  if (type == "Replace") {
+    std::string literal;
+    std::unique_ptr<Regex> regex;
+    GP_RETURN_IF_ERROR(ReadPattern(node, path, &literal, &regex));
+    GP_ASSIGN_OR_RETURN(std::string content, StringField(node, path, "content"));
+    return std::unique_ptr<Normalizer>(new ReplaceNormalizer(literal, std::move(regex), content));
+  }
+  if (type == "Prepend") {
+    GP_ASSIGN_OR_RETURN(std::string prepend, StringField(node, path, "prepend"));
+    return std::unique_ptr<Normalizer>(new PrependNormalizer(prepend));
+  }
+  if (type == "Sequence") {
+    if (!node.contains("normalizers") || !node["normalizers"].is_array()) {
+      return TokenizerJsonError(path + ".normalizers", "missing or not an array");
+    }
+    std::vector<std::unique_ptr<Normalizer>> steps;
+    for (size_t i = 0; i < node["normalizers"].size(); ++i) {
+      GP_ASSIGN_OR_RETURN(auto step, MakeNormalizer(node["normalizers"][i], absl::StrCat(path, ".normalizers[", i, "]")));
+      steps.push_back(std::move(step));
+    }
+    return std::unique_ptr<Normalizer>(new SequenceNormalizer(std::move(steps)));
+  }
+  return UnsupportedComponent(path, node);
+}
+
+}  // namespace gp

