@@ -27,6 +27,12 @@ class NfcNormalizer : public Normalizer {
     auto flush = [&](size_t run_end) {
       if (run_end <= run_begin) return;
       const std::string run = s.substr(run_begin, run_end - run_begin);
+      if (run.size() == 1) {  // a lone ASCII starter: nothing to compose
+        out.text += run;
+        out.origin.push_back(input.origin[run_begin]);
+        run_begin = run_end;
+        return;
+      }
       utf8proc_uint8_t* composed = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(run.c_str()));
       const std::string normalized = composed ? reinterpret_cast<const char*>(composed) : run;
       std::free(composed);
@@ -39,9 +45,10 @@ class NfcNormalizer : public Normalizer {
       run_begin = run_end;
     };
     for (size_t i = 0; i < s.size();) {
-      const size_t n = Utf8Length(static_cast<uint8_t>(s[i]));
-      const utf8proc_property_t* prop = utf8proc_get_property(DecodeUtf8(s, i));
-      if (prop->combining_class == 0 && i > run_begin) flush(i);
+      const uint8_t lead = static_cast<uint8_t>(s[i]);
+      const size_t n = Utf8Length(lead);
+      const bool starter = lead < 0x80 || utf8proc_get_property(DecodeUtf8(s, i))->combining_class == 0;
+      if (starter && i > run_begin) flush(i);
       i += n;
     }
     flush(s.size());
