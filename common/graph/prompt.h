@@ -1,0 +1,56 @@
+// Graphs written as text: named notations (arrow "A -> B", "A to B", parents
+// "Parents of B: A, C.", adjacency list "A: B, C"), an edge separator, an optional node
+// header, preamble and question, over one ordering of the edge and node lists. Every mention
+// of every node is recorded as a byte range of the prompt.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/graph/graph.h"
+
+namespace gp {
+
+enum class Notation { kArrow, kTo, kParents, kAdjacency };
+enum class Separator { kComma, kNewline };
+
+absl::StatusOr<Notation> ParseNotation(const std::string& name);  // arrow|to|parents|adjacency
+std::string NotationName(Notation notation);
+
+struct PromptOptions {
+  Notation notation = Notation::kArrow;
+  // Between items: ", " (arrow, to), " " (parents: items are sentences), "; " (adjacency:
+  // items hold commas of their own); or a newline for all.
+  Separator separator = Separator::kComma;
+  bool node_header = false;  // "Nodes: A, B, C.\n" first, so isolated nodes are mentioned
+  std::string preamble;      // a line before everything
+  std::string question;      // a line after everything
+};
+
+// The order in which one rendering lists edges (indices into Graph::edges) and nodes.
+// Ordering 0 is canonical: both in ascending order.
+struct Ordering {
+  std::vector<int> edge_order;
+  std::vector<int> node_order;
+};
+
+// `count` orderings of `graph`, the first canonical, the others shuffled from `seed`.
+std::vector<Ordering> MakeOrderings(const Graph& graph, int count, uint64_t seed);
+
+struct MentionSpan {
+  uint32_t begin, end;  // bytes of the prompt
+};
+
+struct Prompt {
+  std::string text;
+  std::vector<std::vector<MentionSpan>> mentions;  // per node, in text order
+};
+
+// InvalidArgument when `names` has the wrong count or the ordering is not a permutation.
+absl::StatusOr<Prompt> RenderPrompt(const Graph& graph, const std::vector<std::string>& names,
+                                    const PromptOptions& options, const Ordering& ordering);
+
+}  // namespace gp

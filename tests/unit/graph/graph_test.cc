@@ -1,0 +1,156 @@
+// Generators, names, orderings and exact prompt strings per notation.
+#include "common/graph/graph.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/graph/node_names.h"
+#include "common/graph/prompt.h"
+
+namespace gp {
+namespace {
+
+bool IsAcyclic(const Graph& g) {
+  std::vector<int> indegree(g.num_nodes, 0);
+  for (const auto& [p, c] : g.edges) ++indegree[c];
+  std::vector<int> ready;
+  for (int i = 0; i < g.num_nodes; ++i) {
+    if (indegree[i] == 0) ready.push_back(i);
+  }
+  int seen = 0;
+  while (!ready.empty()) {
+    const int n = ready.back();
+    ready.pop_back();
+    ++seen;
+    for (int c : g.Children(n)) {
+      if (--indegree[c] == 0) ready.push_back(c);
+    }
+  }
+  return seen == g.num_nodes;
+}
+
+TEST(GeneratorTest, DagsAreAcyclicDeterministicAndHitTheExpectedDegree) {
+  GeneratorOptions options;
+  options.num_nodes = 10;
+  options.expected_degree = 3.0;
+  double edges = 0;
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    auto g = GenerateGraph(options, seed);
+    ASSERT_TRUE(g.ok());
+    EXPECT_TRUE(IsAcyclic(*g));
+    edges += g->edges.size();
+  }
+  // Mean degree = 2 * edges / nodes.
+  EXPECT_NEAR(2.0 * edges / 200 / 10, 3.0, 0.3);
+  EXPECT_EQ(GenerateGraph(options, 7)->edges, GenerateGraph(options, 7)->edges);
+  EXPECT_NE(GenerateGraph(options, 7)->edges, GenerateGraph(options, 8)->edges);
+}
+
+TEST(GeneratorTest, TreesForestsAndCyclicGraphs) {
+  GeneratorOptions tree{GeneratorKind::kTree, 12};
+  auto t = GenerateGraph(tree, 3);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->edges.size(), 11u);
+  int roots = 0;
+  for (int i = 0; i < 12; ++i) {
+    EXPECT_LE(t->Parents(i).size(), 1u);
+    roots += t->Parents(i).empty();
+  }
+  EXPECT_EQ(roots, 1);
+  EXPECT_TRUE(IsAcyclic(*t));
+  GeneratorOptions forest{GeneratorKind::kForest, 12};
+  forest.num_trees = 3;
+  EXPECT_EQ(GenerateGraph(forest, 3)->edges.size(), 9u);
+
+  GeneratorOptions er{GeneratorKind::kDirectedErdosRenyi, 8};
+  er.edge_probability = 0.5;
+  bool any_cycle = false;
+  for (uint64_t seed = 0; seed < 20; ++seed) any_cycle |= !IsAcyclic(*GenerateGraph(er, seed));
+  EXPECT_TRUE(any_cycle);
+}
+
+TEST(GeneratorTest, BadOptionsAreErrors) {
+  EXPECT_FALSE(GenerateGraph({GeneratorKind::kDag, 1}, 0).ok());
+  EXPECT_FALSE(GenerateGraph({GeneratorKind::kDag, 65}, 0).ok());
+  GeneratorOptions p{GeneratorKind::kDag, 5};
+  p.edge_probability = 1.5;
+  EXPECT_FALSE(GenerateGraph(p, 0).ok());
+  EXPECT_TRUE(GenerateGraph({GeneratorKind::kDag, 64}, 0).ok());
+  EXPECT_FALSE(ParseGeneratorKind("random").ok());
+}
+
+TEST(NamesTest, DistinctShuffledAndEnoughForSixtyFourNodes) {
+  for (NameScheme scheme : {NameScheme::kLetters, NameScheme::kIntegers, NameScheme::kWords}) {
+    auto names = DrawNodeNames(scheme, 64, 1);
+    ASSERT_TRUE(names.ok()) << NameSchemeName(scheme);
+    EXPECT_EQ(std::set<std::string>(names->begin(), names->end()).size(), 64u);
+  }
+  auto a = *DrawNodeNames(NameScheme::kLetters, 5, 1), b = *DrawNodeNames(NameScheme::kLetters, 5, 2);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a, *DrawNodeNames(NameScheme::kLetters, 5, 1));
+  for (const auto& n : a) EXPECT_EQ(n.size(), 1u);  // small graphs keep single letters
+}
+
+class PromptTest : public ::testing::Test {
+ protected:
+  // 0 -> 1, 0 -> 2, 1 -> 2; node 3 isolated.
+  Graph graph_{4, {{0, 1}, {0, 2}, {1, 2}}};
+  std::vector<std::string> names_{"A", "B", "C", "D"};
+  Ordering canonical_ = MakeOrderings(graph_, 1, 0)[0];
+  std::string Render(const PromptOptions& options, const Ordering& ordering) {
+    auto prompt = RenderPrompt(graph_, names_, options, ordering);
+    EXPECT_TRUE(prompt.ok()) << prompt.status();
+    return prompt->text;
+  }
+};
+
+TEST_F(PromptTest, EachNotationExactly) {
+  PromptOptions o;
+  EXPECT_EQ(Render(o, canonical_), "A -> B, A -> C, B -> C");
+  o.notation = Notation::kTo;
+  o.separator = Separator::kNewline;
+  EXPECT_EQ(Render(o, canonical_), "A to B\nA to C\nB to C");
+  o = PromptOptions{Notation::kParents};
+  EXPECT_EQ(Render(o, canonical_),
+            "Parents of A: none. Parents of B: A. Parents of C: A, B. Parents of D: none.");
+  o = PromptOptions{Notation::kAdjacency};
+  EXPECT_EQ(Render(o, canonical_), "A: B, C; B: C; C: none; D: none");
+  o = PromptOptions{Notation::kArrow, Separator::kComma, true, "Here is a graph.", "Parents of C:"};
+  EXPECT_EQ(Render(o, canonical_), "Here is a graph.\nNodes: A, B, C, D.\nA -> B, A -> C, B -> C\nParents of C:");
+}
+
+TEST_F(PromptTest, MentionsAreTheNamesByteRanges) {
+  auto prompt = RenderPrompt(graph_, {"apple", "B", "12", "D"}, PromptOptions{Notation::kParents}, canonical_);
+  ASSERT_TRUE(prompt.ok());
+  for (size_t node = 0; node < 4; ++node) {
+    for (const auto& m : prompt->mentions[node]) {
+      EXPECT_EQ(prompt->text.substr(m.begin, m.end - m.begin), std::vector<std::string>({"apple", "B", "12", "D"})[node]);
+    }
+  }
+  EXPECT_EQ(prompt->mentions[0].size(), 3u);  // its own sentence, and parent of B and C
+  EXPECT_EQ(prompt->mentions[3].size(), 1u);
+}
+
+TEST_F(PromptTest, OrderingsPermuteEdgesAndNodesButNotIdentities) {
+  auto orderings = MakeOrderings(graph_, 4, 9);
+  ASSERT_EQ(orderings.size(), 4u);
+  EXPECT_EQ(orderings[0].edge_order, (std::vector<int>{0, 1, 2}));
+  std::set<std::string> texts;
+  for (const auto& o : orderings) {
+    const std::string text = Render(PromptOptions{Notation::kParents}, o);
+    texts.insert(text);
+    // Same facts in any order: node C's parents are A and B.
+    EXPECT_TRUE(text.find("Parents of C: A, B.") != std::string::npos ||
+                text.find("Parents of C: B, A.") != std::string::npos)
+        << text;
+  }
+  EXPECT_GT(texts.size(), 1u);
+  Ordering bad = canonical_;
+  bad.node_order = {0, 0, 1, 2};
+  EXPECT_FALSE(RenderPrompt(graph_, names_, PromptOptions{}, bad).ok());
+  EXPECT_FALSE(RenderPrompt(graph_, {"A"}, PromptOptions{}, canonical_).ok());
+}
+
+}  // namespace
+}  // namespace gp
