@@ -1,0 +1,54 @@
+// Token attention -> node-pair features. M[l,h][i,j] is the attention from node i's tokens to
+// node j's tokens in head h of layer l:
+// - token pooling (Clark et al. 2019, "What Does BERT Look At?"): attention *to* a
+//   multi-token mention is the sum over its tokens, attention *from* it the mean over its tokens;
+// - mention aggregation over repeated mentions: mean or max over (mention of i, mention of j);
+// - modes applied to each query row before pooling: raw; argmax (the most attended key as a
+//   one-hot); topk:K (the K largest keys, as values or ones);
+// - sink: keep, or drop the first position (BOS) and renormalize each row;
+// - directions: i->j, or i->j and j->i concatenated;
+// and the mean over P orderings of a graph (AverageOverOrderings).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "absl/status/statusor.h"
+
+namespace gp {
+
+enum class FeatureMode { kRaw, kArgmax, kTopK };
+enum class MentionAggregation { kMean, kMax };
+
+struct FeatureOptions {
+  FeatureMode mode = FeatureMode::kRaw;
+  int top_k = 3;
+  bool top_k_ones = false;  // topk keeps ones instead of the attention values
+  bool drop_sink = false;
+  MentionAggregation aggregation = MentionAggregation::kMean;
+  bool both_directions = false;
+
+  int directions() const { return both_directions ? 2 : 1; }
+};
+
+// "raw" | "argmax" | "topk:K" (| "topk1:K" for ones).
+absl::StatusOr<FeatureOptions> ParseFeatureMode(const std::string& mode, FeatureOptions base);
+std::string FeatureModeName(const FeatureOptions& options);
+
+// attention_rows: float [L, H, R, T]: rows of query tokens over every key position t < T.
+// row_of_token[t]: which row holds query token t (-1 if not captured; node tokens must be).
+// node_mentions[i][m]: token indices of mention m of node i (each non-empty).
+// Returns float [N, N, L * H * directions], feature order (layer, head, direction).
+absl::StatusOr<at::Tensor> PairFeatures(const at::Tensor& attention_rows, const std::vector<int>& row_of_token,
+                                        const std::vector<std::vector<std::vector<int>>>& node_mentions,
+                                        const FeatureOptions& options);
+
+// The per-row transform of a mode (and sink dropping) on [..., rows, T].
+at::Tensor PreprocessAttentionRows(at::Tensor rows, const FeatureOptions& options);
+
+// The mean of per-ordering features [N, N, F] (same node identities in each).
+at::Tensor AverageOverOrderings(const std::vector<at::Tensor>& features);
+
+}  // namespace gp

@@ -1,0 +1,142 @@
+// Pair features against hand-computed values for every option, and their properties.
+#include "common/features/pair_features.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+namespace gp {
+namespace {
+
+// One layer, one head, 5 tokens: 0 is BOS, node 0 is tokens {1, 2}, node 1 is {3}, node 2 is {4}.
+at::Tensor Attention() {
+  return at::tensor({1.0f, 0.0f, 0.0f, 0.0f, 0.0f,   //
+                     0.5f, 0.5f, 0.0f, 0.0f, 0.0f,   //
+                     0.2f, 0.3f, 0.5f, 0.0f, 0.0f,   //
+                     0.1f, 0.2f, 0.3f, 0.4f, 0.0f,   //
+                     0.4f, 0.1f, 0.2f, 0.2f, 0.1f})
+      .view({1, 1, 5, 5});
+}
+const std::vector<int> kRows = {0, 1, 2, 3, 4};
+const std::vector<std::vector<std::vector<int>>> kMentions = {{{1, 2}}, {{3}}, {{4}}};
+
+at::Tensor Features(const FeatureOptions& options, const std::vector<std::vector<std::vector<int>>>& mentions = kMentions,
+                    const at::Tensor& attention = Attention()) {
+  auto f = PairFeatures(attention, kRows, mentions, options);
+  EXPECT_TRUE(f.ok()) << f.status();
+  return *f;
+}
+
+float At(const at::Tensor& f, int i, int j, int feature = 0) { return f[i][j][feature].item<float>(); }
+
+TEST(PairFeaturesTest, RawPoolingSumsKeysAndAveragesQueries) {
+  at::Tensor f = Features({});
+  ASSERT_EQ(f.sizes(), (std::vector<int64_t>{3, 3, 1}));
+  // From node 1 (token 3) to node 0 (tokens 1, 2): sum of keys = 0.2 + 0.3.
+  EXPECT_FLOAT_EQ(At(f, 1, 0), 0.5f);
+  // From node 2 (token 4) to node 0: 0.1 + 0.2; to node 1: 0.2.
+  EXPECT_FLOAT_EQ(At(f, 2, 0), 0.3f);
+  EXPECT_FLOAT_EQ(At(f, 2, 1), 0.2f);
+  // From node 0 (queries 1, 2, averaged) to itself: mean(0.5 + 0, 0.3 + 0.5) = 0.65.
+  EXPECT_FLOAT_EQ(At(f, 0, 0), 0.65f);
+  EXPECT_FLOAT_EQ(At(f, 0, 1), 0.0f);  // causal: node 0 comes first
+}
+
+TEST(PairFeaturesTest, ArgmaxRowsAreOneHotAndSumToOne) {
+  FeatureOptions o;
+  o.mode = FeatureMode::kArgmax;
+  at::Tensor rows = PreprocessAttentionRows(Attention(), o);
+  EXPECT_TRUE(at::allclose(rows.sum(-1), at::ones({1, 1, 5})));
+  EXPECT_EQ(rows[0][0][4][0].item<float>(), 1.0f);  // token 4's largest key is BOS (0.4)
+  at::Tensor f = Features(o);
+  EXPECT_FLOAT_EQ(At(f, 2, 0), 0.0f);
+  EXPECT_FLOAT_EQ(At(f, 1, 1), 1.0f);  // token 3 looks hardest at itself
+  // Token 1 ties BOS and itself (0.5, 0.5): the first index wins, as torch.argmax; token 2
+  // argmaxes itself. From node 0 to itself: mean(0, 1).
+  EXPECT_FLOAT_EQ(At(f, 0, 0), 0.5f);
+}
+
+TEST(PairFeaturesTest, TopKValuesOrOnes) {
+  FeatureOptions o = *ParseFeatureMode("topk:2", {});
+  at::Tensor f = Features(o);
+  // Token 4 keeps 0.4 (BOS) and one 0.2 (ties: the first, token 2): to node 0 = 0.2.
+  EXPECT_NEAR(At(f, 2, 0) + At(f, 2, 1), 0.2f, 1e-6);
+  FeatureOptions ones = *ParseFeatureMode("topk1:2", {});
+  at::Tensor g = Features(ones);
+  EXPECT_FLOAT_EQ(At(g, 1, 0), 1.0f);  // token 3 keeps 0.4 (self) and 0.3 (token 2): one key in node 0
+  EXPECT_FLOAT_EQ(At(g, 1, 1), 1.0f);
+  EXPECT_EQ(FeatureModeName(o), "topk:2");
+  EXPECT_FALSE(ParseFeatureMode("topk:0", {}).ok());
+  EXPECT_FALSE(ParseFeatureMode("mean", {}).ok());
+}
+
+TEST(PairFeaturesTest, DroppingTheSinkRenormalizesRows) {
+  FeatureOptions o;
+  o.drop_sink = true;
+  at::Tensor f = Features(o);
+  // Token 4 without BOS: 0.1, 0.2, 0.2, 0.1 over 0.6.
+  EXPECT_NEAR(At(f, 2, 0), 0.3f / 0.6f, 1e-6);
+  EXPECT_NEAR(At(f, 2, 1), 0.2f / 0.6f, 1e-6);
+  // Token 0 attended only to itself: its row becomes zero, not NaN.
+  at::Tensor rows = PreprocessAttentionRows(Attention(), o);
+  EXPECT_EQ(rows[0][0][0].sum().item<float>(), 0.0f);
+}
+
+TEST(PairFeaturesTest, RepeatedMentionsMeanOrMax) {
+  // Node 1 mentioned twice: as token 3 and as token 4; node 0 as tokens {1, 2}.
+  const std::vector<std::vector<std::vector<int>>> mentions = {{{1, 2}}, {{3}, {4}}};
+  FeatureOptions mean;
+  at::Tensor f = Features(mean, mentions);
+  EXPECT_NEAR(At(f, 1, 0), (0.5f + 0.3f) / 2, 1e-6);
+  FeatureOptions max;
+  max.aggregation = MentionAggregation::kMax;
+  at::Tensor g = Features(max, mentions);
+  EXPECT_NEAR(At(g, 1, 0), 0.5f, 1e-6);
+  // Node 1 to itself: mention pairs (3,3)=0.4, (3,4)=0, (4,3)=0.2, (4,4)=0.1.
+  EXPECT_NEAR(At(f, 1, 1), (0.4f + 0.0f + 0.2f + 0.1f) / 4, 1e-6);
+  EXPECT_NEAR(At(g, 1, 1), 0.4f, 1e-6);
+}
+
+TEST(PairFeaturesTest, BothDirectionsInterleavePerHead) {
+  FeatureOptions o;
+  o.both_directions = true;
+  at::Tensor two_heads = at::cat({Attention(), Attention() * 0.5}, 1);  // [1, 2, 5, 5]
+  at::Tensor f = Features(o, kMentions, two_heads);
+  ASSERT_EQ(f.size(2), 4);  // (head 0: i->j, j->i), (head 1: i->j, j->i)
+  EXPECT_FLOAT_EQ(At(f, 1, 0, 0), 0.5f);
+  EXPECT_FLOAT_EQ(At(f, 1, 0, 1), 0.0f);   // from node 0 to node 1
+  EXPECT_FLOAT_EQ(At(f, 1, 0, 2), 0.25f);  // head 1
+  EXPECT_FLOAT_EQ(At(f, 0, 1, 1), 0.5f);
+}
+
+TEST(PairFeaturesTest, RelabelingNodesPermutesTheFeatureMatrix) {
+  at::Tensor attention = at::softmax(at::randn({2, 3, 9, 9}), -1);
+  const std::vector<std::vector<std::vector<int>>> mentions = {{{1}, {5}}, {{2, 3}}, {{4}, {7, 8}}, {{6}}};
+  const std::vector<int> rows = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+  const std::vector<int> perm = {2, 0, 3, 1};  // new label k is old node perm[k]
+  std::vector<std::vector<std::vector<int>>> relabeled;
+  for (int old : perm) relabeled.push_back(mentions[old]);
+  for (auto aggregation : {MentionAggregation::kMean, MentionAggregation::kMax}) {
+    FeatureOptions o;
+    o.aggregation = aggregation;
+    o.both_directions = true;
+    at::Tensor f = *PairFeatures(attention, rows, mentions, o);
+    at::Tensor g = *PairFeatures(attention, rows, relabeled, o);
+    at::Tensor index = at::tensor(std::vector<int64_t>(perm.begin(), perm.end()), at::kLong);
+    EXPECT_TRUE(at::allclose(g, f.index_select(0, index).index_select(1, index)));
+  }
+}
+
+TEST(PairFeaturesTest, AveragingIdenticalOrderingsIsTheIdentity) {
+  at::Tensor f = Features({});
+  EXPECT_TRUE(at::equal(AverageOverOrderings({f, f, f, f}), f));
+}
+
+TEST(PairFeaturesTest, UncapturedTokensAndEmptyMentionsAreErrors) {
+  EXPECT_FALSE(PairFeatures(Attention(), {0, 1, -1, 3, 4}, kMentions, {}).ok());
+  EXPECT_FALSE(PairFeatures(Attention(), kRows, {{{1}}, {}}, {}).ok());
+  EXPECT_FALSE(PairFeatures(Attention(), kRows, {{{1}}, {{}}}, {}).ok());
+  EXPECT_FALSE(PairFeatures(Attention().view({5, 5}), kRows, kMentions, {}).ok());
+}
+
+}  // namespace
+}  // namespace gp
