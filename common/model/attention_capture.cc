@@ -16,6 +16,10 @@ void AttentionCapture::Record(const at::Tensor& probabilities) {
   const int64_t k = positions_.size(1);
   at::Tensor rows_index = positions_.view({batch, 1, k, 1}).expand({batch, heads, k, length});
   at::Tensor rows = probabilities.gather(2, rows_index);  // [B, H, K, T]
+  if (rows_only_) {
+    layers_.push_back(rows);
+    return;
+  }
   at::Tensor cols_index = positions_.view({batch, 1, 1, k}).expand({batch, heads, k, k});
   layers_.push_back(rows.gather(3, cols_index));  // [B, H, K, K]
 }

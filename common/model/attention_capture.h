@@ -19,6 +19,13 @@ class AttentionCapture {
   static AttentionCapture AtPositions(at::Tensor positions) {
     return AttentionCapture(true, std::move(positions));
   }
+  // Keeps the rows of `positions` over every key: [B, H, K, T] (what argmax / top-k features
+  // need, still far smaller than T x T).
+  static AttentionCapture RowsAtPositions(at::Tensor positions) {
+    AttentionCapture capture(true, std::move(positions));
+    capture.rows_only_ = true;
+    return capture;
+  }
 
   bool enabled() const { return enabled_; }
   // Takes one layer's float32 probabilities [B, H, T, T].
@@ -29,6 +36,7 @@ class AttentionCapture {
   AttentionCapture(bool enabled, at::Tensor positions)
       : enabled_(enabled), positions_(std::move(positions)) {}
   bool enabled_ = false;
+  bool rows_only_ = false;
   at::Tensor positions_;
   std::vector<at::Tensor> layers_;
 };

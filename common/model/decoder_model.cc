@@ -82,7 +82,8 @@ absl::Status CheckInputs(const at::Tensor& ids, const at::Tensor& mask,
     if (m[b][0] == 0)
       return absl::InvalidArgumentError(absl::StrCat("attention_mask row ", b, " has no tokens"));
   }
-  if (options.capture == ForwardOptions::Capture::kPositions) {
+  if (options.capture == ForwardOptions::Capture::kPositions ||
+      options.capture == ForwardOptions::Capture::kPositionRows) {
     const at::Tensor& p = options.capture_positions;
     if (!p.defined() || p.dim() != 2 || p.scalar_type() != at::kLong || p.size(0) != ids.size(0)) {
       return absl::InvalidArgumentError(
@@ -205,6 +206,9 @@ absl::StatusOr<ForwardOutput> DecoderModel::ForwardUnchecked(const at::Tensor& i
   if (options.capture == ForwardOptions::Capture::kAll) capture = AttentionCapture::All();
   if (options.capture == ForwardOptions::Capture::kPositions) {
     capture = AttentionCapture::AtPositions(options.capture_positions.to(options_.device));
+  }
+  if (options.capture == ForwardOptions::Capture::kPositionRows) {
+    capture = AttentionCapture::RowsAtPositions(options.capture_positions.to(options_.device));
   }
 
   for (int64_t i = 0; i < c.num_layers; ++i) {

@@ -35,16 +35,18 @@ struct ModelOptions {
 absl::StatusOr<ModelOptions> ParseModelOptions(const std::string& dtype, const std::string& device);
 
 struct ForwardOptions {
-  enum class Capture { kNone, kAll, kPositions };
+  enum class Capture { kNone, kAll, kPositions, kPositionRows };
   Capture capture = Capture::kAll;
-  // With kPositions: I64 [B, K], positions (< T) whose rows and columns are kept.
+  // With kPositions: I64 [B, K], positions (< T) whose rows and columns are kept; with
+  // kPositionRows, their rows over every key.
   at::Tensor capture_positions;
   bool hidden_states = false;
   bool logits = false;  // the LM head runs only when asked
 };
 
 struct ForwardOutput {
-  // Per layer, float32 [B, heads, T, T] (kAll) or [B, heads, K, K] (kPositions).
+  // Per layer, float32 [B, heads, T, T] (kAll), [B, heads, K, K] (kPositions) or
+  // [B, heads, K, T] (kPositionRows).
   std::vector<at::Tensor> attentions;
   // num_layers + 1 entries [B, T, hidden] as transformers returns them: the embeddings, each
   // layer's output, and last the final-normed output in place of the last layer's.

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "services/cli/attention_command.h"
+#include "services/cli/dataset_command.h"
 #include "services/cli/tokenize_command.h"
 
 namespace {
@@ -13,6 +14,7 @@ void PrintUsage() {
                "commands:\n"
                "  attention   run a checkpoint on token ids, write and summarize every layer's "
                "attention\n"
+               "  dataset     random graphs -> prompts -> attention -> node-pair features (a dataset file)\n"
                "  tokenize    tokenize stdin with a tokenizer.json: ids, tokens, byte offsets as JSON\n\n"
                "`graphprobe <command> --help` lists a command's flags.\n";
 }
@@ -27,6 +29,7 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "attention") return gp::RunAttentionCommand(args);
+  if (command == "dataset") return gp::RunDatasetCommand(args);
   if (command == "tokenize") return gp::RunTokenizeCommand(args, std::cin, std::cout);
   std::cerr << "graphprobe: unknown command '" << command << "'\n";
   PrintUsage();

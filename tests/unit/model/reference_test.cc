@@ -96,6 +96,22 @@ TEST_P(ReferenceTest, CapturingPositionsKeepsExactlyThoseRowsAndColumns) {
   }
 }
 
+TEST_P(ReferenceTest, CapturingPositionRowsKeepsThoseRowsOverEveryKey) {
+  at::Tensor positions = at::tensor({0, 3, 5, 16, 2, 7, 9, 1}, at::kLong).view({2, 4});
+  ForwardOptions options;
+  options.capture = ForwardOptions::Capture::kPositionRows;
+  options.capture_positions = positions;
+  ForwardOutput out = Run(at::kFloat, options);
+  const at::Tensor& full = expected_.at("attentions");
+  for (int64_t layer = 0; layer < full.size(0); ++layer) {
+    ASSERT_EQ(out.attentions[layer].sizes(), (std::vector<int64_t>{2, full.size(2), 4, 24}));
+    for (int64_t b = 0; b < 2; ++b) {
+      at::Tensor want = full[layer][b].index_select(1, positions[b]);
+      EXPECT_LT((out.attentions[layer][b] - want).abs().max().item<double>(), 1e-4);
+    }
+  }
+}
+
 TEST_P(ReferenceTest, NoCaptureAndNoLogitsUnlessAsked) {
   ForwardOptions options;
   options.capture = ForwardOptions::Capture::kNone;
