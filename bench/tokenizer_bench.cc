@@ -15,7 +15,8 @@ namespace gp {
 namespace {
 
 const std::vector<FlagSpec> kFlags = {
-    {"tokenizers", true, "folder with llama3/qwen3/gemma3.tokenizer.json (tests/fetch_tokenizers.sh)"},
+    {"tokenizers", true,
+     "folder with llama3/qwen3/gemma3.tokenizer.json (tests/fetch_tokenizers.sh)"},
     {"text-out", true, "write the benchmark text here"},
     {"repeats", true, "timed encodes per tokenizer; the fastest counts (default 3)"},
 };
@@ -32,10 +33,13 @@ int Run(const Flags& flags) {
   }
   if (flags.Has("text-out")) std::ofstream(flags.Get("text-out", ""), std::ios::binary) << text;
   const int64_t repeats = *flags.Int("repeats", 3);
-  std::cout << absl::StrFormat("text: %d bytes; fastest of %d encodes, 1 thread\n\n", text.size(), repeats);
-  std::cout << "| tokenizer | tokens | graphprobe tokens/s | graphprobe MB/s |\n|---|---|---|---|\n";
+  std::cout << absl::StrFormat("text: %d bytes; fastest of %d encodes, 1 thread\n\n", text.size(),
+                               repeats);
+  std::cout
+      << "| tokenizer | tokens | graphprobe tokens/s | graphprobe MB/s |\n|---|---|---|---|\n";
   for (const char* key : {"llama3", "qwen3", "gemma3"}) {
-    auto tokenizer = Tokenizer::FromFile(flags.Get("tokenizers", ".") + "/" + key + ".tokenizer.json");
+    auto tokenizer =
+        Tokenizer::FromFile(flags.Get("tokenizers", ".") + "/" + key + ".tokenizer.json");
     if (!tokenizer.ok()) {
       std::cerr << tokenizer.status().message() << "\n";
       return 1;
@@ -45,10 +49,12 @@ int Run(const Flags& flags) {
     for (int64_t i = 0; i < repeats; ++i) {
       const auto start = std::chrono::steady_clock::now();
       auto encoding = tokenizer->Encode(text, false);
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      best = std::min(
+          best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       count = encoding.ok() ? encoding->ids.size() : 0;
     }
-    std::cout << absl::StrFormat("| %s | %d | %.0f | %.2f |\n", key, count, count / best, text.size() / best / 1e6);
+    std::cout << absl::StrFormat("| %s | %d | %.0f | %.2f |\n", key, count, count / best,
+                                 text.size() / best / 1e6);
   }
   return 0;
 }

@@ -28,15 +28,16 @@ constexpr const char* kFormat = "graphprobe-dataset-v1";
 struct Item {
   int graph;
   std::vector<int32_t> ids;
-  std::vector<int> positions;                          // sorted node tokens: the captured rows
+  std::vector<int> positions;                           // sorted node tokens: the captured rows
   std::vector<std::vector<std::vector<int>>> mentions;  // [node][mention] -> token indices
 };
 
-absl::StatusOr<Item> MakeItem(const DatasetSpec& spec, const Tokenizer& tokenizer, const Graph& graph,
-                              const std::vector<std::string>& names, const Ordering& ordering, int graph_id,
-                              int ordering_id) {
+absl::StatusOr<Item> MakeItem(const DatasetSpec& spec, const Tokenizer& tokenizer,
+                              const Graph& graph, const std::vector<std::string>& names,
+                              const Ordering& ordering, int graph_id, int ordering_id) {
   GP_ASSIGN_OR_RETURN(Prompt prompt, RenderPrompt(graph, names, spec.prompt, ordering));
-  GP_ASSIGN_OR_RETURN(Encoding encoding, tokenizer.Encode(prompt.text, /*add_special_tokens=*/true));
+  GP_ASSIGN_OR_RETURN(Encoding encoding,
+                      tokenizer.Encode(prompt.text, /*add_special_tokens=*/true));
   NodeTokens tokens = MapMentionsToTokens(prompt, encoding.offsets);
   const std::string where = absl::StrCat("graph ", graph_id, ", ordering ", ordering_id);
   if (!tokens.shared_tokens.empty()) {
@@ -49,8 +50,9 @@ absl::StatusOr<Item> MakeItem(const DatasetSpec& spec, const Tokenizer& tokenize
   std::set<int> positions;
   for (int node = 0; node < graph.num_nodes; ++node) {
     if (tokens.mentions[node].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": node '", names[node], "' is never mentioned; ",
-                                                     "add the node header (--header) for isolated nodes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": node '", names[node], "' is never mentioned; ",
+                       "add the node header (--header) for isolated nodes"));
     }
     for (int t : tokens.AllTokens(node)) positions.insert(t);
   }
@@ -68,23 +70,28 @@ absl::Status WriteDataset(const std::string& path, const DatasetSpec& spec, cons
                           int64_t layers, int64_t heads, bool partial) {
   const int64_t g = static_cast<int64_t>(acc.features.size());
   const int64_t n = spec.generator.num_nodes;
-  at::Tensor features = g > 0 ? at::stack(acc.features) : at::zeros({0, n, n, layers * heads * spec.features.directions()});
+  at::Tensor features = g > 0 ? at::stack(acc.features)
+                              : at::zeros({0, n, n, layers * heads * spec.features.directions()});
   at::Tensor adjacency = g > 0 ? at::stack(acc.adjacency) : at::zeros({0, n, n}, at::kByte);
   at::Tensor split = at::empty({g}, at::kByte);
   for (int64_t i = 0; i < g; ++i) {
     split[i] = SplitOfGraph(spec.seed, i, spec.test_fraction, spec.val_fraction);
   }
   nlohmann::json meta = spec.ToJson();
-  meta["feature_order"] = {{"layers", layers}, {"heads", heads},
-                           {"directions", spec.features.both_directions ? nlohmann::json{"i->j", "j->i"} : nlohmann::json{"i->j"}},
-                           {"index", "(layer * heads + head) * directions + direction"}};
+  meta["feature_order"] = {
+      {"layers", layers},
+      {"heads", heads},
+      {"directions",
+       spec.features.both_directions ? nlohmann::json{"i->j", "j->i"} : nlohmann::json{"i->j"}},
+      {"index", "(layer * heads + head) * directions + direction"}};
   SafetensorsMetadata metadata = {{"spec", meta.dump()}, {"format", kFormat}};
   if (partial) metadata["partial"] = "true";
-  return WriteTensors(path, {{"features", features.to(at::kFloat)},
-                             {"adjacency", adjacency},
-                             {"node_mask", at::ones({g, n}, at::kByte)},
-                             {"split", split},
-                             {"graph_id", at::arange(g, at::kLong)}},
+  return WriteTensors(path,
+                      {{"features", features.to(at::kFloat)},
+                       {"adjacency", adjacency},
+                       {"node_mask", at::ones({g, n}, at::kByte)},
+                       {"split", split},
+                       {"graph_id", at::arange(g, at::kLong)}},
                       metadata);
 }
 
@@ -140,7 +147,8 @@ nlohmann::json DatasetSpec::ToJson() const {
 }
 
 uint8_t SplitOfGraph(uint64_t seed, int64_t graph_id, double test_fraction, double val_fraction) {
-  const double u = SeededRandom::Stream(seed ^ 0x5eed5011177ULL, static_cast<uint64_t>(graph_id)).Uniform();
+  const double u =
+      SeededRandom::Stream(seed ^ 0x5eed5011177ULL, static_cast<uint64_t>(graph_id)).Uniform();
   if (u < test_fraction) return 2;
   if (u < test_fraction + val_fraction) return 1;
   return 0;
@@ -151,7 +159,8 @@ absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
   if (spec.num_graphs < 1) return absl::InvalidArgumentError("--graphs must be at least 1");
   if (spec.permutations < 1) return absl::InvalidArgumentError("--perms must be at least 1");
   if (spec.batch_size < 1) return absl::InvalidArgumentError("--batch must be at least 1");
-  if (spec.test_fraction < 0 || spec.val_fraction < 0 || spec.test_fraction + spec.val_fraction >= 1) {
+  if (spec.test_fraction < 0 || spec.val_fraction < 0 ||
+      spec.test_fraction + spec.val_fraction >= 1) {
     return absl::InvalidArgumentError("test and validation fractions must be >= 0 and sum below 1");
   }
   GP_ASSIGN_OR_RETURN(ModelOptions model_options, ParseModelOptions(spec.dtype, spec.device));
@@ -192,7 +201,8 @@ absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
         ids[i][t] = batch[i].ids[t];
         mask[i][t] = 1;
       }
-      for (size_t k = 0; k < batch[i].positions.size(); ++k) positions[i][k] = batch[i].positions[k];
+      for (size_t k = 0; k < batch[i].positions.size(); ++k)
+        positions[i][k] = batch[i].positions[k];
     }
     ForwardOptions forward;
     forward.capture = ForwardOptions::Capture::kPositionRows;
@@ -200,14 +210,17 @@ absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
     const auto t0 = std::chrono::steady_clock::now();
     GP_ASSIGN_OR_RETURN(ForwardOutput out, model->Forward(ids, mask, forward));
     at::Tensor rows = at::stack(out.attentions).to(at::kCPU);  // [L, B, H, K, T]
-    progress.forward_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    progress.forward_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (int64_t i = 0; i < b; ++i) {
       const Item& item = batch[i];
-      const int64_t len = static_cast<int64_t>(item.ids.size()), k = static_cast<int64_t>(item.positions.size());
+      const int64_t len = static_cast<int64_t>(item.ids.size()),
+                    k = static_cast<int64_t>(item.positions.size());
       std::vector<int> row_of_token(len, -1);
       for (int64_t r = 0; r < k; ++r) row_of_token[item.positions[r]] = static_cast<int>(r);
       at::Tensor item_rows = rows.select(1, i).narrow(2, 0, k).narrow(3, 0, len);
-      GP_ASSIGN_OR_RETURN(at::Tensor features, PairFeatures(item_rows, row_of_token, item.mentions, spec.features));
+      GP_ASSIGN_OR_RETURN(at::Tensor features,
+                          PairFeatures(item_rows, row_of_token, item.mentions, spec.features));
       auto& [sum, seen] = pending[item.graph];
       sum = sum.defined() ? sum + features : features;
       ++seen;
@@ -223,7 +236,8 @@ absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
       pending.erase(pending.begin());
     }
     progress.graphs_done = static_cast<int>(done.features.size());
-    progress.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    progress.total_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (on_progress) on_progress(progress);
     return absl::OkStatus();
   };
@@ -232,7 +246,8 @@ absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
   for (int g = progress.graphs_done; g < spec.num_graphs; ++g) {
     const uint64_t graph_seed = SeededRandom::Stream(spec.seed, static_cast<uint64_t>(g)).Next();
     GP_ASSIGN_OR_RETURN(Graph graph, GenerateGraph(spec.generator, graph_seed));
-    GP_ASSIGN_OR_RETURN(std::vector<std::string> names, DrawNodeNames(spec.names, graph.num_nodes, graph_seed ^ 0xa5a5));
+    GP_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                        DrawNodeNames(spec.names, graph.num_nodes, graph_seed ^ 0xa5a5));
     at::Tensor adjacency = at::zeros({graph.num_nodes, graph.num_nodes}, at::kByte);
     for (const auto& [p, c] : graph.edges) adjacency[p][c] = 1;
     adjacency_of[g] = adjacency;
@@ -244,7 +259,8 @@ absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
         GP_RETURN_IF_ERROR(run_batch());
         // Checkpoint every 8 batches: a stopped run loses at most that much.
         if (++batches_since_checkpoint == 8) {
-          GP_RETURN_IF_ERROR(WriteDataset(partial_path, spec, done, layers, heads, /*partial=*/true));
+          GP_RETURN_IF_ERROR(
+              WriteDataset(partial_path, spec, done, layers, heads, /*partial=*/true));
           batches_since_checkpoint = 0;
         }
       }

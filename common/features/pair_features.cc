@@ -29,14 +29,18 @@ absl::StatusOr<FeatureOptions> ParseFeatureMode(const std::string& mode, Feature
       return base;
     }
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown feature mode '", mode, "' (raw, argmax, topk:K, topk1:K)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown feature mode '", mode, "' (raw, argmax, topk:K, topk1:K)"));
 }
 
 std::string FeatureModeName(const FeatureOptions& o) {
   switch (o.mode) {
-    case FeatureMode::kRaw: return "raw";
-    case FeatureMode::kArgmax: return "argmax";
-    case FeatureMode::kTopK: return absl::StrCat(o.top_k_ones ? "topk1:" : "topk:", o.top_k);
+    case FeatureMode::kRaw:
+      return "raw";
+    case FeatureMode::kArgmax:
+      return "argmax";
+    case FeatureMode::kTopK:
+      return absl::StrCat(o.top_k_ones ? "topk1:" : "topk:", o.top_k);
   }
   return "?";
 }
@@ -65,19 +69,23 @@ at::Tensor PreprocessAttentionRows(at::Tensor rows, const FeatureOptions& o) {
   return rows;
 }
 
-absl::StatusOr<at::Tensor> PairFeatures(const at::Tensor& attention_rows, const std::vector<int>& row_of_token,
-                                        const std::vector<std::vector<std::vector<int>>>& node_mentions,
-                                        const FeatureOptions& options) {
-  if (attention_rows.dim() != 4) return absl::InvalidArgumentError("attention rows must be [L, H, R, T]");
+absl::StatusOr<at::Tensor> PairFeatures(
+    const at::Tensor& attention_rows, const std::vector<int>& row_of_token,
+    const std::vector<std::vector<std::vector<int>>>& node_mentions,
+    const FeatureOptions& options) {
+  if (attention_rows.dim() != 4)
+    return absl::InvalidArgumentError("attention rows must be [L, H, R, T]");
   const int64_t layers = attention_rows.size(0), heads = attention_rows.size(1);
   const int64_t rows = attention_rows.size(2), length = attention_rows.size(3);
   const int64_t nodes = static_cast<int64_t>(node_mentions.size());
   // Pooling matrices over all mentions: queries averaged, keys summed.
   std::vector<int64_t> mention_node;
   for (int64_t i = 0; i < nodes; ++i) {
-    if (node_mentions[i].empty()) return absl::InvalidArgumentError(absl::StrCat("node ", i, " has no mention"));
+    if (node_mentions[i].empty())
+      return absl::InvalidArgumentError(absl::StrCat("node ", i, " has no mention"));
     for (const auto& mention : node_mentions[i]) {
-      if (mention.empty()) return absl::InvalidArgumentError(absl::StrCat("a mention of node ", i, " has no tokens"));
+      if (mention.empty())
+        return absl::InvalidArgumentError(absl::StrCat("a mention of node ", i, " has no tokens"));
       mention_node.push_back(i);
     }
   }
@@ -90,9 +98,10 @@ absl::StatusOr<at::Tensor> PairFeatures(const at::Tensor& attention_rows, const 
   for (int64_t i = 0; i < nodes; ++i) {
     for (const auto& mention : node_mentions[i]) {
       for (int t : mention) {
-        if (t < 0 || t >= length || t >= static_cast<int>(row_of_token.size()) || row_of_token[t] < 0 ||
-            row_of_token[t] >= rows) {
-          return absl::InvalidArgumentError(absl::StrCat("token ", t, " of node ", i, " has no captured attention row"));
+        if (t < 0 || t >= length || t >= static_cast<int>(row_of_token.size()) ||
+            row_of_token[t] < 0 || row_of_token[t] >= rows) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("token ", t, " of node ", i, " has no captured attention row"));
         }
         q[m][row_of_token[t]] += 1.0f / static_cast<float>(mention.size());
         k[m][t] = 1.0f;
@@ -121,7 +130,8 @@ absl::StatusOr<at::Tensor> PairFeatures(const at::Tensor& attention_rows, const 
       index[i] = at::tensor(ids, at::kLong);
     }
     for (int64_t i = 0; i < nodes; ++i) {
-      const at::Tensor from_i = std::get<0>(scores.index_select(2, index[i]).max(2));  // [L, H, mentions]
+      const at::Tensor from_i =
+          std::get<0>(scores.index_select(2, index[i]).max(2));  // [L, H, mentions]
       for (int64_t j = 0; j < nodes; ++j) {
         pair.select(2, i).select(2, j).copy_(std::get<0>(from_i.index_select(2, index[j]).max(2)));
       }
@@ -130,7 +140,9 @@ absl::StatusOr<at::Tensor> PairFeatures(const at::Tensor& attention_rows, const 
   at::Tensor forward = pair.permute({2, 3, 0, 1});  // [N, N, L, H]
   if (!options.both_directions) return forward.reshape({nodes, nodes, layers * heads}).contiguous();
   at::Tensor backward = pair.transpose(2, 3).permute({2, 3, 0, 1});
-  return at::stack({forward, backward}, -1).reshape({nodes, nodes, layers * heads * 2}).contiguous();
+  return at::stack({forward, backward}, -1)
+      .reshape({nodes, nodes, layers * heads * 2})
+      .contiguous();
 }
 
 at::Tensor AverageOverOrderings(const std::vector<at::Tensor>& features) {

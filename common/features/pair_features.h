@@ -10,10 +10,10 @@
 // and the mean over P orderings of a graph (AverageOverOrderings).
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <string>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "absl/status/statusor.h"
 
@@ -41,9 +41,9 @@ std::string FeatureModeName(const FeatureOptions& options);
 // row_of_token[t]: which row holds query token t (-1 if not captured; node tokens must be).
 // node_mentions[i][m]: token indices of mention m of node i (each non-empty).
 // Returns float [N, N, L * H * directions], feature order (layer, head, direction).
-absl::StatusOr<at::Tensor> PairFeatures(const at::Tensor& attention_rows, const std::vector<int>& row_of_token,
-                                        const std::vector<std::vector<std::vector<int>>>& node_mentions,
-                                        const FeatureOptions& options);
+absl::StatusOr<at::Tensor> PairFeatures(
+    const at::Tensor& attention_rows, const std::vector<int>& row_of_token,
+    const std::vector<std::vector<std::vector<int>>>& node_mentions, const FeatureOptions& options);
 
 // The per-row transform of a mode (and sink dropping) on [..., rows, T].
 at::Tensor PreprocessAttentionRows(at::Tensor rows, const FeatureOptions& options);

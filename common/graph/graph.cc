@@ -35,15 +35,20 @@ absl::StatusOr<GeneratorKind> ParseGeneratorKind(const std::string& name) {
   if (name == "tree") return GeneratorKind::kTree;
   if (name == "forest") return GeneratorKind::kForest;
   if (name == "er") return GeneratorKind::kDirectedErdosRenyi;
-  return absl::InvalidArgumentError(absl::StrCat("unknown generator '", name, "' (dag, tree, forest, er)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown generator '", name, "' (dag, tree, forest, er)"));
 }
 
 std::string GeneratorKindName(GeneratorKind kind) {
   switch (kind) {
-    case GeneratorKind::kDag: return "dag";
-    case GeneratorKind::kTree: return "tree";
-    case GeneratorKind::kForest: return "forest";
-    case GeneratorKind::kDirectedErdosRenyi: return "er";
+    case GeneratorKind::kDag:
+      return "dag";
+    case GeneratorKind::kTree:
+      return "tree";
+    case GeneratorKind::kForest:
+      return "forest";
+    case GeneratorKind::kDirectedErdosRenyi:
+      return "er";
   }
   return "?";
 }
@@ -51,15 +56,18 @@ std::string GeneratorKindName(GeneratorKind kind) {
 absl::StatusOr<Graph> GenerateGraph(const GeneratorOptions& options, uint64_t seed) {
   const int n = options.num_nodes;
   if (n < kMinNodes || n > kMaxNodes) {
-    return absl::InvalidArgumentError(absl::StrCat("graph size ", n, " outside [", kMinNodes, ", ", kMaxNodes, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("graph size ", n, " outside [", kMinNodes, ", ", kMaxNodes, "]"));
   }
   double p = options.edge_probability;
   if (p < 0) {
     // Each node has n - 1 possible partners in a DAG; twice that for directed ER (either way).
-    const double pairs = options.kind == GeneratorKind::kDirectedErdosRenyi ? 2.0 * (n - 1) : (n - 1);
+    const double pairs =
+        options.kind == GeneratorKind::kDirectedErdosRenyi ? 2.0 * (n - 1) : (n - 1);
     p = std::min(1.0, options.expected_degree / pairs);
   }
-  if (p < 0 || p > 1) return absl::InvalidArgumentError(absl::StrCat("edge probability ", p, " outside [0, 1]"));
+  if (p < 0 || p > 1)
+    return absl::InvalidArgumentError(absl::StrCat("edge probability ", p, " outside [0, 1]"));
   SeededRandom random(seed);
   std::vector<int> order(n);
   std::iota(order.begin(), order.end(), 0);
@@ -78,7 +86,8 @@ absl::StatusOr<Graph> GenerateGraph(const GeneratorOptions& options, uint64_t se
     case GeneratorKind::kForest: {
       const int roots = options.kind == GeneratorKind::kTree ? 1 : options.num_trees;
       if (roots < 1 || roots > n) {
-        return absl::InvalidArgumentError(absl::StrCat("forest of ", roots, " trees needs 1..", n, " roots"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("forest of ", roots, " trees needs 1..", n, " roots"));
       }
       // Random recursive trees: each later node hangs under a uniformly chosen earlier one.
       for (int k = roots; k < n; ++k) g.edges.emplace_back(order[random.Below(k)], order[k]);

@@ -10,14 +10,18 @@ absl::StatusOr<NameScheme> ParseNameScheme(const std::string& name) {
   if (name == "letters") return NameScheme::kLetters;
   if (name == "integers") return NameScheme::kIntegers;
   if (name == "words") return NameScheme::kWords;
-  return absl::InvalidArgumentError(absl::StrCat("unknown name scheme '", name, "' (letters, integers, words)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown name scheme '", name, "' (letters, integers, words)"));
 }
 
 std::string NameSchemeName(NameScheme scheme) {
   switch (scheme) {
-    case NameScheme::kLetters: return "letters";
-    case NameScheme::kIntegers: return "integers";
-    case NameScheme::kWords: return "words";
+    case NameScheme::kLetters:
+      return "letters";
+    case NameScheme::kIntegers:
+      return "integers";
+    case NameScheme::kWords:
+      return "words";
   }
   return "?";
 }
@@ -38,26 +42,31 @@ const std::vector<std::string>& NamePool(NameScheme scheme) {
   }();
   // Short, common, lower-case English words: one token in most BPE vocabularies.
   static const std::vector<std::string> words = {
-      "apple", "river", "stone", "cloud", "tiger", "piano", "lemon", "house", "chair", "table", "water", "bread",
-      "horse", "mouse", "train", "plant", "light", "sound", "paper", "glass", "green", "black", "white", "north",
-      "south", "money", "music", "night", "ocean", "field", "wheel", "storm", "snake", "eagle", "whale", "shark",
-      "sheep", "goat", "wolf", "bear", "fox", "owl", "cat", "dog", "cow", "pig", "rat", "bee", "ant", "fish",
-      "bird", "frog", "duck", "lion", "moon", "star", "sun", "rain", "snow", "wind", "fire", "tree", "leaf",
-      "rose", "corn", "rice", "milk", "salt", "gold", "iron", "coal", "sand", "rock", "hill", "lake", "road",
-      "ship", "boat", "door", "bell"};
+      "apple", "river", "stone", "cloud", "tiger", "piano", "lemon", "house", "chair", "table",
+      "water", "bread", "horse", "mouse", "train", "plant", "light", "sound", "paper", "glass",
+      "green", "black", "white", "north", "south", "money", "music", "night", "ocean", "field",
+      "wheel", "storm", "snake", "eagle", "whale", "shark", "sheep", "goat",  "wolf",  "bear",
+      "fox",   "owl",   "cat",   "dog",   "cow",   "pig",   "rat",   "bee",   "ant",   "fish",
+      "bird",  "frog",  "duck",  "lion",  "moon",  "star",  "sun",   "rain",  "snow",  "wind",
+      "fire",  "tree",  "leaf",  "rose",  "corn",  "rice",  "milk",  "salt",  "gold",  "iron",
+      "coal",  "sand",  "rock",  "hill",  "lake",  "road",  "ship",  "boat",  "door",  "bell"};
   switch (scheme) {
-    case NameScheme::kLetters: return letters;
-    case NameScheme::kIntegers: return integers;
-    case NameScheme::kWords: return words;
+    case NameScheme::kLetters:
+      return letters;
+    case NameScheme::kIntegers:
+      return integers;
+    case NameScheme::kWords:
+      return words;
   }
   return letters;
 }
 
-absl::StatusOr<std::vector<std::string>> DrawNodeNames(NameScheme scheme, int count, uint64_t seed) {
+absl::StatusOr<std::vector<std::string>> DrawNodeNames(NameScheme scheme, int count,
+                                                       uint64_t seed) {
   const auto& pool = NamePool(scheme);
   if (count < 0 || static_cast<size_t>(count) > pool.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("name scheme ", NameSchemeName(scheme), " has ", pool.size(), " names, ", count, " asked"));
+    return absl::InvalidArgumentError(absl::StrCat("name scheme ", NameSchemeName(scheme), " has ",
+                                                   pool.size(), " names, ", count, " asked"));
   }
   // Letters and integers draw from the first max(count, 26) names so small graphs keep
   // single-character names; words draw from the whole pool.

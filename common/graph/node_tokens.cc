@@ -14,7 +14,8 @@ std::vector<int> NodeTokens::AllTokens(int node) const {
   return out;
 }
 
-NodeTokens MapMentionsToTokens(const Prompt& prompt, const std::vector<std::pair<uint32_t, uint32_t>>& token_offsets) {
+NodeTokens MapMentionsToTokens(const Prompt& prompt,
+                               const std::vector<std::pair<uint32_t, uint32_t>>& token_offsets) {
   NodeTokens out;
   out.mentions.resize(prompt.mentions.size());
   // Which nodes each token touches.

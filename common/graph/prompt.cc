@@ -58,15 +58,20 @@ absl::StatusOr<Notation> ParseNotation(const std::string& name) {
   if (name == "to") return Notation::kTo;
   if (name == "parents") return Notation::kParents;
   if (name == "adjacency") return Notation::kAdjacency;
-  return absl::InvalidArgumentError(absl::StrCat("unknown notation '", name, "' (arrow, to, parents, adjacency)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown notation '", name, "' (arrow, to, parents, adjacency)"));
 }
 
 std::string NotationName(Notation notation) {
   switch (notation) {
-    case Notation::kArrow: return "arrow";
-    case Notation::kTo: return "to";
-    case Notation::kParents: return "parents";
-    case Notation::kAdjacency: return "adjacency";
+    case Notation::kArrow:
+      return "arrow";
+    case Notation::kTo:
+      return "to";
+    case Notation::kParents:
+      return "parents";
+    case Notation::kAdjacency:
+      return "adjacency";
   }
   return "?";
 }
@@ -103,10 +108,13 @@ std::vector<int> Neighbors(const Graph& graph, const Ordering& ordering, int nod
 absl::StatusOr<Prompt> RenderPrompt(const Graph& graph, const std::vector<std::string>& names,
                                     const PromptOptions& options, const Ordering& ordering) {
   if (static_cast<int>(names.size()) != graph.num_nodes) {
-    return absl::InvalidArgumentError(absl::StrCat(names.size(), " names for ", graph.num_nodes, " nodes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(names.size(), " names for ", graph.num_nodes, " nodes"));
   }
-  if (!IsPermutation(ordering.edge_order, graph.edges.size()) || !IsPermutation(ordering.node_order, graph.num_nodes)) {
-    return absl::InvalidArgumentError("ordering is not a permutation of the graph's edges and nodes");
+  if (!IsPermutation(ordering.edge_order, graph.edges.size()) ||
+      !IsPermutation(ordering.node_order, graph.num_nodes)) {
+    return absl::InvalidArgumentError(
+        "ordering is not a permutation of the graph's edges and nodes");
   }
   const bool newline = options.separator == Separator::kNewline;
   PromptWriter w(names);
@@ -129,14 +137,19 @@ absl::StatusOr<Prompt> RenderPrompt(const Graph& graph, const std::vector<std::s
       for (size_t k = 0; k < ordering.node_order.size(); ++k) {
         if (k > 0) w.Text(newline ? "\n" : " ");
         const int node = ordering.node_order[k];
-        w.Text("Parents of ").Node(node).Text(": ").NodeList(Neighbors(graph, ordering, node, /*parents=*/true), "none").Text(".");
+        w.Text("Parents of ")
+            .Node(node)
+            .Text(": ")
+            .NodeList(Neighbors(graph, ordering, node, /*parents=*/true), "none")
+            .Text(".");
       }
       break;
     case Notation::kAdjacency:
       for (size_t k = 0; k < ordering.node_order.size(); ++k) {
         if (k > 0) w.Text(newline ? "\n" : "; ");
         const int node = ordering.node_order[k];
-        w.Node(node).Text(": ").NodeList(Neighbors(graph, ordering, node, /*parents=*/false), "none");
+        w.Node(node).Text(": ").NodeList(Neighbors(graph, ordering, node, /*parents=*/false),
+                                         "none");
       }
       break;
   }

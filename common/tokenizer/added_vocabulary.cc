@@ -15,11 +15,14 @@ bool IsWordByte(char c) {
   return std::isalnum(u) || c == '_' || u >= 0x80;
 }
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 }  // namespace
 
-absl::StatusOr<AddedVocabulary> AddedVocabulary::FromJson(const nlohmann::json& node, bool has_normalizer) {
+absl::StatusOr<AddedVocabulary> AddedVocabulary::FromJson(const nlohmann::json& node,
+                                                          bool has_normalizer) {
   AddedVocabulary vocab;
   vocab.trie_.emplace_back();
   if (node.is_null()) return vocab;
@@ -27,17 +30,22 @@ absl::StatusOr<AddedVocabulary> AddedVocabulary::FromJson(const nlohmann::json& 
   for (size_t i = 0; i < node.size(); ++i) {
     const auto& t = node[i];
     const std::string path = absl::StrCat("added_tokens[", i, "]");
-    if (!t.is_object() || !t.contains("id") || !t["id"].is_number_integer() || !t.contains("content") ||
-        !t["content"].is_string()) {
+    if (!t.is_object() || !t.contains("id") || !t["id"].is_number_integer() ||
+        !t.contains("content") || !t["content"].is_string()) {
       return TokenizerJsonError(path, "needs an integer 'id' and a string 'content'");
     }
-    auto flag = [&](const char* key) { return t.contains(key) && t[key].is_boolean() && t[key].get<bool>(); };
-    AddedToken token{t["id"].get<int32_t>(), t["content"].get<std::string>(), flag("special"), flag("lstrip"),
-                     flag("rstrip"), flag("single_word"), flag("normalized")};
+    auto flag = [&](const char* key) {
+      return t.contains(key) && t[key].is_boolean() && t[key].get<bool>();
+    };
+    AddedToken token{t["id"].get<int32_t>(), t["content"].get<std::string>(),
+                     flag("special"),        flag("lstrip"),
+                     flag("rstrip"),         flag("single_word"),
+                     flag("normalized")};
     if (token.content.empty()) return TokenizerJsonError(path + ".content", "is empty");
     if (token.normalized && has_normalizer && !token.special) {
-      return TokenizerJsonError(path + ".normalized",
-                                "true with a normalizer: matching on normalized text is not supported");
+      return TokenizerJsonError(
+          path + ".normalized",
+          "true with a normalizer: matching on normalized text is not supported");
     }
     vocab.by_id_[token.id] = vocab.tokens_.size();
     vocab.by_content_[token.content] = vocab.tokens_.size();

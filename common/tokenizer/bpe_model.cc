@@ -26,11 +26,14 @@ bool OptionalBool(const nlohmann::json& node, const std::string& key) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::FromJson(const nlohmann::json& node, const std::string& path) {
+absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::FromJson(const nlohmann::json& node,
+                                                             const std::string& path) {
   GP_ASSIGN_OR_RETURN(std::string type, StringField(node, path, "type"));
   if (type != "BPE") return UnsupportedComponent(path, node);
-  if (node.contains("dropout") && node["dropout"].is_number() && node["dropout"].get<double>() > 0) {
-    return TokenizerJsonError(path + ".dropout", "BPE dropout is not supported (encoding must be deterministic)");
+  if (node.contains("dropout") && node["dropout"].is_number() &&
+      node["dropout"].get<double>() > 0) {
+    return TokenizerJsonError(path + ".dropout",
+                              "BPE dropout is not supported (encoding must be deterministic)");
   }
   std::unique_ptr<BpeModel> model(new BpeModel());
   if (!node.contains("vocab") || !node["vocab"].is_object()) {
@@ -38,11 +41,13 @@ absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::FromJson(const nlohmann::jso
   }
   for (const auto& [token, id] : node["vocab"].items()) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) {
-      return TokenizerJsonError(absl::StrCat(path, ".vocab[\"", token, "\"]"), "id must be a non-negative integer");
+      return TokenizerJsonError(absl::StrCat(path, ".vocab[\"", token, "\"]"),
+                                "id must be a non-negative integer");
     }
     const int32_t value = id.get<int32_t>();
     model->vocab_[token] = value;
-    if (static_cast<size_t>(value) >= model->id_to_token_.size()) model->id_to_token_.resize(value + 1);
+    if (static_cast<size_t>(value) >= model->id_to_token_.size())
+      model->id_to_token_.resize(value + 1);
     model->id_to_token_[value] = token;
   }
   model->continuing_subword_prefix_ = OptionalString(node, "continuing_subword_prefix");
@@ -54,7 +59,8 @@ absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::FromJson(const nlohmann::jso
   if (!unk.empty()) {
     auto it = model->vocab_.find(unk);
     if (it == model->vocab_.end()) {
-      return TokenizerJsonError(path + ".unk_token", absl::StrCat("'", unk, "' is not in the vocabulary"));
+      return TokenizerJsonError(path + ".unk_token",
+                                absl::StrCat("'", unk, "' is not in the vocabulary"));
     }
     model->unk_id_ = it->second;
   }
@@ -76,20 +82,23 @@ absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::FromJson(const nlohmann::jso
       const std::string s = m.get<std::string>();
       const size_t space = s.find(' ');
       if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos) {
-        return TokenizerJsonError(absl::StrCat(path, ".merges[", rank, "]"), "expected \"left right\"");
+        return TokenizerJsonError(absl::StrCat(path, ".merges[", rank, "]"),
+                                  "expected \"left right\"");
       }
       a = s.substr(0, space), b = s.substr(space + 1);
     } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
       a = m[0].get<std::string>(), b = m[1].get<std::string>();
     } else {
-      return TokenizerJsonError(absl::StrCat(path, ".merges[", rank, "]"), "expected \"left right\" or [left, right]");
+      return TokenizerJsonError(absl::StrCat(path, ".merges[", rank, "]"),
+                                "expected \"left right\" or [left, right]");
     }
     auto ia = model->vocab_.find(a), ib = model->vocab_.find(b);
     const std::string merged = a + (b.size() >= prefix_len ? b.substr(prefix_len) : b);
     auto im = model->vocab_.find(merged);
     if (ia == model->vocab_.end() || ib == model->vocab_.end() || im == model->vocab_.end()) {
-      return TokenizerJsonError(absl::StrCat(path, ".merges[", rank, "]"),
-                                absl::StrCat("merge of '", a, "' and '", b, "' uses a token not in the vocabulary"));
+      return TokenizerJsonError(
+          absl::StrCat(path, ".merges[", rank, "]"),
+          absl::StrCat("merge of '", a, "' and '", b, "' uses a token not in the vocabulary"));
     }
     model->merges_.emplace(PairKey(ia->second, ib->second),
                            std::make_pair(static_cast<int32_t>(rank), im->second));
@@ -127,7 +136,8 @@ absl::StatusOr<std::vector<WordToken>> BpeModel::TokenizeUncached(const std::str
   if (word.empty()) return std::vector<WordToken>();
   if (ignore_merges_) {
     auto it = vocab_.find(word);
-    if (it != vocab_.end()) return std::vector<WordToken>{{it->second, 0, static_cast<uint32_t>(word.size())}};
+    if (it != vocab_.end())
+      return std::vector<WordToken>{{it->second, 0, static_cast<uint32_t>(word.size())}};
   }
   // Symbols in a doubly linked list over a vector; removed symbols get id -1.
   struct Symbol {
@@ -149,16 +159,18 @@ absl::StatusOr<std::vector<WordToken>> BpeModel::TokenizeUncached(const std::str
       previous_unk = false;
     } else {
       bool all_bytes = byte_fallback_;
-      for (size_t k = 0; all_bytes && k < n; ++k) all_bytes = byte_tokens_[static_cast<uint8_t>(word[i + k])] >= 0;
+      for (size_t k = 0; all_bytes && k < n; ++k)
+        all_bytes = byte_tokens_[static_cast<uint8_t>(word[i + k])] >= 0;
       if (all_bytes) {
         for (size_t k = 0; k < n; ++k) {
-          symbols.push_back({byte_tokens_[static_cast<uint8_t>(word[i + k])], b + static_cast<uint32_t>(k),
-                             b + static_cast<uint32_t>(k) + 1, 0, 0});
+          symbols.push_back({byte_tokens_[static_cast<uint8_t>(word[i + k])],
+                             b + static_cast<uint32_t>(k), b + static_cast<uint32_t>(k) + 1, 0, 0});
         }
         previous_unk = false;
       } else if (!unk_id_) {
         return absl::InvalidArgumentError(
-            absl::StrCat("character at byte ", i, " of '", word, "' is not in the vocabulary and there is no unk_token"));
+            absl::StrCat("character at byte ", i, " of '", word,
+                         "' is not in the vocabulary and there is no unk_token"));
       } else if (fuse_unk_ && previous_unk) {
         symbols.back().end = e;
       } else {
@@ -175,7 +187,9 @@ absl::StatusOr<std::vector<WordToken>> BpeModel::TokenizeUncached(const std::str
 
   struct Candidate {
     int32_t rank, left, new_id, left_id, right_id;
-    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+    bool operator>(const Candidate& o) const {
+      return rank != o.rank ? rank > o.rank : left > o.left;
+    }
   };
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
   auto consider = [&](int32_t left) {

@@ -23,7 +23,8 @@ struct WordToken {
 class BpeModel {
  public:
   // `node` is tokenizer.json's "model"; errors name `path`.
-  static absl::StatusOr<std::unique_ptr<BpeModel>> FromJson(const nlohmann::json& node, const std::string& path);
+  static absl::StatusOr<std::unique_ptr<BpeModel>> FromJson(const nlohmann::json& node,
+                                                            const std::string& path);
 
   // Tokens of one pre-tokenized word (valid UTF-8). Fails only when a character is not in the
   // vocabulary and the model has neither byte fallback nor an unk token.

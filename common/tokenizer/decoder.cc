@@ -39,7 +39,8 @@ class ByteLevelDecoder : public Decoder {
 
 class ReplaceDecoder : public Decoder {
  public:
-  ReplaceDecoder(std::string pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
+  ReplaceDecoder(std::string pattern, std::string content)
+      : pattern_(std::move(pattern)), content_(std::move(content)) {}
   std::vector<std::string> Apply(std::vector<std::string> tokens) const override {
     for (auto& t : tokens) t = absl::StrReplaceAll(t, {{pattern_, content_}});
     return tokens;
@@ -67,7 +68,8 @@ class ByteFallbackDecoder : public Decoder {
       pending_count = 0;
     };
     for (const auto& t : tokens) {
-      if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && std::isxdigit(t[3]) && std::isxdigit(t[4])) {
+      if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && std::isxdigit(t[3]) &&
+          std::isxdigit(t[4])) {
         pending.push_back(static_cast<char>(std::stoi(t.substr(3, 2), nullptr, 16)));
         ++pending_count;
       } else {
@@ -82,16 +84,20 @@ class ByteFallbackDecoder : public Decoder {
 
 class FuseDecoder : public Decoder {
  public:
-  std::vector<std::string> Apply(std::vector<std::string> tokens) const override { return {absl::StrJoin(tokens, "")}; }
+  std::vector<std::string> Apply(std::vector<std::string> tokens) const override {
+    return {absl::StrJoin(tokens, "")};
+  }
 };
 
 class MetaspaceDecoder : public Decoder {
  public:
-  MetaspaceDecoder(std::string replacement, bool strip_first) : replacement_(std::move(replacement)), strip_first_(strip_first) {}
+  MetaspaceDecoder(std::string replacement, bool strip_first)
+      : replacement_(std::move(replacement)), strip_first_(strip_first) {}
   std::vector<std::string> Apply(std::vector<std::string> tokens) const override {
     for (size_t i = 0; i < tokens.size(); ++i) {
       tokens[i] = absl::StrReplaceAll(tokens[i], {{replacement_, " "}});
-      if (i == 0 && strip_first_ && !tokens[i].empty() && tokens[i][0] == ' ') tokens[i].erase(0, 1);
+      if (i == 0 && strip_first_ && !tokens[i].empty() && tokens[i][0] == ' ')
+        tokens[i].erase(0, 1);
     }
     return tokens;
   }
@@ -103,7 +109,8 @@ class MetaspaceDecoder : public Decoder {
 
 class SequenceDecoder : public Decoder {
  public:
-  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> steps) : steps_(std::move(steps)) {}
+  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> steps)
+      : steps_(std::move(steps)) {}
   std::vector<std::string> Apply(std::vector<std::string> tokens) const override {
     for (const auto& step : steps_) tokens = step->Apply(std::move(tokens));
     return tokens;
@@ -130,7 +137,8 @@ std::string LossyUtf8(const std::string& bytes) {
     }
     // Skip the maximal prefix of a valid sequence (at least one byte), then one U+FFFD.
     size_t skip = 1;
-    while (n > 1 && skip < n && i + skip < bytes.size() && (static_cast<uint8_t>(bytes[i + skip]) & 0xc0) == 0x80 &&
+    while (n > 1 && skip < n && i + skip < bytes.size() &&
+           (static_cast<uint8_t>(bytes[i + skip]) & 0xc0) == 0x80 &&
            ValidateUtf8(std::string(bytes, i, skip + 1) + std::string(n - skip - 1, '\x80')).ok()) {
       ++skip;
     }
@@ -140,7 +148,8 @@ std::string LossyUtf8(const std::string& bytes) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<Decoder>> MakeDecoder(const nlohmann::json& node, const std::string& path) {
+absl::StatusOr<std::unique_ptr<Decoder>> MakeDecoder(const nlohmann::json& node,
+                                                     const std::string& path) {
   if (node.is_null()) return std::unique_ptr<Decoder>();
   GP_ASSIGN_OR_RETURN(std::string type, StringField(node, path, "type"));
   if (type == "ByteLevel") return std::unique_ptr<Decoder>(new ByteLevelDecoder());
@@ -148,14 +157,17 @@ absl::StatusOr<std::unique_ptr<Decoder>> MakeDecoder(const nlohmann::json& node,
   if (type == "Fuse") return std::unique_ptr<Decoder>(new FuseDecoder());
   if (type == "Replace") {
     if (!node.contains("pattern") || !node["pattern"].contains("String")) {
-      return TokenizerJsonError(path + ".pattern", "only {\"String\": ...} patterns are supported in decoders");
+      return TokenizerJsonError(path + ".pattern",
+                                "only {\"String\": ...} patterns are supported in decoders");
     }
     GP_ASSIGN_OR_RETURN(std::string content, StringField(node, path, "content"));
-    return std::unique_ptr<Decoder>(new ReplaceDecoder(node["pattern"]["String"].get<std::string>(), content));
+    return std::unique_ptr<Decoder>(
+        new ReplaceDecoder(node["pattern"]["String"].get<std::string>(), content));
   }
   if (type == "Metaspace") {
     std::string replacement = "\xe2\x96\x81";
-    if (node.contains("replacement") && node["replacement"].is_string()) replacement = node["replacement"];
+    if (node.contains("replacement") && node["replacement"].is_string())
+      replacement = node["replacement"];
     bool strip = !(node.contains("add_prefix_space") && node["add_prefix_space"] == false);
     if (node.contains("prepend_scheme") && node["prepend_scheme"] == "never") strip = false;
     return std::unique_ptr<Decoder>(new MetaspaceDecoder(replacement, strip));
@@ -166,7 +178,8 @@ absl::StatusOr<std::unique_ptr<Decoder>> MakeDecoder(const nlohmann::json& node,
     }
     std::vector<std::unique_ptr<Decoder>> steps;
     for (size_t i = 0; i < node["decoders"].size(); ++i) {
-      GP_ASSIGN_OR_RETURN(auto step, MakeDecoder(node["decoders"][i], absl::StrCat(path, ".decoders[", i, "]")));
+      GP_ASSIGN_OR_RETURN(
+          auto step, MakeDecoder(node["decoders"][i], absl::StrCat(path, ".decoders[", i, "]")));
       if (step) steps.push_back(std::move(step));
     }
     return std::unique_ptr<Decoder>(new SequenceDecoder(std::move(steps)));

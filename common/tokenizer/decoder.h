@@ -18,7 +18,8 @@ class Decoder {
   virtual std::vector<std::string> Apply(std::vector<std::string> tokens) const = 0;
 };
 
-absl::StatusOr<std::unique_ptr<Decoder>> MakeDecoder(const nlohmann::json& node, const std::string& path);
+absl::StatusOr<std::unique_ptr<Decoder>> MakeDecoder(const nlohmann::json& node,
+                                                     const std::string& path);
 
 // Bytes to text, each maximal invalid UTF-8 subsequence replaced by U+FFFD (Rust's
 // String::from_utf8_lossy, which tokenizers uses).

@@ -14,7 +14,8 @@ inline absl::Status TokenizerJsonError(const std::string& path, const std::strin
 }
 
 inline absl::Status UnsupportedComponent(const std::string& path, const nlohmann::json& node) {
-  const std::string type = node.is_object() && node.contains("type") ? node["type"].dump() : node.dump();
+  const std::string type =
+      node.is_object() && node.contains("type") ? node["type"].dump() : node.dump();
   return TokenizerJsonError(path, absl::StrCat("unsupported type ", type));
 }
 

@@ -13,7 +13,8 @@ NormalizedText NormalizedText::FromOriginal(const std::string& original, uint32_
   out.origin.resize(original.size());
   for (size_t i = 0; i < original.size();) {
     const size_t n = std::min(Utf8Length(static_cast<uint8_t>(original[i])), original.size() - i);
-    const ByteSpan span{static_cast<uint32_t>(base_offset + i), static_cast<uint32_t>(base_offset + i + n)};
+    const ByteSpan span{static_cast<uint32_t>(base_offset + i),
+                        static_cast<uint32_t>(base_offset + i + n)};
     for (size_t k = 0; k < n; ++k) out.origin[i + k] = span;
     i += n;
   }

@@ -33,12 +33,14 @@ class NfcNormalizer : public Normalizer {
         run_begin = run_end;
         return;
       }
-      utf8proc_uint8_t* composed = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(run.c_str()));
+      utf8proc_uint8_t* composed =
+          utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(run.c_str()));
       const std::string normalized = composed ? reinterpret_cast<const char*>(composed) : run;
       std::free(composed);
       if (normalized == run) {
         out.text += run;
-        out.origin.insert(out.origin.end(), input.origin.begin() + run_begin, input.origin.begin() + run_end);
+        out.origin.insert(out.origin.end(), input.origin.begin() + run_begin,
+                          input.origin.begin() + run_end);
       } else {
         out.Append(normalized, input.Origin(run_begin, run_end));
       }
@@ -47,7 +49,8 @@ class NfcNormalizer : public Normalizer {
     for (size_t i = 0; i < s.size();) {
       const uint8_t lead = static_cast<uint8_t>(s[i]);
       const size_t n = Utf8Length(lead);
-      const bool starter = lead < 0x80 || utf8proc_get_property(DecodeUtf8(s, i))->combining_class == 0;
+      const bool starter =
+          lead < 0x80 || utf8proc_get_property(DecodeUtf8(s, i))->combining_class == 0;
       if (starter && i > run_begin) flush(i);
       i += n;
     }
@@ -77,7 +80,8 @@ class ReplaceNormalizer : public Normalizer {
     size_t last = 0;
     for (const auto& [begin, end] : matches) {
       out.text.append(input.text, last, begin - last);
-      out.origin.insert(out.origin.end(), input.origin.begin() + last, input.origin.begin() + begin);
+      out.origin.insert(out.origin.end(), input.origin.begin() + last,
+                        input.origin.begin() + begin);
       out.Append(content_, input.Origin(begin, end));
       last = end;
     }
@@ -110,7 +114,8 @@ class PrependNormalizer : public Normalizer {
 
 class SequenceNormalizer : public Normalizer {
  public:
-  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps) : steps_(std::move(steps)) {}
+  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps)
+      : steps_(std::move(steps)) {}
   NormalizedText Apply(const NormalizedText& input) const override {
     NormalizedText text = input;
     for (const auto& step : steps_) {
@@ -138,14 +143,16 @@ absl::Status ReadPattern(const nlohmann::json& node, const std::string& path, st
   }
   if (pattern.contains("Regex") && pattern["Regex"].is_string()) {
     auto compiled = Regex::Compile(pattern["Regex"].get<std::string>());
-    if (!compiled.ok()) return TokenizerJsonError(path + ".pattern.Regex", std::string(compiled.status().message()));
+    if (!compiled.ok())
+      return TokenizerJsonError(path + ".pattern.Regex", std::string(compiled.status().message()));
     *regex = std::make_unique<Regex>(*std::move(compiled));
     return absl::OkStatus();
   }
   return TokenizerJsonError(path + ".pattern", "expected {\"String\": ...} or {\"Regex\": ...}");
 }
 
-absl::StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const nlohmann::json& node, const std::string& path) {
+absl::StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const nlohmann::json& node,
+                                                           const std::string& path) {
   if (node.is_null()) return std::unique_ptr<Normalizer>();
   GP_ASSIGN_OR_RETURN(std::string type, StringField(node, path, "type"));
   if (type == "NFC") return std::unique_ptr<Normalizer>(new NfcNormalizer());
@@ -166,7 +173,8 @@ absl::StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const nlohmann::json&
     }
     std::vector<std::unique_ptr<Normalizer>> steps;
     for (size_t i = 0; i < node["normalizers"].size(); ++i) {
-      GP_ASSIGN_OR_RETURN(auto step, MakeNormalizer(node["normalizers"][i], absl::StrCat(path, ".normalizers[", i, "]")));
+      GP_ASSIGN_OR_RETURN(auto step, MakeNormalizer(node["normalizers"][i],
+                                                    absl::StrCat(path, ".normalizers[", i, "]")));
       steps.push_back(std::move(step));
     }
     return std::unique_ptr<Normalizer>(new SequenceNormalizer(std::move(steps)));

@@ -24,6 +24,7 @@ absl::Status ReadPattern(const nlohmann::json& node, const std::string& path, st
                          std::unique_ptr<Regex>* regex);
 
 // nullptr for a JSON null; an error naming `path` for unsupported or malformed components.
-absl::StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const nlohmann::json& node, const std::string& path);
+absl::StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const nlohmann::json& node,
+                                                           const std::string& path);
 
 }  // namespace gp

@@ -19,7 +19,9 @@ class ByteLevelPostProcessor : public PostProcessor {
       const std::string& t = e->tokens[i];
       uint32_t leading = 0, trailing = 0;
       for (size_t p = 0; t.compare(p, 2, kSpace) == 0; p += 2) ++leading;
-      for (size_t p = t.size(); p >= 2 && leading * 2 < t.size() && t.compare(p - 2, 2, kSpace) == 0; p -= 2) ++trailing;
+      for (size_t p = t.size();
+           p >= 2 && leading * 2 < t.size() && t.compare(p - 2, 2, kSpace) == 0; p -= 2)
+        ++trailing;
       auto& [begin, end] = e->offsets[i];
       if (leading > 0) begin = std::min(begin + leading, end);
       if (trailing > 0 && end >= trailing && end - trailing >= begin) end -= trailing;
@@ -62,7 +64,8 @@ class TemplatePostProcessor : public PostProcessor {
 
 class SequencePostProcessor : public PostProcessor {
  public:
-  explicit SequencePostProcessor(std::vector<std::unique_ptr<PostProcessor>> steps) : steps_(std::move(steps)) {}
+  explicit SequencePostProcessor(std::vector<std::unique_ptr<PostProcessor>> steps)
+      : steps_(std::move(steps)) {}
   void Apply(bool add_special_tokens, Encoding* e) const override {
     for (const auto& step : steps_) {
       if (step) step->Apply(add_special_tokens, e);
@@ -73,11 +76,13 @@ class SequencePostProcessor : public PostProcessor {
   std::vector<std::unique_ptr<PostProcessor>> steps_;
 };
 
-absl::StatusOr<std::vector<TemplatePiece>> ReadTemplate(const nlohmann::json& node, const std::string& path) {
+absl::StatusOr<std::vector<TemplatePiece>> ReadTemplate(const nlohmann::json& node,
+                                                        const std::string& path) {
   if (!node.contains("single") || !node["single"].is_array()) {
     return TokenizerJsonError(path + ".single", "missing or not an array");
   }
-  const auto& specials = node.contains("special_tokens") ? node["special_tokens"] : nlohmann::json::object();
+  const auto& specials =
+      node.contains("special_tokens") ? node["special_tokens"] : nlohmann::json::object();
   std::vector<TemplatePiece> pieces;
   for (size_t i = 0; i < node["single"].size(); ++i) {
     const auto& item = node["single"][i];
@@ -86,8 +91,10 @@ absl::StatusOr<std::vector<TemplatePiece>> ReadTemplate(const nlohmann::json& no
       pieces.push_back({true, {}, {}});
     } else if (item.contains("SpecialToken") && item["SpecialToken"].contains("id")) {
       const std::string name = item["SpecialToken"]["id"].get<std::string>();
-      if (!specials.contains(name) || !specials[name].contains("ids") || !specials[name].contains("tokens")) {
-        return TokenizerJsonError(item_path, absl::StrCat("special token '", name, "' is not in special_tokens"));
+      if (!specials.contains(name) || !specials[name].contains("ids") ||
+          !specials[name].contains("tokens")) {
+        return TokenizerJsonError(
+            item_path, absl::StrCat("special token '", name, "' is not in special_tokens"));
       }
       pieces.push_back({false, specials[name]["ids"].get<std::vector<int32_t>>(),
                         specials[name]["tokens"].get<std::vector<std::string>>()});
@@ -100,11 +107,13 @@ absl::StatusOr<std::vector<TemplatePiece>> ReadTemplate(const nlohmann::json& no
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PostProcessor>> MakePostProcessor(const nlohmann::json& node, const std::string& path) {
+absl::StatusOr<std::unique_ptr<PostProcessor>> MakePostProcessor(const nlohmann::json& node,
+                                                                 const std::string& path) {
   if (node.is_null()) return std::unique_ptr<PostProcessor>();
   GP_ASSIGN_OR_RETURN(std::string type, StringField(node, path, "type"));
   if (type == "ByteLevel") {
-    const bool trim = node.contains("trim_offsets") && node["trim_offsets"].is_boolean() && node["trim_offsets"].get<bool>();
+    const bool trim = node.contains("trim_offsets") && node["trim_offsets"].is_boolean() &&
+                      node["trim_offsets"].get<bool>();
     return std::unique_ptr<PostProcessor>(new ByteLevelPostProcessor(trim));
   }
   if (type == "TemplateProcessing") {
@@ -117,7 +126,8 @@ absl::StatusOr<std::unique_ptr<PostProcessor>> MakePostProcessor(const nlohmann:
     }
     std::vector<std::unique_ptr<PostProcessor>> steps;
     for (size_t i = 0; i < node["processors"].size(); ++i) {
-      GP_ASSIGN_OR_RETURN(auto step, MakePostProcessor(node["processors"][i], absl::StrCat(path, ".processors[", i, "]")));
+      GP_ASSIGN_OR_RETURN(auto step, MakePostProcessor(node["processors"][i],
+                                                       absl::StrCat(path, ".processors[", i, "]")));
       steps.push_back(std::move(step));
     }
     return std::unique_ptr<PostProcessor>(new SequencePostProcessor(std::move(steps)));

@@ -18,6 +18,7 @@ class PostProcessor {
   virtual void Apply(bool add_special_tokens, Encoding* encoding) const = 0;
 };
 
-absl::StatusOr<std::unique_ptr<PostProcessor>> MakePostProcessor(const nlohmann::json& node, const std::string& path);
+absl::StatusOr<std::unique_ptr<PostProcessor>> MakePostProcessor(const nlohmann::json& node,
+                                                                 const std::string& path);
 
 }  // namespace gp

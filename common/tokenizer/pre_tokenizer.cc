@@ -88,8 +88,12 @@ std::vector<NormalizedText> SplitPiece(const NormalizedText& piece,
 
 class SplitPreTokenizer : public PreTokenizer {
  public:
-  SplitPreTokenizer(std::string literal, std::unique_ptr<Regex> regex, SplitBehavior behavior, bool invert)
-      : literal_(std::move(literal)), regex_(std::move(regex)), behavior_(behavior), invert_(invert) {}
+  SplitPreTokenizer(std::string literal, std::unique_ptr<Regex> regex, SplitBehavior behavior,
+                    bool invert)
+      : literal_(std::move(literal)),
+        regex_(std::move(regex)),
+        behavior_(behavior),
+        invert_(invert) {}
 
   std::vector<NormalizedText> Apply(std::vector<NormalizedText> pieces) const override {
     std::vector<NormalizedText> out;
@@ -103,7 +107,8 @@ class SplitPreTokenizer : public PreTokenizer {
           matches.emplace_back(p, p + literal_.size());
         }
       }
-      for (auto& part : SplitPiece(piece, matches, behavior_, invert_)) out.push_back(std::move(part));
+      for (auto& part : SplitPiece(piece, matches, behavior_, invert_))
+        out.push_back(std::move(part));
     }
     return out;
   }
@@ -135,7 +140,8 @@ class ByteLevelPreTokenizer : public PreTokenizer {
         piece = std::move(prefixed);
       }
       if (regex_) {
-        for (auto& part : SplitPiece(piece, regex_->FindAll(piece.text), SplitBehavior::kIsolated, false)) {
+        for (auto& part :
+             SplitPiece(piece, regex_->FindAll(piece.text), SplitBehavior::kIsolated, false)) {
           split.push_back(std::move(part));
         }
       } else {
@@ -172,10 +178,11 @@ class MetaspacePreTokenizer : public PreTokenizer {
     std::vector<NormalizedText> out;
     for (const auto& piece : pieces) {
       NormalizedText replaced;
-      const bool prepend = scheme_ == PrependScheme::kAlways ||
-                           (scheme_ == PrependScheme::kFirst && !piece.origin.empty() && piece.origin[0].begin == 0);
-      if (prepend && !piece.text.empty() && piece.text.compare(0, replacement_.size(), replacement_) != 0 &&
-          piece.text[0] != ' ') {
+      const bool prepend =
+          scheme_ == PrependScheme::kAlways ||
+          (scheme_ == PrependScheme::kFirst && !piece.origin.empty() && piece.origin[0].begin == 0);
+      if (prepend && !piece.text.empty() &&
+          piece.text.compare(0, replacement_.size(), replacement_) != 0 && piece.text[0] != ' ') {
         replaced.Append(replacement_, piece.origin.front());
       }
       for (size_t i = 0; i < piece.text.size(); ++i) {
@@ -210,7 +217,8 @@ class MetaspacePreTokenizer : public PreTokenizer {
 
 class SequencePreTokenizer : public PreTokenizer {
  public:
-  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
+  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps)
+      : steps_(std::move(steps)) {}
   std::vector<NormalizedText> Apply(std::vector<NormalizedText> pieces) const override {
     for (const auto& step : steps_) {
       if (step) pieces = step->Apply(std::move(pieces));
@@ -249,10 +257,11 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const nlohmann::j
     } else if (behavior_name == "Contiguous") {
       behavior = SplitBehavior::kContiguous;
     } else {
-      return TokenizerJsonError(path + ".behavior", absl::StrCat("unsupported '", behavior_name, "'"));
+      return TokenizerJsonError(path + ".behavior",
+                                absl::StrCat("unsupported '", behavior_name, "'"));
     }
-    return std::unique_ptr<PreTokenizer>(
-        new SplitPreTokenizer(literal, std::move(regex), behavior, BoolField(node, "invert", false)));
+    return std::unique_ptr<PreTokenizer>(new SplitPreTokenizer(literal, std::move(regex), behavior,
+                                                               BoolField(node, "invert", false)));
   }
   if (type == "ByteLevel") {
     std::unique_ptr<Regex> regex;
@@ -265,8 +274,10 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const nlohmann::j
   }
   if (type == "Metaspace") {
     std::string replacement = "\xe2\x96\x81";  // U+2581
-    if (node.contains("replacement") && node["replacement"].is_string()) replacement = node["replacement"];
-    PrependScheme scheme = BoolField(node, "add_prefix_space", true) ? PrependScheme::kAlways : PrependScheme::kNever;
+    if (node.contains("replacement") && node["replacement"].is_string())
+      replacement = node["replacement"];
+    PrependScheme scheme =
+        BoolField(node, "add_prefix_space", true) ? PrependScheme::kAlways : PrependScheme::kNever;
     if (node.contains("prepend_scheme") && node["prepend_scheme"].is_string()) {
       const std::string s = node["prepend_scheme"];
       if (s == "always") {
@@ -279,7 +290,8 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const nlohmann::j
         return TokenizerJsonError(path + ".prepend_scheme", absl::StrCat("unsupported '", s, "'"));
       }
     }
-    return std::unique_ptr<PreTokenizer>(new MetaspacePreTokenizer(replacement, scheme, BoolField(node, "split", true)));
+    return std::unique_ptr<PreTokenizer>(
+        new MetaspacePreTokenizer(replacement, scheme, BoolField(node, "split", true)));
   }
   if (type == "Sequence") {
     if (!node.contains("pretokenizers") || !node["pretokenizers"].is_array()) {
@@ -288,7 +300,8 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const nlohmann::j
     std::vector<std::unique_ptr<PreTokenizer>> steps;
     for (size_t i = 0; i < node["pretokenizers"].size(); ++i) {
       GP_ASSIGN_OR_RETURN(auto step,
-                          MakePreTokenizer(node["pretokenizers"][i], absl::StrCat(path, ".pretokenizers[", i, "]")));
+                          MakePreTokenizer(node["pretokenizers"][i],
+                                           absl::StrCat(path, ".pretokenizers[", i, "]")));
       steps.push_back(std::move(step));
     }
     return std::unique_ptr<PreTokenizer>(new SequencePreTokenizer(std::move(steps)));

@@ -37,8 +37,8 @@ std::vector<std::pair<size_t, size_t>> Regex::FindAll(std::string_view text) con
   size_t start = 0;
   while (start <= text.size()) {
     // Input was validated as UTF-8 once; skip PCRE2's check on every call.
-    const int rc = pcre2_match(code_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), start,
-                               PCRE2_NO_UTF_CHECK, match, nullptr);
+    const int rc = pcre2_match(code_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(),
+                               start, PCRE2_NO_UTF_CHECK, match, nullptr);
     if (rc < 0) break;
     const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match);
     const size_t begin = ovector[0], end = ovector[1];

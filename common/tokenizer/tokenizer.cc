@@ -38,11 +38,13 @@ absl::StatusOr<Tokenizer> Tokenizer::FromJson(const nlohmann::json& json) {
   }
   Tokenizer t;
   GP_ASSIGN_OR_RETURN(t.normalizer_, MakeNormalizer(field("normalizer"), "normalizer"));
-  GP_ASSIGN_OR_RETURN(AddedVocabulary added, AddedVocabulary::FromJson(field("added_tokens"), t.normalizer_ != nullptr));
+  GP_ASSIGN_OR_RETURN(AddedVocabulary added,
+                      AddedVocabulary::FromJson(field("added_tokens"), t.normalizer_ != nullptr));
   t.added_ = std::make_unique<AddedVocabulary>(std::move(added));
   GP_ASSIGN_OR_RETURN(t.pre_tokenizer_, MakePreTokenizer(field("pre_tokenizer"), "pre_tokenizer"));
   GP_ASSIGN_OR_RETURN(t.model_, BpeModel::FromJson(json["model"], "model"));
-  GP_ASSIGN_OR_RETURN(t.post_processor_, MakePostProcessor(field("post_processor"), "post_processor"));
+  GP_ASSIGN_OR_RETURN(t.post_processor_,
+                      MakePostProcessor(field("post_processor"), "post_processor"));
   GP_ASSIGN_OR_RETURN(t.decoder_, MakeDecoder(field("decoder"), "decoder"));
   return t;
 }
@@ -59,7 +61,8 @@ absl::StatusOr<Encoding> Tokenizer::Encode(std::string_view text, bool add_speci
       continue;
     }
     NormalizedText normalized = NormalizedText::FromOriginal(
-        std::string(text.substr(segment.begin, segment.end - segment.begin)), static_cast<uint32_t>(segment.begin));
+        std::string(text.substr(segment.begin, segment.end - segment.begin)),
+        static_cast<uint32_t>(segment.begin));
     if (normalizer_) normalized = normalizer_->Apply(normalized);
     std::vector<NormalizedText> pieces;
     pieces.push_back(std::move(normalized));

@@ -28,7 +28,8 @@ absl::Status ValidateUtf8(std::string_view text) {
     }
     for (size_t k = 1; k <= n; ++k) {
       const uint8_t cc = static_cast<uint8_t>(text[i + k]);
-      if ((cc >> 6) != 0x2) return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", i));
+      if ((cc >> 6) != 0x2)
+        return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", i));
       cp = (cp << 6) | (cc & 0x3f);
     }
     if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {

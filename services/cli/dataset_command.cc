@@ -59,7 +59,8 @@ absl::StatusOr<DatasetSpec> SpecFromFlags(const Flags& flags) {
     if (!flags.Has(name)) return fallback;
     double value = 0;
     if (!absl::SimpleAtod(flags.Get(name, ""), &value)) {
-      return absl::InvalidArgumentError(absl::StrCat("--", name, " '", flags.Get(name, ""), "' is not a number"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, " '", flags.Get(name, ""), "' is not a number"));
     }
     return value;
   };
@@ -68,7 +69,8 @@ absl::StatusOr<DatasetSpec> SpecFromFlags(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(spec.prompt.notation, ParseNotation(flags.Get("notation", "arrow")));
   const std::string separator = flags.Get("separator", "comma");
   if (separator != "comma" && separator != "newline") {
-    return absl::InvalidArgumentError(absl::StrCat("--separator '", separator, "': expected comma or newline"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--separator '", separator, "': expected comma or newline"));
   }
   spec.prompt.separator = separator == "comma" ? Separator::kComma : Separator::kNewline;
   spec.prompt.node_header = flags.Has("header");
@@ -78,9 +80,11 @@ absl::StatusOr<DatasetSpec> SpecFromFlags(const Flags& flags) {
   features.both_directions = flags.Has("both-directions");
   const std::string aggregation = flags.Get("aggregation", "mean");
   if (aggregation != "mean" && aggregation != "max") {
-    return absl::InvalidArgumentError(absl::StrCat("--aggregation '", aggregation, "': expected mean or max"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--aggregation '", aggregation, "': expected mean or max"));
   }
-  features.aggregation = aggregation == "mean" ? MentionAggregation::kMean : MentionAggregation::kMax;
+  features.aggregation =
+      aggregation == "mean" ? MentionAggregation::kMean : MentionAggregation::kMax;
   GP_ASSIGN_OR_RETURN(spec.features, ParseFeatureMode(flags.Get("mode", "raw"), features));
   spec.dtype = flags.Get("dtype", "float32");
   spec.device = flags.Get("device", "cpu");
@@ -94,8 +98,8 @@ void ShowProgress(const DatasetProgress& p) {
   if (!terminal) return;
   const double rate = (p.graphs_done - p.resumed_from) / std::max(p.total_seconds, 1e-9);
   const double eta = rate > 0 ? (p.graphs_total - p.graphs_done) / rate : 0;
-  std::cerr << absl::StrFormat("\r  graphs %d/%d  %.1f graphs/s  ETA %.0f s   ", p.graphs_done, p.graphs_total, rate,
-                               eta)
+  std::cerr << absl::StrFormat("\r  graphs %d/%d  %.1f graphs/s  ETA %.0f s   ", p.graphs_done,
+                               p.graphs_total, rate, eta)
             << std::flush;
 }
 
@@ -108,11 +112,13 @@ absl::Status RunDataset(const Flags& flags) {
     last = p;
   }));
   if (::isatty(STDERR_FILENO)) std::cerr << "\n";
-  std::cout << absl::StrFormat("wrote %s: %d graphs of %d nodes, mode %s, %d ordering(s)%s; %.1f s, %.0f%% in the forward pass\n",
-                               out, spec.num_graphs, spec.generator.num_nodes, FeatureModeName(spec.features),
-                               spec.permutations,
-                               last.resumed_from > 0 ? absl::StrCat(", resumed at graph ", last.resumed_from) : "",
-                               last.total_seconds, 100.0 * last.forward_seconds / std::max(last.total_seconds, 1e-9));
+  std::cout << absl::StrFormat(
+      "wrote %s: %d graphs of %d nodes, mode %s, %d ordering(s)%s; %.1f s, %.0f%% in the forward "
+      "pass\n",
+      out, spec.num_graphs, spec.generator.num_nodes, FeatureModeName(spec.features),
+      spec.permutations,
+      last.resumed_from > 0 ? absl::StrCat(", resumed at graph ", last.resumed_from) : "",
+      last.total_seconds, 100.0 * last.forward_seconds / std::max(last.total_seconds, 1e-9));
   return absl::OkStatus();
 }
 
@@ -121,13 +127,17 @@ absl::Status RunDataset(const Flags& flags) {
 int RunDatasetCommand(const std::vector<std::string>& args) {
   auto flags = Flags::Parse(args, kDatasetFlags);
   if (flags.ok() && flags->Has("help")) {
-    std::cout << "usage: graphprobe dataset --model DIR --out FILE [flags]\n" << FlagsHelp(kDatasetFlags);
+    std::cout << "usage: graphprobe dataset --model DIR --out FILE [flags]\n"
+              << FlagsHelp(kDatasetFlags);
     return 0;
   }
   absl::Status status = flags.ok() ? RunDataset(*flags) : flags.status();
   if (!status.ok()) {
     std::cerr << "graphprobe dataset: " << status.message() << "\n";
-    return status.code() == absl::StatusCode::kInvalidArgument || status.code() == absl::StatusCode::kNotFound ? 2 : 1;
+    return status.code() == absl::StatusCode::kInvalidArgument ||
+                   status.code() == absl::StatusCode::kNotFound
+               ? 2
+               : 1;
   }
   return 0;
 }

@@ -10,13 +10,15 @@
 namespace {
 
 void PrintUsage() {
-  std::cout << "usage: graphprobe <command> [flags]\n\n"
-               "commands:\n"
-               "  attention   run a checkpoint on token ids, write and summarize every layer's "
-               "attention\n"
-               "  dataset     random graphs -> prompts -> attention -> node-pair features (a dataset file)\n"
-               "  tokenize    tokenize stdin with a tokenizer.json: ids, tokens, byte offsets as JSON\n\n"
-               "`graphprobe <command> --help` lists a command's flags.\n";
+  std::cout
+      << "usage: graphprobe <command> [flags]\n\n"
+         "commands:\n"
+         "  attention   run a checkpoint on token ids, write and summarize every layer's "
+         "attention\n"
+         "  dataset     random graphs -> prompts -> attention -> node-pair features (a dataset "
+         "file)\n"
+         "  tokenize    tokenize stdin with a tokenizer.json: ids, tokens, byte offsets as JSON\n\n"
+         "`graphprobe <command> --help` lists a command's flags.\n";
 }
 
 }  // namespace

@@ -26,7 +26,8 @@ absl::Status RunTokenize(const Flags& flags, std::istream& in, std::ostream& out
   if (!encoding.ok()) return Annotate(encoding.status(), "stdin");
   nlohmann::ordered_json offsets = nlohmann::ordered_json::array();
   for (const auto& [begin, end] : encoding->offsets) offsets.push_back({begin, end});
-  nlohmann::ordered_json result = {{"ids", encoding->ids}, {"tokens", encoding->tokens}, {"offsets", offsets}};
+  nlohmann::ordered_json result = {
+      {"ids", encoding->ids}, {"tokens", encoding->tokens}, {"offsets", offsets}};
   out << result.dump() << "\n";
   return absl::OkStatus();
 }
@@ -36,13 +37,17 @@ absl::Status RunTokenize(const Flags& flags, std::istream& in, std::ostream& out
 int RunTokenizeCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out) {
   auto flags = Flags::Parse(args, kTokenizeFlags);
   if (flags.ok() && flags->Has("help")) {
-    out << "usage: graphprobe tokenize --tokenizer FILE [--no-special-tokens] < text\n" << FlagsHelp(kTokenizeFlags);
+    out << "usage: graphprobe tokenize --tokenizer FILE [--no-special-tokens] < text\n"
+        << FlagsHelp(kTokenizeFlags);
     return 0;
   }
   absl::Status status = flags.ok() ? RunTokenize(*flags, in, out) : flags.status();
   if (!status.ok()) {
     std::cerr << "graphprobe tokenize: " << status.message() << "\n";
-    return status.code() == absl::StatusCode::kInvalidArgument || status.code() == absl::StatusCode::kNotFound ? 2 : 1;
+    return status.code() == absl::StatusCode::kInvalidArgument ||
+                   status.code() == absl::StatusCode::kNotFound
+               ? 2
+               : 1;
   }
   return 0;
 }

@@ -24,8 +24,11 @@ class DatasetBuilderTest : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("gp_dataset_" + std::to_string(::getpid()));
     fs::create_directories(dir_ / "model");
     const fs::path src = fs::path(GP_TEST_DATA) / "hf-reference/models/tiny-llama3";
-    for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(src / f, dir_ / "model" / f);
-    ASSERT_TRUE(WriteJsonFile((dir_ / "model/tokenizer.json").string(), ByteLevelTokenizerJson({"<|begin_of_text|>"})).ok());
+    for (const char* f : {"config.json", "model.safetensors"})
+      fs::copy_file(src / f, dir_ / "model" / f);
+    ASSERT_TRUE(WriteJsonFile((dir_ / "model/tokenizer.json").string(),
+                              ByteLevelTokenizerJson({"<|begin_of_text|>"}))
+                    .ok());
     spec_.model = (dir_ / "model").string();
     spec_.num_graphs = 12;
     spec_.generator.num_nodes = 5;
@@ -105,7 +108,9 @@ TEST_F(DatasetBuilderTest, ResumesFromTheCheckpointOfAStoppedRun) {
                            {{"spec", meta.dump()}, {"format", "graphprobe-dataset-v1"}})
                   .ok());
   int resumed_from = -1;
-  ASSERT_TRUE(BuildDataset(spec_, out, [&](const DatasetProgress& p) { resumed_from = p.resumed_from; }).ok());
+  ASSERT_TRUE(BuildDataset(spec_, out, [&](const DatasetProgress& p) {
+                resumed_from = p.resumed_from;
+              }).ok());
   EXPECT_EQ(resumed_from, 5);
   auto resumed = ReadTensors(out);
   ASSERT_TRUE(resumed.ok());
@@ -120,7 +125,8 @@ TEST_F(DatasetBuilderTest, ClearErrors) {
   EXPECT_NE(status.message().find("tokenizer.json"), std::string::npos);
   DatasetSpec bad = spec_;
   bad.permutations = 0;
-  EXPECT_EQ(BuildDataset(bad, (dir_ / "x.safetensors").string()).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(BuildDataset(bad, (dir_ / "x.safetensors").string()).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -7,13 +7,15 @@
 #include <unistd.h>
 
 #include <filesystem>
-
-#include "common/model/tensor_io.h"
-#include "services/cli/flags.h"
-#include "services/cli/tokenize_command.h"
-
 #include <fstream>
 #include <sstream>
+
+#include "common/core/json_file.h"
+#include "common/model/tensor_io.h"
+#include "common/tokenizer/byte_tokenizer_json.h"
+#include "services/cli/dataset_command.h"
+#include "services/cli/flags.h"
+#include "services/cli/tokenize_command.h"
 #include "tests/test_data.h"
 
 namespace gp {
@@ -93,18 +95,57 @@ TEST(TokenizeCommandTest, PrintsIdsTokensAndOffsetsAsOneJsonObject) {
   std::istringstream in("aba");
   std::ostringstream out;
   ASSERT_EQ(RunTokenizeCommand({"--tokenizer", path}, in, out), 0);
-  EXPECT_EQ(out.str(), R"({"ids":[3,2,0],"tokens":["<s>","ab","a"],"offsets":[[0,0],[0,2],[2,3]]})" "\n");
+  EXPECT_EQ(out.str(), R"({"ids":[3,2,0],"tokens":["<s>","ab","a"],"offsets":[[0,0],[0,2],[2,3]]})"
+                       "\n");
   std::istringstream again("aba");
   std::ostringstream plain;
   ASSERT_EQ(RunTokenizeCommand({"--tokenizer", path, "--no-special-tokens"}, again, plain), 0);
-  EXPECT_EQ(plain.str(), R"({"ids":[2,0],"tokens":["ab","a"],"offsets":[[0,2],[2,3]]})" "\n");
+  EXPECT_EQ(plain.str(), R"({"ids":[2,0],"tokens":["ab","a"],"offsets":[[0,2],[2,3]]})"
+                         "\n");
 
   std::istringstream invalid("a\xff");
   std::ostringstream ignored;
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(RunTokenizeCommand({"--tokenizer", path}, invalid, ignored), 2);
-  EXPECT_NE(::testing::internal::GetCapturedStderr().find("stdin: invalid UTF-8 at byte 1"), std::string::npos);
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find("stdin: invalid UTF-8 at byte 1"),
+            std::string::npos);
   std::remove(path.c_str());
+}
+
+TEST(DatasetCommandTest, WritesADatasetAndRejectsBadFlags) {
+  namespace fs = std::filesystem;
+  const fs::path dir = TempPath("gp_cli_dataset");
+  fs::create_directories(dir);
+  const fs::path src = std::string(GP_TEST_DATA) + "/hf-reference/models/tiny-qwen2";
+  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(src / f, dir / f);
+  ASSERT_TRUE(
+      WriteJsonFile((dir / "tokenizer.json").string(), ByteLevelTokenizerJson({"<s>"})).ok());
+  const std::string out = (dir / "data.safetensors").string();
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(RunDatasetCommand({"--model", dir.string(), "--graphs", "6", "--nodes", "4",
+                               "--notation", "parents", "--names", "words", "--mode", "argmax",
+                               "--perms", "2", "--both-directions", "--out", out}),
+            0);
+  EXPECT_NE(::testing::internal::GetCapturedStdout().find(
+                "6 graphs of 4 nodes, mode argmax, 2 ordering(s)"),
+            std::string::npos);
+  auto data = ReadTensors(out);
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(data->at("features").sizes(), (std::vector<int64_t>{6, 4, 4, 3 * 6 * 2}));
+
+  for (const auto& [flag, value, message] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"--mode", "softmax", "unknown feature mode 'softmax'"},
+           {"--nodes", "99", "graph size 99 outside [2, 64]"},
+           {"--notation", "dot", "unknown notation 'dot'"},
+           {"--separator", "tab", "--separator 'tab'"}}) {
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(
+        RunDatasetCommand({"--model", dir.string(), "--graphs", "2", flag, value, "--out", out}),
+        2);
+    EXPECT_NE(::testing::internal::GetCapturedStderr().find(message), std::string::npos) << message;
+  }
+  fs::remove_all(dir);
 }
 
 TEST(FlagsTest, InlineValuesAndBooleanFlags) {

@@ -9,24 +9,27 @@ namespace {
 
 // One layer, one head, 5 tokens: 0 is BOS, node 0 is tokens {1, 2}, node 1 is {3}, node 2 is {4}.
 at::Tensor Attention() {
-  return at::tensor({1.0f, 0.0f, 0.0f, 0.0f, 0.0f,   //
-                     0.5f, 0.5f, 0.0f, 0.0f, 0.0f,   //
-                     0.2f, 0.3f, 0.5f, 0.0f, 0.0f,   //
-                     0.1f, 0.2f, 0.3f, 0.4f, 0.0f,   //
+  return at::tensor({1.0f, 0.0f, 0.0f, 0.0f, 0.0f,  //
+                     0.5f, 0.5f, 0.0f, 0.0f, 0.0f,  //
+                     0.2f, 0.3f, 0.5f, 0.0f, 0.0f,  //
+                     0.1f, 0.2f, 0.3f, 0.4f, 0.0f,  //
                      0.4f, 0.1f, 0.2f, 0.2f, 0.1f})
       .view({1, 1, 5, 5});
 }
 const std::vector<int> kRows = {0, 1, 2, 3, 4};
 const std::vector<std::vector<std::vector<int>>> kMentions = {{{1, 2}}, {{3}}, {{4}}};
 
-at::Tensor Features(const FeatureOptions& options, const std::vector<std::vector<std::vector<int>>>& mentions = kMentions,
+at::Tensor Features(const FeatureOptions& options,
+                    const std::vector<std::vector<std::vector<int>>>& mentions = kMentions,
                     const at::Tensor& attention = Attention()) {
   auto f = PairFeatures(attention, kRows, mentions, options);
   EXPECT_TRUE(f.ok()) << f.status();
   return *f;
 }
 
-float At(const at::Tensor& f, int i, int j, int feature = 0) { return f[i][j][feature].item<float>(); }
+float At(const at::Tensor& f, int i, int j, int feature = 0) {
+  return f[i][j][feature].item<float>();
+}
 
 TEST(PairFeaturesTest, RawPoolingSumsKeysAndAveragesQueries) {
   at::Tensor f = Features({});
@@ -62,7 +65,8 @@ TEST(PairFeaturesTest, TopKValuesOrOnes) {
   EXPECT_NEAR(At(f, 2, 0) + At(f, 2, 1), 0.2f, 1e-6);
   FeatureOptions ones = *ParseFeatureMode("topk1:2", {});
   at::Tensor g = Features(ones);
-  EXPECT_FLOAT_EQ(At(g, 1, 0), 1.0f);  // token 3 keeps 0.4 (self) and 0.3 (token 2): one key in node 0
+  EXPECT_FLOAT_EQ(At(g, 1, 0),
+                  1.0f);  // token 3 keeps 0.4 (self) and 0.3 (token 2): one key in node 0
   EXPECT_FLOAT_EQ(At(g, 1, 1), 1.0f);
   EXPECT_EQ(FeatureModeName(o), "topk:2");
   EXPECT_FALSE(ParseFeatureMode("topk:0", {}).ok());
@@ -110,7 +114,8 @@ TEST(PairFeaturesTest, BothDirectionsInterleavePerHead) {
 
 TEST(PairFeaturesTest, RelabelingNodesPermutesTheFeatureMatrix) {
   at::Tensor attention = at::softmax(at::randn({2, 3, 9, 9}), -1);
-  const std::vector<std::vector<std::vector<int>>> mentions = {{{1}, {5}}, {{2, 3}}, {{4}, {7, 8}}, {{6}}};
+  const std::vector<std::vector<std::vector<int>>> mentions = {
+      {{1}, {5}}, {{2, 3}}, {{4}, {7, 8}}, {{6}}};
   const std::vector<int> rows = {0, 1, 2, 3, 4, 5, 6, 7, 8};
   const std::vector<int> perm = {2, 0, 3, 1};  // new label k is old node perm[k]
   std::vector<std::vector<std::vector<int>>> relabeled;

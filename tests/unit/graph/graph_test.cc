@@ -86,7 +86,8 @@ TEST(NamesTest, DistinctShuffledAndEnoughForSixtyFourNodes) {
     ASSERT_TRUE(names.ok()) << NameSchemeName(scheme);
     EXPECT_EQ(std::set<std::string>(names->begin(), names->end()).size(), 64u);
   }
-  auto a = *DrawNodeNames(NameScheme::kLetters, 5, 1), b = *DrawNodeNames(NameScheme::kLetters, 5, 2);
+  auto a = *DrawNodeNames(NameScheme::kLetters, 5, 1),
+       b = *DrawNodeNames(NameScheme::kLetters, 5, 2);
   EXPECT_NE(a, b);
   EXPECT_EQ(a, *DrawNodeNames(NameScheme::kLetters, 5, 1));
   for (const auto& n : a) EXPECT_EQ(n.size(), 1u);  // small graphs keep single letters
@@ -117,15 +118,18 @@ TEST_F(PromptTest, EachNotationExactly) {
   o = PromptOptions{Notation::kAdjacency};
   EXPECT_EQ(Render(o, canonical_), "A: B, C; B: C; C: none; D: none");
   o = PromptOptions{Notation::kArrow, Separator::kComma, true, "Here is a graph.", "Parents of C:"};
-  EXPECT_EQ(Render(o, canonical_), "Here is a graph.\nNodes: A, B, C, D.\nA -> B, A -> C, B -> C\nParents of C:");
+  EXPECT_EQ(Render(o, canonical_),
+            "Here is a graph.\nNodes: A, B, C, D.\nA -> B, A -> C, B -> C\nParents of C:");
 }
 
 TEST_F(PromptTest, MentionsAreTheNamesByteRanges) {
-  auto prompt = RenderPrompt(graph_, {"apple", "B", "12", "D"}, PromptOptions{Notation::kParents}, canonical_);
+  auto prompt = RenderPrompt(graph_, {"apple", "B", "12", "D"}, PromptOptions{Notation::kParents},
+                             canonical_);
   ASSERT_TRUE(prompt.ok());
   for (size_t node = 0; node < 4; ++node) {
     for (const auto& m : prompt->mentions[node]) {
-      EXPECT_EQ(prompt->text.substr(m.begin, m.end - m.begin), std::vector<std::string>({"apple", "B", "12", "D"})[node]);
+      EXPECT_EQ(prompt->text.substr(m.begin, m.end - m.begin),
+                std::vector<std::string>({"apple", "B", "12", "D"})[node]);
     }
   }
   EXPECT_EQ(prompt->mentions[0].size(), 3u);  // its own sentence, and parent of B and C

@@ -34,7 +34,8 @@ TEST(NodeTokensTest, SharedTokensAreReportedNotGuessed) {
   EXPECT_EQ(tokens.mentions[2][0], (std::vector<int>{2}));  // " C" with its leading space
 }
 
-class RealTokenizerSpansTest : public ::testing::TestWithParam<std::tuple<std::string, NameScheme>> {};
+class RealTokenizerSpansTest
+    : public ::testing::TestWithParam<std::tuple<std::string, NameScheme>> {};
 
 TEST_P(RealTokenizerSpansTest, EveryMentionMapsToTheTokensThatSpellIt) {
   const auto& [key, scheme] = GetParam();
@@ -58,11 +59,13 @@ TEST_P(RealTokenizerSpansTest, EveryMentionMapsToTheTokensThatSpellIt) {
         const auto& ids = tokens.mentions[node][m];
         ASSERT_FALSE(ids.empty());
         // The tokens cover the name and at most one extra leading space.
-        const uint32_t begin = encoding->offsets[ids.front()].first, end = encoding->offsets[ids.back()].second;
+        const uint32_t begin = encoding->offsets[ids.front()].first,
+                       end = encoding->offsets[ids.back()].second;
         EXPECT_LE(begin, span.begin);
         EXPECT_GE(end, span.end);
         const std::string covered = prompt->text.substr(begin, end - begin);
-        EXPECT_TRUE(covered == (*names)[node] || covered == " " + (*names)[node]) << key << ": '" << covered << "'";
+        EXPECT_TRUE(covered == (*names)[node] || covered == " " + (*names)[node])
+            << key << ": '" << covered << "'";
       }
     }
     if (scheme == NameScheme::kIntegers && key == "qwen3") {
@@ -72,10 +75,11 @@ TEST_P(RealTokenizerSpansTest, EveryMentionMapsToTheTokensThatSpellIt) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    All, RealTokenizerSpansTest,
-    ::testing::Combine(::testing::Values("llama3", "qwen3", "gemma3"),
-                       ::testing::Values(NameScheme::kLetters, NameScheme::kIntegers, NameScheme::kWords)));
+INSTANTIATE_TEST_SUITE_P(All, RealTokenizerSpansTest,
+                         ::testing::Combine(::testing::Values("llama3", "qwen3", "gemma3"),
+                                            ::testing::Values(NameScheme::kLetters,
+                                                              NameScheme::kIntegers,
+                                                              NameScheme::kWords)));
 
 }  // namespace
 }  // namespace gp

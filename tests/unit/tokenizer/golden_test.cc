@@ -22,7 +22,8 @@ const Tokenizer& Load(const std::string& key) {
   if (it == cache->end()) {
     auto tokenizer = Tokenizer::FromFile(TokenizerPath(key));
     if (!tokenizer.ok()) {
-      ADD_FAILURE() << tokenizer.status() << " (run tests/fetch_tokenizers.sh " << GP_TOKENIZER_CACHE << ")";
+      ADD_FAILURE() << tokenizer.status() << " (run tests/fetch_tokenizers.sh "
+                    << GP_TOKENIZER_CACHE << ")";
       std::abort();
     }
     it = cache->emplace(key, *std::move(tokenizer)).first;
@@ -49,7 +50,8 @@ TEST_P(GoldenTest, IdsTokensOffsetsAndDecodingMatchTokenizers) {
     std::vector<std::pair<uint32_t, uint32_t>> offsets;
     for (const auto& o : c["byte_offsets"]) offsets.emplace_back(o[0], o[1]);
     EXPECT_EQ(encoding->offsets, offsets);
-    EXPECT_EQ(tokenizer.Decode(encoding->ids, /*skip_special_tokens=*/false), c["decoded"].get<std::string>());
+    EXPECT_EQ(tokenizer.Decode(encoding->ids, /*skip_special_tokens=*/false),
+              c["decoded"].get<std::string>());
   }
 }
 
@@ -76,7 +78,8 @@ TEST_P(GoldenTest, OneMegabyteInput) {
   if (GetParam() == "llama3") EXPECT_EQ(tokenizer.Decode(encoding->ids, false), text);
 }
 
-INSTANTIATE_TEST_SUITE_P(RealTokenizers, GoldenTest, ::testing::Values("llama3", "qwen3", "gemma3"));
+INSTANTIATE_TEST_SUITE_P(RealTokenizers, GoldenTest,
+                         ::testing::Values("llama3", "qwen3", "gemma3"));
 
 }  // namespace
 }  // namespace gp

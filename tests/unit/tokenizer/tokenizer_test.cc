@@ -67,7 +67,8 @@ TEST(BpeTest, IgnoreMergesPrefixAndSuffix) {
   j["model"]["ignore_merges"] = true;
   EXPECT_EQ(Encode(j, "abca").tokens, (std::vector<std::string>{"abca"}));
 
-  json w = json::parse(R"({"model": {"type": "BPE", "vocab": {"a": 0, "##b": 1, "##c</w>": 2, "a##b": 3, "ab": 4},
+  json w = json::parse(
+      R"({"model": {"type": "BPE", "vocab": {"a": 0, "##b": 1, "##c</w>": 2, "a##b": 3, "ab": 4},
       "merges": [], "continuing_subword_prefix": "##", "end_of_word_suffix": "</w>"}})");
   EXPECT_EQ(Encode(w, "abc").tokens, (std::vector<std::string>{"a", "##b", "##c</w>"}));
   w["model"]["merges"] = {"a ##b"};  // merged token drops the right side's prefix: "ab"
@@ -88,27 +89,34 @@ TEST(AddedTokensTest, LeftmostLongestWithStripAndSingleWord) {
   EXPECT_EQ(stripped.ids, (std::vector<int32_t>{0, 22, 1}));
   EXPECT_EQ(stripped.offsets[1], (std::pair<uint32_t, uint32_t>{1, 8}));
   EXPECT_EQ(Encode(j, "cab").ids, (std::vector<int32_t>{23}));
-  EXPECT_EQ(Encode(j, "acab").tokens, (std::vector<std::string>{"a", "c", "ab"}));  // not a word of its own
+  EXPECT_EQ(Encode(j, "acab").tokens,
+            (std::vector<std::string>{"a", "c", "ab"}));  // not a word of its own
 }
 
 TEST(PreTokenizerTest, SplitBehaviors) {
   auto tokens_with = [](const std::string& behavior, bool invert) {
     json j = TinyBpe();
-    j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"String", " "}}}, {"behavior", behavior}, {"invert", invert}};
+    j["pre_tokenizer"] = {{"type", "Split"},
+                          {"pattern", {{"String", " "}}},
+                          {"behavior", behavior},
+                          {"invert", invert}};
     return Encode(j, "ab c").tokens;
   };
   using V = std::vector<std::string>;
   EXPECT_EQ(tokens_with("Isolated", false), (V{"ab", " ", "c"}));
   EXPECT_EQ(tokens_with("Removed", false), (V{"ab", "c"}));
-  EXPECT_EQ(tokens_with("MergedWithPrevious", false), (V{"ab", " ", "c"}));  // "ab " has no merge for ' '
+  EXPECT_EQ(tokens_with("MergedWithPrevious", false),
+            (V{"ab", " ", "c"}));  // "ab " has no merge for ' '
   EXPECT_EQ(tokens_with("MergedWithNext", false), (V{"ab", " ", "c"}));
   json regex = TinyBpe();
-  regex["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "\\p{L}"}}}, {"behavior", "Isolated"}};
+  regex["pre_tokenizer"] = {
+      {"type", "Split"}, {"pattern", {{"Regex", "\\p{L}"}}}, {"behavior", "Isolated"}};
   EXPECT_EQ(Encode(regex, "abc").tokens, (V{"a", "b", "c"}));  // split first, so no merges
 }
 
 TEST(PreTokenizerTest, MetaspaceAndDecoder) {
-  json j = json::parse(R"({"model": {"type": "BPE", "vocab": {"\u2581a": 0, "\u2581": 1, "a": 2, "b": 3, "\u2581b": 4},
+  json j = json::parse(
+      R"({"model": {"type": "BPE", "vocab": {"\u2581a": 0, "\u2581": 1, "a": 2, "b": 3, "\u2581b": 4},
       "merges": ["\u2581 a", "\u2581 b"]},
       "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": true},
       "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": true}})");
@@ -122,7 +130,10 @@ TEST(PreTokenizerTest, MetaspaceAndDecoder) {
 }
 
 TEST(DecoderTest, LossyUtf8ReplacesInvalidBytes) {
-  EXPECT_EQ(LossyUtf8("a\xff" "b"), "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(LossyUtf8("a\xff"
+                      "b"),
+            "a\xef\xbf\xbd"
+            "b");
   EXPECT_EQ(LossyUtf8("\xe6\x9d"), "\xef\xbf\xbd");  // truncated 3-byte sequence: one U+FFFD
   EXPECT_EQ(LossyUtf8("\xe6\x9d\xb1"), "\xe6\x9d\xb1");
 }
@@ -130,7 +141,8 @@ TEST(DecoderTest, LossyUtf8ReplacesInvalidBytes) {
 TEST(MalformedTokenizerTest, ErrorsNameTheJsonPath) {
   json j = TinyBpe();
   j["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", {{{"type", "Whitespace"}}}}};
-  EXPECT_EQ(Error(j), "tokenizer.json: pre_tokenizer.pretokenizers[0]: unsupported type \"Whitespace\"");
+  EXPECT_EQ(Error(j),
+            "tokenizer.json: pre_tokenizer.pretokenizers[0]: unsupported type \"Whitespace\"");
   j = TinyBpe();
   j["model"]["type"] = "Unigram";
   EXPECT_NE(Error(j).find("model: unsupported type \"Unigram\""), std::string::npos);
