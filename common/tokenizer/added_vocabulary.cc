@@ -24,7 +24,8 @@ bool IsSpace(char c) {
 absl::StatusOr<AddedVocabulary> AddedVocabulary::FromJson(const nlohmann::json& node,
                                                           bool has_normalizer) {
   AddedVocabulary vocab;
-  vocab.trie_.emplace_back();
+  vocab.raw_trie_.emplace_back();
+  vocab.normalized_trie_.emplace_back();
   if (node.is_null()) return vocab;
   if (!node.is_array()) return TokenizerJsonError("added_tokens", "not an array");
   for (size_t i = 0; i < node.size(); ++i) {
@@ -42,33 +43,31 @@ absl::StatusOr<AddedVocabulary> AddedVocabulary::FromJson(const nlohmann::json& 
                      flag("rstrip"),         flag("single_word"),
                      flag("normalized")};
     if (token.content.empty()) return TokenizerJsonError(path + ".content", "is empty");
-    if (token.normalized && has_normalizer && !token.special) {
-      return TokenizerJsonError(
-          path + ".normalized",
-          "true with a normalizer: matching on normalized text is not supported");
-    }
     vocab.by_id_[token.id] = vocab.tokens_.size();
     vocab.by_content_[token.content] = vocab.tokens_.size();
+    std::vector<TrieNode>& trie =
+        token.normalized && has_normalizer ? vocab.normalized_trie_ : vocab.raw_trie_;
     int32_t node_index = 0;
     for (char c : token.content) {
       const auto byte = static_cast<uint8_t>(c);
-      auto it = vocab.trie_[node_index].children.find(byte);
-      if (it == vocab.trie_[node_index].children.end()) {
-        vocab.trie_.emplace_back();
-        const int32_t child = static_cast<int32_t>(vocab.trie_.size() - 1);
-        vocab.trie_[node_index].children[byte] = child;
+      auto it = trie[node_index].children.find(byte);
+      if (it == trie[node_index].children.end()) {
+        trie.emplace_back();
+        const int32_t child = static_cast<int32_t>(trie.size() - 1);
+        trie[node_index].children[byte] = child;
         node_index = child;
       } else {
         node_index = it->second;
       }
     }
-    vocab.trie_[node_index].token = static_cast<int32_t>(vocab.tokens_.size());
+    trie[node_index].token = static_cast<int32_t>(vocab.tokens_.size());
     vocab.tokens_.push_back(std::move(token));
   }
   return vocab;
 }
 
-std::vector<TextSegment> AddedVocabulary::Split(std::string_view text) const {
+std::vector<TextSegment> AddedVocabulary::Split(std::string_view text, Stage stage) const {
+  const std::vector<TrieNode>& trie_ = stage == Stage::kRaw ? raw_trie_ : normalized_trie_;
   std::vector<TextSegment> out;
   size_t plain_begin = 0;
   size_t pos = 0;

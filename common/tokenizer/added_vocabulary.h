@@ -1,6 +1,7 @@
-// Added tokens of tokenizer.json, matched in the raw text before normalization (leftmost,
-// then longest, as tokenizers' Aho-Corasick matcher), honoring lstrip, rstrip and
-// single_word; the text between matches goes through the normal pipeline.
+// Added tokens of tokenizer.json, matched in the raw text before normalization, or after it
+// for normalized=true (leftmost, then longest, as tokenizers' Aho-Corasick matchers),
+// honoring lstrip, rstrip and single_word; the text between matches goes through the
+// normal pipeline.
 #pragma once
 
 #include <cstdint>
@@ -30,10 +31,14 @@ struct TextSegment {
 class AddedVocabulary {
  public:
   // `node` is tokenizer.json's "added_tokens". `has_normalizer`: whether tokens with
-  // normalized=true would need matching on normalized text, which is not supported.
+  // normalized=true are matched after normalization (without one, both stages see the same
+  // text and everything is matched raw).
   static absl::StatusOr<AddedVocabulary> FromJson(const nlohmann::json& node, bool has_normalizer);
 
-  std::vector<TextSegment> Split(std::string_view text) const;
+  // Tokens with normalized=false are matched in the raw text, those with normalized=true
+  // (when the tokenizer has a normalizer) in each plain segment after normalization.
+  enum class Stage { kRaw, kNormalized };
+  std::vector<TextSegment> Split(std::string_view text, Stage stage) const;
   const AddedToken* Find(int32_t id) const;
   const AddedToken* FindContent(const std::string& content) const;
 
@@ -45,7 +50,8 @@ class AddedVocabulary {
   std::vector<AddedToken> tokens_;
   std::unordered_map<int32_t, size_t> by_id_;
   std::unordered_map<std::string, size_t> by_content_;
-  std::vector<TrieNode> trie_;
+  std::vector<TrieNode> raw_trie_;
+  std::vector<TrieNode> normalized_trie_;
 };
 
 }  // namespace gp

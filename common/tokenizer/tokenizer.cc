@@ -53,27 +53,38 @@ absl::StatusOr<Encoding> Tokenizer::Encode(std::string_view text, bool add_speci
   GP_RETURN_IF_ERROR(ValidateUtf8(text));
   if (text.size() > UINT32_MAX) return absl::InvalidArgumentError("text longer than 4 GiB");
   Encoding encoding;
-  for (const TextSegment& segment : added_->Split(text)) {
+  auto emit_added = [&](int32_t id, uint32_t begin, uint32_t end) {
+    encoding.ids.push_back(id);
+    encoding.tokens.push_back(added_->Find(id)->content);
+    encoding.offsets.emplace_back(begin, end);
+  };
+  for (const TextSegment& segment : added_->Split(text, AddedVocabulary::Stage::kRaw)) {
     if (segment.added_token_id >= 0) {
-      encoding.ids.push_back(segment.added_token_id);
-      encoding.tokens.push_back(added_->Find(segment.added_token_id)->content);
-      encoding.offsets.emplace_back(segment.begin, segment.end);
+      emit_added(segment.added_token_id, segment.begin, segment.end);
       continue;
     }
     NormalizedText normalized = NormalizedText::FromOriginal(
         std::string(text.substr(segment.begin, segment.end - segment.begin)),
         static_cast<uint32_t>(segment.begin));
     if (normalizer_) normalized = normalizer_->Apply(normalized);
-    std::vector<NormalizedText> pieces;
-    pieces.push_back(std::move(normalized));
-    if (pre_tokenizer_) pieces = pre_tokenizer_->Apply(std::move(pieces));
-    for (const NormalizedText& piece : pieces) {
-      GP_ASSIGN_OR_RETURN(std::vector<WordToken> tokens, model_->Tokenize(piece.text));
-      for (const WordToken& token : tokens) {
-        const ByteSpan span = piece.Origin(token.begin, token.end);
-        encoding.ids.push_back(token.id);
-        encoding.tokens.push_back(model_->IdToToken(token.id));
-        encoding.offsets.emplace_back(span.begin, span.end);
+    for (const TextSegment& part :
+         added_->Split(normalized.text, AddedVocabulary::Stage::kNormalized)) {
+      if (part.added_token_id >= 0) {
+        const ByteSpan span = normalized.Origin(part.begin, part.end);
+        emit_added(part.added_token_id, span.begin, span.end);
+        continue;
+      }
+      std::vector<NormalizedText> pieces;
+      pieces.push_back(normalized.Slice(part.begin, part.end));
+      if (pre_tokenizer_) pieces = pre_tokenizer_->Apply(std::move(pieces));
+      for (const NormalizedText& piece : pieces) {
+        GP_ASSIGN_OR_RETURN(std::vector<WordToken> tokens, model_->Tokenize(piece.text));
+        for (const WordToken& token : tokens) {
+          const ByteSpan span = piece.Origin(token.begin, token.end);
+          encoding.ids.push_back(token.id);
+          encoding.tokens.push_back(model_->IdToToken(token.id));
+          encoding.offsets.emplace_back(span.begin, span.end);
+        }
       }
     }
   }

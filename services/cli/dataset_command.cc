@@ -27,6 +27,8 @@ const std::vector<FlagSpec> kDatasetFlags = {
     {"notation", true, "arrow (default), to, parents, adjacency"},
     {"separator", true, "comma (default) or newline"},
     {"header", false, "start with a 'Nodes: ...' line (mentions isolated nodes)"},
+    {"preamble", true, "a line before the graph"},
+    {"question", true, "a line after the graph (e.g. 'Parents of C:')"},
     {"names", true, "letters (default), integers, words"},
     {"mode", true, "raw (default), argmax, topk:K, topk1:K (ones)"},
     {"drop-sink", false, "drop attention to the first token and renormalize rows"},
@@ -74,6 +76,8 @@ absl::StatusOr<DatasetSpec> SpecFromFlags(const Flags& flags) {
   }
   spec.prompt.separator = separator == "comma" ? Separator::kComma : Separator::kNewline;
   spec.prompt.node_header = flags.Has("header");
+  spec.prompt.preamble = flags.Get("preamble", "");
+  spec.prompt.question = flags.Get("question", "");
   GP_ASSIGN_OR_RETURN(spec.names, ParseNameScheme(flags.Get("names", "letters")));
   FeatureOptions features;
   features.drop_sink = flags.Has("drop-sink");

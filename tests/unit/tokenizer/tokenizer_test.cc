@@ -93,6 +93,16 @@ TEST(AddedTokensTest, LeftmostLongestWithStripAndSingleWord) {
             (std::vector<std::string>{"a", "c", "ab"}));  // not a word of its own
 }
 
+TEST(AddedTokensTest, NormalizedTokensMatchAfterNormalization) {
+  json j = TinyBpe();
+  j["normalizer"] = {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "_"}};
+  j["added_tokens"] = json::parse(R"([{"id": 30, "content": "_c", "normalized": true},
+                                      {"id": 31, "content": " b", "normalized": false}])");
+  Encoding e = Encode(j, "a c b");
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{0, 30, 31}));
+  EXPECT_EQ(e.offsets, (std::vector<std::pair<uint32_t, uint32_t>>{{0, 1}, {1, 3}, {3, 5}}));
+}
+
 TEST(PreTokenizerTest, SplitBehaviors) {
   auto tokens_with = [](const std::string& behavior, bool invert) {
     json j = TinyBpe();
