@@ -124,7 +124,8 @@ TEST(DatasetCommandTest, WritesADatasetAndRejectsBadFlags) {
   ::testing::internal::CaptureStdout();
   ASSERT_EQ(RunDatasetCommand({"--model", dir.string(), "--graphs", "6", "--nodes", "4",
                                "--notation", "parents", "--names", "words", "--mode", "argmax",
-                               "--perms", "2", "--both-directions", "--out", out}),
+                               "--perms", "2", "--both-directions", "--preamble", "A graph:", "--question",
+                               "Which node has no parents?", "--out", out}),
             0);
   EXPECT_NE(::testing::internal::GetCapturedStdout().find(
                 "6 graphs of 4 nodes, mode argmax, 2 ordering(s)"),
