@@ -1,0 +1,39 @@
+// Edge-prediction metrics on off-diagonal pairs of real nodes: task `undirected` (unordered
+// pairs i < j, label 1 if an edge goes either way, score the mean of both directions'
+// logits) or `directed` (ordered pairs). Loss, accuracy, precision, recall, F1, ROC-AUC and
+// the share of graphs predicted exactly.
+#pragma once
+
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+
+namespace gp {
+
+enum class ProbeTask { kUndirected, kDirected };
+absl::StatusOr<ProbeTask> ParseProbeTask(const std::string& name);
+
+struct EdgeMetrics {
+  double loss = 0, accuracy = 0, precision = 0, recall = 0, f1 = 0, auc = 0.5, exact = 0;
+  int64_t pairs = 0;
+  nlohmann::json ToJson() const;
+};
+
+// Pairs scored by a task: pair logits [G, M] and labels [G, M] (float 0/1) with a validity
+// mask [G, M] (M = N * N), from logits [G, N, N] and adjacency [G, N, N].
+struct TaskPairs {
+  at::Tensor logits, labels, valid;
+};
+TaskPairs PairsForTask(const at::Tensor& logits, const at::Tensor& adjacency, const at::Tensor& node_mask,
+                       ProbeTask task);
+
+// Threshold 0 on logits (probability 0.5).
+EdgeMetrics ComputeEdgeMetrics(const TaskPairs& pairs);
+
+// Rank-based ROC-AUC (ties averaged); 0.5 when one class is absent.
+double RocAuc(const at::Tensor& scores, const at::Tensor& labels);
+
+}  // namespace gp

@@ -1,0 +1,55 @@
+// Probes that map node-pair features [B, N, N, F] to edge logits [B, N, N, K]:
+// - pair-mlp: an MLP on each pair's feature vector (shared over pairs: works at any N), K = 1;
+// - graph-mlp: the flattened N x N x F features of a graph -> N x N logits, K = 1;
+// - gcn: GCNConv layers (torch_geometric semantics) over the nodes, with edge weights
+//   learned from the pair features, node embeddings decoded into pair logits, K = 1;
+// - logreg-head: one logistic regression per (layer, head), K = layers x heads.
+// Parameters are plain tensors (requires_grad) so any optimizer can drive them.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "absl/status/statusor.h"
+
+namespace gp {
+
+struct ProbeOptions {
+  std::string kind = "pair-mlp";
+  int hidden = 4096;
+  int layers = 2;  // hidden layers of the MLPs, GCN layers of gcn
+  double dropout = 0.0;
+  bool gcn_edge_weights = true;
+  int64_t heads_per_layer = 0;  // logreg-head: from the dataset spec (0: every feature alone)
+  int64_t directions = 1;
+};
+
+class Probe {
+ public:
+  virtual ~Probe() = default;
+  // features [B, N, N, F] (standardized), node_mask bool [B, N] -> logits [B, N, N, K].
+  virtual at::Tensor Forward(const at::Tensor& features, const at::Tensor& node_mask, bool training) const = 0;
+  virtual std::vector<at::Tensor> Parameters() const = 0;
+  virtual int64_t outputs() const { return 1; }  // K
+};
+
+absl::StatusOr<std::unique_ptr<Probe>> MakeProbe(const ProbeOptions& options, int64_t num_nodes,
+                                                 int64_t num_features, uint64_t seed);
+
+// torch_geometric's GCNConv normalization on a dense adjacency A [B, N, N] with
+// A[b][target][source] = edge weight: self-loops added (weight 1, or 2 when `improved`;
+// with edge weights, a node's existing self-loop keeps its weight, as
+// add_remaining_self_loops does; without, torch_geometric 2.8 makes every weight 1 after
+// adding the loops, so `improved` changes nothing), then D^-1/2 A D^-1/2 with D the weighted
+// in-degree.
+at::Tensor GcnNormalize(const at::Tensor& adjacency, bool add_self_loops, bool improved, bool weighted = true);
+
+// GCNConv(x) = Â (x W^T) + b for x [B, N, in], W [out, in].
+at::Tensor GcnConv(const at::Tensor& normalized_adjacency, const at::Tensor& x, const at::Tensor& weight,
+                   const at::Tensor& bias);
+
+}  // namespace gp
