@@ -64,6 +64,7 @@ absl::StatusOr<Item> MakeItem(const DatasetSpec& spec, const Tokenizer& tokenize
 struct Accumulated {
   std::vector<at::Tensor> features;  // per graph [N, N, F]
   std::vector<at::Tensor> adjacency;
+  std::vector<at::Tensor> node_position;  // per graph [N]: mean token index, for baselines
 };
 
 absl::Status WriteDataset(const std::string& path, const DatasetSpec& spec, const Accumulated& acc,
@@ -73,6 +74,7 @@ absl::Status WriteDataset(const std::string& path, const DatasetSpec& spec, cons
   at::Tensor features = g > 0 ? at::stack(acc.features)
                               : at::zeros({0, n, n, layers * heads * spec.features.directions()});
   at::Tensor adjacency = g > 0 ? at::stack(acc.adjacency) : at::zeros({0, n, n}, at::kByte);
+  at::Tensor node_position = g > 0 ? at::stack(acc.node_position) : at::zeros({0, n});
   at::Tensor split = at::empty({g}, at::kByte);
   for (int64_t i = 0; i < g; ++i) {
     split[i] = SplitOfGraph(spec.seed, i, spec.test_fraction, spec.val_fraction);
@@ -91,7 +93,8 @@ absl::Status WriteDataset(const std::string& path, const DatasetSpec& spec, cons
                        {"adjacency", adjacency},
                        {"node_mask", at::ones({g, n}, at::kByte)},
                        {"split", split},
-                       {"graph_id", at::arange(g, at::kLong)}},
+                       {"graph_id", at::arange(g, at::kLong)},
+                       {"node_position", node_position.to(at::kFloat)}},
                       metadata);
 }
 
@@ -110,9 +113,12 @@ Accumulated LoadPartial(const std::string& path, const DatasetSpec& spec) {
   if (!tensors.ok()) return acc;
   const at::Tensor& f = tensors->at("features");
   const at::Tensor& a = tensors->at("adjacency");
+  if (!tensors->count("node_position")) return acc;
+  const at::Tensor& p = tensors->at("node_position");
   for (int64_t i = 0; i < f.size(0); ++i) {
     acc.features.push_back(f[i].clone());
     acc.adjacency.push_back(a[i].clone());
+    acc.node_position.push_back(p[i].clone());
   }
   return acc;
 }
@@ -184,6 +190,7 @@ absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
 
   std::vector<Item> batch;
   std::map<int, std::pair<at::Tensor, int>> pending;  // graph -> (feature sum, orderings seen)
+  std::map<int, at::Tensor> position_sum;             // graph -> sum over orderings of [N]
   std::map<int, at::Tensor> adjacency_of;
   auto run_batch = [&]() -> absl::Status {
     if (batch.empty()) return absl::OkStatus();
@@ -224,6 +231,17 @@ absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
       auto& [sum, seen] = pending[item.graph];
       sum = sum.defined() ? sum + features : features;
       ++seen;
+      at::Tensor positions_of_nodes = at::empty({static_cast<int64_t>(item.mentions.size())});
+      for (size_t node = 0; node < item.mentions.size(); ++node) {
+        double total = 0;
+        int count = 0;
+        for (const auto& mention : item.mentions[node]) {
+          for (int t : mention) total += t, ++count;
+        }
+        positions_of_nodes[node] = total / std::max(count, 1);
+      }
+      at::Tensor& position = position_sum[item.graph];
+      position = position.defined() ? position + positions_of_nodes : positions_of_nodes;
     }
     batch.clear();
     // Completed graphs, in id order, join the dataset.
@@ -232,7 +250,9 @@ absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
       const int g = pending.begin()->first;
       done.features.push_back(pending.begin()->second.first / spec.permutations);
       done.adjacency.push_back(adjacency_of[g]);
+      done.node_position.push_back(position_sum[g] / spec.permutations);
       adjacency_of.erase(g);
+      position_sum.erase(g);
       pending.erase(pending.begin());
     }
     progress.graphs_done = static_cast<int>(done.features.size());

@@ -1,8 +1,10 @@
 // Builds a dataset file (DESIGN.md's contract) end to end: random graphs -> prompts over P
 // orderings -> tokens -> batched forward capturing node-token rows only -> node-pair
 // features averaged over orderings. Splits are fixed by graph id, so every mode and model of
-// an ablation is evaluated on the same graphs. Resumable: completed graphs are checkpointed
-// to OUT.partial and a restarted run with the same spec continues from there.
+// an ablation is evaluated on the same graphs. Besides the contract's tensors the file holds
+// `node_position` F32 [G, N]: each node's mean token index, for the positional baseline. Resumable:
+// completed graphs are checkpointed to OUT.partial and a restarted run with the same spec continues
+// from there.
 #pragma once
 
 #include <cstdint>

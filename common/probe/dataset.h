@@ -2,9 +2,9 @@
 // checked, with clear errors for missing tensors, mismatched shapes and unusable splits.
 #pragma once
 
-#include <string>
-
 #include <ATen/core/Tensor.h>
+
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
@@ -12,12 +12,13 @@
 namespace gp {
 
 struct ProbeDataset {
-  at::Tensor features;   // float [G, N, N, F]
-  at::Tensor adjacency;  // uint8 [G, N, N]
-  at::Tensor node_mask;  // bool [G, N]
-  at::Tensor split;      // uint8 [G]: 0 train, 1 validation, 2 test
-  at::Tensor graph_id;   // int64 [G]
-  nlohmann::json spec;   // metadata "spec" (empty when absent)
+  at::Tensor features;       // float [G, N, N, F]
+  at::Tensor adjacency;      // uint8 [G, N, N]
+  at::Tensor node_mask;      // bool [G, N]
+  at::Tensor split;          // uint8 [G]: 0 train, 1 validation, 2 test
+  at::Tensor graph_id;       // int64 [G]
+  at::Tensor node_position;  // float [G, N] mean token index of each node; undefined if absent
+  nlohmann::json spec;       // metadata "spec" (empty when absent)
 
   int64_t num_graphs() const { return features.size(0); }
   int64_t num_nodes() const { return features.size(1); }

@@ -10,7 +10,8 @@ namespace gp {
 absl::StatusOr<ProbeTask> ParseProbeTask(const std::string& name) {
   if (name == "undirected") return ProbeTask::kUndirected;
   if (name == "directed") return ProbeTask::kDirected;
-  return absl::InvalidArgumentError(absl::StrCat("--task '", name, "': expected undirected or directed"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--task '", name, "': expected undirected or directed"));
 }
 
 nlohmann::json EdgeMetrics::ToJson() const {
@@ -18,8 +19,8 @@ nlohmann::json EdgeMetrics::ToJson() const {
           {"f1", f1},     {"auc", auc},           {"exact_graphs", exact},  {"pairs", pairs}};
 }
 
-TaskPairs PairsForTask(const at::Tensor& logits, const at::Tensor& adjacency, const at::Tensor& node_mask,
-                       ProbeTask task) {
+TaskPairs PairsForTask(const at::Tensor& logits, const at::Tensor& adjacency,
+                       const at::Tensor& node_mask, ProbeTask task) {
   const int64_t g = logits.size(0), n = logits.size(1);
   at::Tensor real = node_mask.to(at::kBool);
   at::Tensor pair_real = real.unsqueeze(2).logical_and(real.unsqueeze(1));  // [G, N, N]
@@ -60,7 +61,8 @@ double RocAuc(const at::Tensor& scores, const at::Tensor& labels) {
     i = j + 1;
   }
   const double positive_rank_sum = (ranks * labels.to(at::kDouble)).sum().item<double>();
-  return (positive_rank_sum - positives * (positives + 1) / 2.0) / (static_cast<double>(positives) * negatives);
+  return (positive_rank_sum - positives * (positives + 1) / 2.0) /
+         (static_cast<double>(positives) * negatives);
 }
 
 EdgeMetrics ComputeEdgeMetrics(const TaskPairs& p) {

@@ -4,9 +4,9 @@
 // the share of graphs predicted exactly.
 #pragma once
 
-#include <string>
-
 #include <ATen/core/Tensor.h>
+
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
@@ -27,8 +27,8 @@ struct EdgeMetrics {
 struct TaskPairs {
   at::Tensor logits, labels, valid;
 };
-TaskPairs PairsForTask(const at::Tensor& logits, const at::Tensor& adjacency, const at::Tensor& node_mask,
-                       ProbeTask task);
+TaskPairs PairsForTask(const at::Tensor& logits, const at::Tensor& adjacency,
+                       const at::Tensor& node_mask, ProbeTask task);
 
 // Threshold 0 on logits (probability 0.5).
 EdgeMetrics ComputeEdgeMetrics(const TaskPairs& pairs);

@@ -27,7 +27,8 @@ struct Mlp {
   std::vector<Linear> layers;
   double dropout = 0;
   Mlp() = default;
-  Mlp(int64_t in, int64_t hidden, int depth, int64_t out, double p, at::Generator& gen) : dropout(p) {
+  Mlp(int64_t in, int64_t hidden, int depth, int64_t out, double p, at::Generator& gen)
+      : dropout(p) {
     int64_t width = in;
     for (int i = 0; i < depth; ++i) {
       layers.emplace_back(width, hidden, gen);
@@ -36,7 +37,8 @@ struct Mlp {
     layers.emplace_back(width, out, gen);
   }
   at::Tensor operator()(at::Tensor x, bool training) const {
-    for (size_t i = 0; i + 1 < layers.size(); ++i) x = at::dropout(at::relu(layers[i](x)), dropout, training);
+    for (size_t i = 0; i + 1 < layers.size(); ++i)
+      x = at::dropout(at::relu(layers[i](x)), dropout, training);
     return layers.back()(x);
   }
   void Collect(std::vector<at::Tensor>* out) const {
@@ -49,7 +51,8 @@ struct Mlp {
 
 class PairMlpProbe : public Probe {
  public:
-  PairMlpProbe(int64_t f, const ProbeOptions& o, at::Generator& gen) : mlp_(f, o.hidden, o.layers, 1, o.dropout, gen) {}
+  PairMlpProbe(int64_t f, const ProbeOptions& o, at::Generator& gen)
+      : mlp_(f, o.hidden, o.layers, 1, o.dropout, gen) {}
   at::Tensor Forward(const at::Tensor& features, const at::Tensor&, bool training) const override {
     return mlp_(features, training);
   }
@@ -88,7 +91,8 @@ class GraphMlpProbe : public Probe {
 // embeddings and the pair's own features.
 class GcnProbe : public Probe {
  public:
-  GcnProbe(int64_t f, const ProbeOptions& o, at::Generator& gen) : edge_weights_(o.gcn_edge_weights) {
+  GcnProbe(int64_t f, const ProbeOptions& o, at::Generator& gen)
+      : edge_weights_(o.gcn_edge_weights) {
     const int64_t h = std::min<int64_t>(o.hidden, 256);
     edge_ = Linear(2 * f, 1, gen);
     int64_t width = 2 * f;
@@ -98,7 +102,8 @@ class GcnProbe : public Probe {
     }
     decoder_ = Mlp(2 * h + f, h, 1, 1, o.dropout, gen);
   }
-  at::Tensor Forward(const at::Tensor& features, const at::Tensor& node_mask, bool training) const override {
+  at::Tensor Forward(const at::Tensor& features, const at::Tensor& node_mask,
+                     bool training) const override {
     const at::Tensor mask = node_mask.to(at::kFloat);                    // [B, N]
     const at::Tensor pair_mask = mask.unsqueeze(2) * mask.unsqueeze(1);  // [B, N, N]
     const at::Tensor count = mask.sum(1, true).clamp_min(1).unsqueeze(2);
@@ -109,11 +114,14 @@ class GcnProbe : public Probe {
       const at::Tensor both = at::cat({features, features.transpose(1, 2)}, -1);
       adjacency = at::softplus(edge_(both)).squeeze(-1) * pair_mask;
     }
-    adjacency = adjacency * (1 - at::eye(features.size(1)).unsqueeze(0));  // self-loops come from GcnNormalize
+    adjacency = adjacency *
+                (1 - at::eye(features.size(1)).unsqueeze(0));  // self-loops come from GcnNormalize
     const at::Tensor a = GcnNormalize(adjacency, /*add_self_loops=*/true, /*improved=*/false);
-    for (const auto& conv : convs_) x = at::relu(GcnConv(a, x, conv.weight, conv.bias)) * mask.unsqueeze(2);
+    for (const auto& conv : convs_)
+      x = at::relu(GcnConv(a, x, conv.weight, conv.bias)) * mask.unsqueeze(2);
     const int64_t n = x.size(1);
-    const at::Tensor hi = x.unsqueeze(2).expand({-1, -1, n, -1}), hj = x.unsqueeze(1).expand({-1, n, -1, -1});
+    const at::Tensor hi = x.unsqueeze(2).expand({-1, -1, n, -1}),
+                     hj = x.unsqueeze(1).expand({-1, n, -1, -1});
     return decoder_(at::cat({hi, hj, features}, -1), training);
   }
   std::vector<at::Tensor> Parameters() const override {
@@ -136,7 +144,8 @@ class GcnProbe : public Probe {
 // One logistic regression per head over that head's `directions` features.
 class LogregHeadProbe : public Probe {
  public:
-  LogregHeadProbe(int64_t f, int64_t directions, at::Generator& gen) : heads_(f / directions), directions_(directions) {
+  LogregHeadProbe(int64_t f, int64_t directions, at::Generator& gen)
+      : heads_(f / directions), directions_(directions) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(directions));
     weight_ = at::empty({heads_, directions}).uniform_(-bound, bound, gen).requires_grad_(true);
     bias_ = at::zeros({heads_}).requires_grad_(true);
@@ -156,7 +165,8 @@ class LogregHeadProbe : public Probe {
 
 }  // namespace
 
-at::Tensor GcnNormalize(const at::Tensor& adjacency, bool add_self_loops, bool improved, bool weighted) {
+at::Tensor GcnNormalize(const at::Tensor& adjacency, bool add_self_loops, bool improved,
+                        bool weighted) {
   at::Tensor a = adjacency;
   if (add_self_loops) {
     // add_remaining_self_loops: nodes with a self-loop keep its weight, the others get the fill.
@@ -172,12 +182,13 @@ at::Tensor GcnNormalize(const at::Tensor& adjacency, bool add_self_loops, bool i
   return inv_sqrt.unsqueeze(-1) * a * inv_sqrt.unsqueeze(-2);
 }
 
-at::Tensor GcnConv(const at::Tensor& normalized_adjacency, const at::Tensor& x, const at::Tensor& weight,
-                   const at::Tensor& bias) {
+at::Tensor GcnConv(const at::Tensor& normalized_adjacency, const at::Tensor& x,
+                   const at::Tensor& weight, const at::Tensor& bias) {
   return at::matmul(normalized_adjacency, at::linear(x, weight)) + bias;
 }
 
-absl::StatusOr<std::unique_ptr<Probe>> MakeProbe(const ProbeOptions& o, int64_t n, int64_t f, uint64_t seed) {
+absl::StatusOr<std::unique_ptr<Probe>> MakeProbe(const ProbeOptions& o, int64_t n, int64_t f,
+                                                 uint64_t seed) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   if (o.hidden < 1 || o.layers < 0 || o.dropout < 0 || o.dropout >= 1) {
     return absl::InvalidArgumentError("--hidden must be >= 1, layers >= 0 and dropout in [0, 1)");
@@ -187,12 +198,13 @@ absl::StatusOr<std::unique_ptr<Probe>> MakeProbe(const ProbeOptions& o, int64_t 
   if (o.kind == "gcn") return std::unique_ptr<Probe>(new GcnProbe(f, o, gen));
   if (o.kind == "logreg-head") {
     if (o.directions < 1 || f % o.directions != 0) {
-      return absl::InvalidArgumentError(absl::StrCat("logreg-head: ", f, " features are not a multiple of ",
-                                                     o.directions, " directions"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "logreg-head: ", f, " features are not a multiple of ", o.directions, " directions"));
     }
     return std::unique_ptr<Probe>(new LogregHeadProbe(f, o.directions, gen));
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown probe '", o.kind, "' (pair-mlp, graph-mlp, gcn, logreg-head)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown probe '", o.kind, "' (pair-mlp, graph-mlp, gcn, logreg-head)"));
 }
 
 }  // namespace gp

@@ -7,12 +7,12 @@
 // Parameters are plain tensors (requires_grad) so any optimizer can drive them.
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "absl/status/statusor.h"
 
@@ -32,7 +32,8 @@ class Probe {
  public:
   virtual ~Probe() = default;
   // features [B, N, N, F] (standardized), node_mask bool [B, N] -> logits [B, N, N, K].
-  virtual at::Tensor Forward(const at::Tensor& features, const at::Tensor& node_mask, bool training) const = 0;
+  virtual at::Tensor Forward(const at::Tensor& features, const at::Tensor& node_mask,
+                             bool training) const = 0;
   virtual std::vector<at::Tensor> Parameters() const = 0;
   virtual int64_t outputs() const { return 1; }  // K
 };
@@ -46,10 +47,11 @@ absl::StatusOr<std::unique_ptr<Probe>> MakeProbe(const ProbeOptions& options, in
 // add_remaining_self_loops does; without, torch_geometric 2.8 makes every weight 1 after
 // adding the loops, so `improved` changes nothing), then D^-1/2 A D^-1/2 with D the weighted
 // in-degree.
-at::Tensor GcnNormalize(const at::Tensor& adjacency, bool add_self_loops, bool improved, bool weighted = true);
+at::Tensor GcnNormalize(const at::Tensor& adjacency, bool add_self_loops, bool improved,
+                        bool weighted = true);
 
 // GCNConv(x) = Â (x W^T) + b for x [B, N, in], W [out, in].
-at::Tensor GcnConv(const at::Tensor& normalized_adjacency, const at::Tensor& x, const at::Tensor& weight,
-                   const at::Tensor& bias);
+at::Tensor GcnConv(const at::Tensor& normalized_adjacency, const at::Tensor& x,
+                   const at::Tensor& weight, const at::Tensor& bias);
 
 }  // namespace gp

@@ -2,14 +2,14 @@
 // positive-class weighting, model selection on the validation split only (best epoch by
 // validation F1, optional early stopping), the test split evaluated once at the end with
 // the selected parameters. Controls: label shuffle (each graph gets another graph's
-// adjacency: Hewitt and Liang's control task).
+// adjacency: Hewitt and Liang's control task) and the positional baseline.
 #pragma once
+
+#include <ATen/core/Tensor.h>
 
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "absl/status/statusor.h"
 #include "common/probe/dataset.h"
@@ -22,12 +22,15 @@ struct TrainOptions {
   ProbeOptions probe;
   ProbeTask task = ProbeTask::kUndirected;
   bool label_shuffle = false;
+  // Replace the attention features by the token distance of the two mentions (d and |d|):
+  // what a probe gets from position alone. Needs the dataset's node_position.
+  bool positional_baseline = false;
   int epochs = 200;
   double learning_rate = 1e-3;
   int batch_size = 128;
   double weight_decay = 0.0;
   double positive_weight = 1.0;  // <= 0: negatives / positives of the training pairs
-  int patience = 0;              // early stopping after this many epochs without a better F1; 0: off
+  int patience = 0;  // early stopping after this many epochs without a better F1; 0: off
   uint64_t seed = 42;
 };
 
@@ -51,10 +54,11 @@ struct TrainResult {
   std::vector<at::Tensor> best_parameters;
   at::Tensor test_probabilities;  // [G_test, N, N] of the reported output
   at::Tensor test_indices;
-  at::Tensor labels_used;         // adjacency after any control, [G, N, N]
+  at::Tensor labels_used;  // adjacency after any control, [G, N, N]
 };
 
-absl::StatusOr<TrainResult> TrainProbe(const ProbeDataset& data, const TrainOptions& options,
-                                       const std::function<void(const EpochRecord&)>& on_epoch = nullptr);
+absl::StatusOr<TrainResult> TrainProbe(
+    const ProbeDataset& data, const TrainOptions& options,
+    const std::function<void(const EpochRecord&)>& on_epoch = nullptr);
 
 }  // namespace gp

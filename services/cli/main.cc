@@ -6,6 +6,7 @@
 #include "services/cli/attention_command.h"
 #include "services/cli/dataset_command.h"
 #include "services/cli/tokenize_command.h"
+#include "services/cli/train_command.h"
 
 namespace {
 
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "attention") return gp::RunAttentionCommand(args);
   if (command == "dataset") return gp::RunDatasetCommand(args);
+  if (command == "train") return gp::RunTrainCommand(args);
   if (command == "tokenize") return gp::RunTokenizeCommand(args, std::cin, std::cout);
   std::cerr << "graphprobe: unknown command '" << command << "'\n";
   PrintUsage();

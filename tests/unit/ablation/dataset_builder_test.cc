@@ -60,6 +60,9 @@ TEST_F(DatasetBuilderTest, WritesTheDatasetContract) {
   EXPECT_EQ(d["adjacency"].diagonal(0, 1, 2).sum().item<int64_t>(), 0);
   EXPECT_TRUE(at::equal(d["node_mask"], at::ones({12, 5}, at::kByte)));
   EXPECT_TRUE(at::equal(d["graph_id"], at::arange(12, at::kLong)));
+  // Mean token index of each node: inside the prompt, distinct nodes at distinct places.
+  EXPECT_EQ(d["node_position"].sizes(), (std::vector<int64_t>{12, 5}));
+  EXPECT_GT(d["node_position"].min().item<float>(), 0.0f);
   EXPECT_LE(d["split"].max().item<int64_t>(), 2);
   EXPECT_TRUE(at::isfinite(d["features"]).all().item<bool>());
   // topk:3 keeps three keys per query row, so a node's outgoing features sum to at most 3.
@@ -104,7 +107,8 @@ TEST_F(DatasetBuilderTest, ResumesFromTheCheckpointOfAStoppedRun) {
   const std::string out = (dir_ / "resumed.safetensors").string();
   ASSERT_TRUE(WriteTensors(out + ".partial",
                            {{"features", full["features"].narrow(0, 0, 5)},
-                            {"adjacency", full["adjacency"].narrow(0, 0, 5)}},
+                            {"adjacency", full["adjacency"].narrow(0, 0, 5)},
+                            {"node_position", full["node_position"].narrow(0, 0, 5)}},
                            {{"spec", meta.dump()}, {"format", "graphprobe-dataset-v1"}})
                   .ok());
   int resumed_from = -1;
@@ -115,6 +119,7 @@ TEST_F(DatasetBuilderTest, ResumesFromTheCheckpointOfAStoppedRun) {
   auto resumed = ReadTensors(out);
   ASSERT_TRUE(resumed.ok());
   EXPECT_TRUE(at::allclose(resumed->at("features"), full["features"], 1e-5, 1e-6));
+  EXPECT_TRUE(at::allclose(resumed->at("node_position"), full["node_position"]));
 }
 
 TEST_F(DatasetBuilderTest, ClearErrors) {

@@ -16,6 +16,7 @@
 #include "services/cli/dataset_command.h"
 #include "services/cli/flags.h"
 #include "services/cli/tokenize_command.h"
+#include "services/cli/train_command.h"
 #include "tests/test_data.h"
 
 namespace gp {
@@ -122,10 +123,27 @@ TEST(DatasetCommandTest, WritesADatasetAndRejectsBadFlags) {
       WriteJsonFile((dir / "tokenizer.json").string(), ByteLevelTokenizerJson({"<s>"})).ok());
   const std::string out = (dir / "data.safetensors").string();
   ::testing::internal::CaptureStdout();
-  ASSERT_EQ(RunDatasetCommand({"--model", dir.string(), "--graphs", "6", "--nodes", "4",
-                               "--notation", "parents", "--names", "words", "--mode", "argmax",
-                               "--perms", "2", "--both-directions", "--preamble", "A graph:", "--question",
-                               "Which node has no parents?", "--out", out}),
+  ASSERT_EQ(RunDatasetCommand({"--model",
+                               dir.string(),
+                               "--graphs",
+                               "6",
+                               "--nodes",
+                               "4",
+                               "--notation",
+                               "parents",
+                               "--names",
+                               "words",
+                               "--mode",
+                               "argmax",
+                               "--perms",
+                               "2",
+                               "--both-directions",
+                               "--preamble",
+                               "A graph:",
+                               "--question",
+                               "Which node has no parents?",
+                               "--out",
+                               out}),
             0);
   EXPECT_NE(::testing::internal::GetCapturedStdout().find(
                 "6 graphs of 4 nodes, mode argmax, 2 ordering(s)"),
@@ -146,6 +164,53 @@ TEST(DatasetCommandTest, WritesADatasetAndRejectsBadFlags) {
         2);
     EXPECT_NE(::testing::internal::GetCapturedStderr().find(message), std::string::npos) << message;
   }
+  fs::remove_all(dir);
+}
+
+TEST(TrainCommandTest, WritesMetricsHistoryModelAndPredictions) {
+  namespace fs = std::filesystem;
+  const fs::path dir = TempPath("gp_cli_train");
+  fs::create_directories(dir);
+  // 60 graphs of 5 nodes whose first feature is the adjacency.
+  at::Tensor adjacency = (at::rand({60, 5, 5}) < 0.3).to(at::kByte).triu(1);
+  at::Tensor features = at::randn({60, 5, 5, 4}) * 0.1;
+  features.select(3, 0).add_(adjacency.to(at::kFloat));
+  at::Tensor split = at::zeros({60}, at::kByte);
+  split.narrow(0, 40, 8).fill_(1);
+  split.narrow(0, 48, 12).fill_(2);
+  const std::string data = (dir / "d.safetensors").string();
+  ASSERT_TRUE(WriteTensors(data, {{"features", features},
+                                  {"adjacency", adjacency},
+                                  {"node_mask", at::ones({60, 5}, at::kByte)},
+                                  {"split", split},
+                                  {"graph_id", at::arange(60, at::kLong)}})
+                  .ok());
+  const std::string out = (dir / "run").string();
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(RunTrainCommand({"--data", data, "--probe", "pair-mlp", "--out", out, "--epochs", "30",
+                             "--hidden", "16", "--lr", "0.01", "--batch", "16"}),
+            0);
+  const std::string printed = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(printed.find("truth | predicted"), std::string::npos);
+  auto metrics = ReadJsonFile(out + "/metrics.json");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_GT((*metrics)["test"]["f1"].get<double>(), 0.9);
+  EXPECT_GE((*metrics)["best_epoch"].get<int>(), 1);
+  for (const char* f : {"training_history.csv", "best_model.pt", "predictions.safetensors"}) {
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  }
+  auto predictions = ReadTensors(out + "/predictions.safetensors");
+  ASSERT_TRUE(predictions.ok());
+  EXPECT_EQ(predictions->at("probabilities").sizes(), (std::vector<int64_t>{12, 5, 5}));
+
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(RunTrainCommand({"--data", kInput, "--out", out}), 2);
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find("missing tensor 'features'"),
+            std::string::npos);
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(RunTrainCommand({"--data", data, "--out", out, "--probe", "svm"}), 2);
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find("unknown probe 'svm'"),
+            std::string::npos);
   fs::remove_all(dir);
 }
 

@@ -25,19 +25,25 @@ TEST(GcnConvTest, MatchesTorchGeometricForAllSettingsWithAndWithoutEdgeWeights) 
     for (bool weighted : {true, false}) {
       at::Tensor a = at::zeros({1, n, n});
       for (int64_t e = 0; e < edge_index.size(1); ++e) {
-        const int64_t source = edge_index[0][e].item<int64_t>(), target = edge_index[1][e].item<int64_t>();
+        const int64_t source = edge_index[0][e].item<int64_t>(),
+                      target = edge_index[1][e].item<int64_t>();
         a[0][target][source] += weighted ? edge_weight[e].item<float>() : 1.0f;
       }
-      const at::Tensor norm = GcnNormalize(a, setting != "no_self_loops", setting == "improved", weighted);
-      const at::Tensor out = GcnConv(norm, x, golden->at(setting + ".lin_weight"), golden->at(setting + ".bias"));
-      const at::Tensor& want = golden->at(setting + (weighted ? ".out_weighted" : ".out_unweighted"));
-      EXPECT_LT((out[0] - want).abs().max().item<double>(), 1e-5) << setting << " weighted=" << weighted;
+      const at::Tensor norm =
+          GcnNormalize(a, setting != "no_self_loops", setting == "improved", weighted);
+      const at::Tensor out =
+          GcnConv(norm, x, golden->at(setting + ".lin_weight"), golden->at(setting + ".bias"));
+      const at::Tensor& want =
+          golden->at(setting + (weighted ? ".out_weighted" : ".out_unweighted"));
+      EXPECT_LT((out[0] - want).abs().max().item<double>(), 1e-5)
+          << setting << " weighted=" << weighted;
     }
   }
 }
 
 // Graphs whose features carry the adjacency plus noise (or only noise).
-ProbeDataset Planted(int64_t graphs, int64_t n, int64_t f, double noise, bool signal, uint64_t seed) {
+ProbeDataset Planted(int64_t graphs, int64_t n, int64_t f, double noise, bool signal,
+                     uint64_t seed) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   at::Tensor adjacency = (at::rand({graphs, n, n}, gen) < 0.3).to(at::kByte).triu(1);
   at::Tensor features = at::randn({graphs, n, n, f}, gen) * noise;
@@ -82,7 +88,8 @@ TEST_P(PlantedSignalTest, LearnsThePlantedAdjacency) {
   const ProbeDataset data = Planted(300, 6, 8, 0.15, true, 1);
   ASSERT_TRUE(ValidateProbeDataset(data, "planted").ok());
   std::vector<double> losses;
-  auto result = TrainProbe(data, Quick(GetParam()), [&](const EpochRecord& r) { losses.push_back(r.train_loss); });
+  auto result = TrainProbe(data, Quick(GetParam()),
+                           [&](const EpochRecord& r) { losses.push_back(r.train_loss); });
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_GE(result->test.f1, 0.95) << GetParam();
   EXPECT_GE(result->test.auc, 0.97) << GetParam();
@@ -102,7 +109,8 @@ TEST_P(PlantedSignalTest, LabelShuffleAndPureNoiseStayNearChance) {
   EXPECT_LT(noise->test.auc, 0.65) << GetParam();
 }
 
-INSTANTIATE_TEST_SUITE_P(Probes, PlantedSignalTest, ::testing::Values("pair-mlp", "graph-mlp", "gcn", "logreg-head"),
+INSTANTIATE_TEST_SUITE_P(Probes, PlantedSignalTest,
+                         ::testing::Values("pair-mlp", "graph-mlp", "gcn", "logreg-head"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name) c = c == '-' ? '_' : c;
@@ -123,20 +131,47 @@ TEST(TrainerTest, SameSeedSameMetricsAndHeadRanking) {
   EXPECT_LE(a->head_ranking[1].head, 1);
 }
 
+TEST(TrainerTest, PositionalBaselineSeesOnlyTokenDistance) {
+  // Edges join nodes mentioned next to each other; the attention features are pure noise.
+  ProbeDataset data = Planted(200, 6, 4, 0.3, false, 6);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(7);
+  data.node_position = at::empty({200, 6});
+  data.adjacency = at::zeros({200, 6, 6}, at::kByte);
+  for (int64_t g = 0; g < 200; ++g) {
+    const at::Tensor order = at::randperm(6, gen, at::kLong);
+    for (int64_t k = 0; k < 6; ++k) data.node_position[g][order[k].item<int64_t>()] = 3.0 * k + 1;
+    for (int64_t k = 0; k + 1 < 6; ++k)
+      data.adjacency[g][order[k].item<int64_t>()][order[k + 1].item<int64_t>()] = 1;
+  }
+  TrainOptions o = Quick("pair-mlp");
+  o.positional_baseline = true;
+  auto baseline = TrainProbe(data, o);
+  ASSERT_TRUE(baseline.ok()) << baseline.status();
+  EXPECT_GT(baseline->test.f1, 0.95);
+  auto attention = TrainProbe(data, Quick("pair-mlp"));  // the noise features know nothing
+  ASSERT_TRUE(attention.ok());
+  EXPECT_LT(attention->test.auc, 0.65);
+  data.node_position = at::Tensor();
+  EXPECT_FALSE(TrainProbe(data, o).ok());
+}
+
 TEST(MetricsTest, HandComputedPairsAndAuc) {
   // One graph of 3 nodes, edge 0 -> 1. Undirected pairs: (0,1)=1, (0,2)=0, (1,2)=0.
   at::Tensor adjacency = at::zeros({1, 3, 3}, at::kByte);
   adjacency[0][0][1] = 1;
   at::Tensor logits = at::full({1, 3, 3}, -2.0);
   logits[0][1][0] = 4.0;  // the reverse direction alone: mean (4 - 2) / 2 = 1 > 0
-  EdgeMetrics m = ComputeEdgeMetrics(PairsForTask(logits, adjacency, at::ones({1, 3}, at::kBool), ProbeTask::kUndirected));
+  EdgeMetrics m = ComputeEdgeMetrics(
+      PairsForTask(logits, adjacency, at::ones({1, 3}, at::kBool), ProbeTask::kUndirected));
   EXPECT_EQ(m.pairs, 3);
   EXPECT_DOUBLE_EQ(m.f1, 1.0);
   EXPECT_DOUBLE_EQ(m.exact, 1.0);
-  EdgeMetrics d = ComputeEdgeMetrics(PairsForTask(logits, adjacency, at::ones({1, 3}, at::kBool), ProbeTask::kDirected));
+  EdgeMetrics d = ComputeEdgeMetrics(
+      PairsForTask(logits, adjacency, at::ones({1, 3}, at::kBool), ProbeTask::kDirected));
   EXPECT_EQ(d.pairs, 6);
   EXPECT_DOUBLE_EQ(d.recall, 0.0);  // directed: 0 -> 1 scored -2
-  EXPECT_DOUBLE_EQ(RocAuc(at::tensor({0.1, 0.4, 0.35, 0.8}), at::tensor({0.0, 0.0, 1.0, 1.0})), 0.75);
+  EXPECT_DOUBLE_EQ(RocAuc(at::tensor({0.1, 0.4, 0.35, 0.8}), at::tensor({0.0, 0.0, 1.0, 1.0})),
+                   0.75);
 }
 
 TEST(DatasetValidationTest, BadDatasetsAreClearErrors) {
@@ -144,14 +179,18 @@ TEST(DatasetValidationTest, BadDatasetsAreClearErrors) {
   ASSERT_TRUE(ValidateProbeDataset(good, "d").ok());
   ProbeDataset shape = good;
   shape.adjacency = good.adjacency.narrow(1, 0, 3);
-  EXPECT_NE(ValidateProbeDataset(shape, "d").message().find("'adjacency' must be [40, 4, 4]"), std::string::npos);
+  EXPECT_NE(ValidateProbeDataset(shape, "d").message().find("'adjacency' must be [40, 4, 4]"),
+            std::string::npos);
   ProbeDataset empty = good;
   empty.split = at::zeros({40}, at::kByte);
-  EXPECT_NE(ValidateProbeDataset(empty, "d").message().find("the validation split is empty"), std::string::npos);
+  EXPECT_NE(ValidateProbeDataset(empty, "d").message().find("the validation split is empty"),
+            std::string::npos);
   ProbeDataset zeros = good;
   zeros.adjacency = at::zeros_like(good.adjacency);
-  EXPECT_NE(ValidateProbeDataset(zeros, "d").message().find("all labels are zero"), std::string::npos);
-  auto missing = LoadProbeDataset(std::string(GP_TEST_DATA) + "/hf-reference/gcn_golden.safetensors");
+  EXPECT_NE(ValidateProbeDataset(zeros, "d").message().find("all labels are zero"),
+            std::string::npos);
+  auto missing =
+      LoadProbeDataset(std::string(GP_TEST_DATA) + "/hf-reference/gcn_golden.safetensors");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("missing tensor 'features'"), std::string::npos);
   EXPECT_FALSE(MakeProbe({"transformer"}, 4, 3, 0).ok());

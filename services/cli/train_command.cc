@@ -1,0 +1,202 @@
+// `graphprobe train --data FILE --probe pair-mlp|graph-mlp|gcn|logreg-head --out DIR ...`
+#include "services/cli/train_command.h"
+
+#include <torch/serialize.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/core/json_file.h"
+#include "common/core/status.h"
+#include "common/model/tensor_io.h"
+#include "common/probe/trainer.h"
+#include "services/cli/flags.h"
+
+namespace gp {
+namespace {
+
+const std::vector<FlagSpec> kTrainFlags = {
+    {"data", true, "dataset file (graphprobe dataset)"},
+    {"probe", true, "pair-mlp (default), graph-mlp, gcn, logreg-head"},
+    {"out", true, "output folder"},
+    {"task", true, "undirected (default) or directed"},
+    {"control", true,
+     "label-shuffle (each graph gets another graph's adjacency) or positional-baseline (features: "
+     "token distance "
+     "of the two nodes only)"},
+    {"epochs", true, "default 200"},
+    {"lr", true, "learning rate (default 1e-3)"},
+    {"batch", true, "graphs per step (default 128)"},
+    {"hidden", true, "hidden size (default 4096)"},
+    {"layers", true, "hidden layers (default 2)"},
+    {"dropout", true, "default 0"},
+    {"weight-decay", true, "default 0"},
+    {"pos-weight", true, "positive-class weight; 0 = negatives/positives (default 1)"},
+    {"patience", true,
+     "early stopping after N epochs without a better validation F1 (default off)"},
+    {"seed", true, "default 42"},
+    {"help", false, "show this help"},
+};
+
+absl::StatusOr<double> Number(const Flags& flags, const std::string& name, double fallback) {
+  if (!flags.Has(name)) return fallback;
+  double value = 0;
+  if (!absl::SimpleAtod(flags.Get(name, ""), &value)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " '", flags.Get(name, ""), "' is not a number"));
+  }
+  return value;
+}
+
+// Truth vs prediction of one graph as two adjacency matrices side by side.
+std::string SamplePrediction(const at::Tensor& truth, const at::Tensor& probabilities,
+                             int64_t graph_id) {
+  std::string out = absl::StrFormat("graph %d   truth | predicted\n", graph_id);
+  const int64_t n = truth.size(0);
+  for (int64_t i = 0; i < n; ++i) {
+    std::string left, right;
+    for (int64_t j = 0; j < n; ++j) {
+      absl::StrAppend(&left, truth[i][j].item<float>() > 0.5f ? "1 " : ". ");
+      absl::StrAppend(&right, probabilities[i][j].item<float>() > 0.5f ? "1 " : ". ");
+    }
+    absl::StrAppend(&out, "  ", left, "| ", right, "\n");
+  }
+  return out;
+}
+
+absl::Status RunTrain(const Flags& flags) {
+  GP_ASSIGN_OR_RETURN(std::string data_path, flags.Required("data"));
+  GP_ASSIGN_OR_RETURN(std::string out_dir, flags.Required("out"));
+  GP_ASSIGN_OR_RETURN(ProbeDataset data, LoadProbeDataset(data_path));
+  TrainOptions o;
+  o.probe.kind = flags.Get("probe", "pair-mlp");
+  GP_ASSIGN_OR_RETURN(o.task, ParseProbeTask(flags.Get("task", "undirected")));
+  const std::string control = flags.Get("control", "");
+  if (!control.empty() && control != "label-shuffle" && control != "positional-baseline") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--control '", control, "': expected label-shuffle or positional-baseline"));
+  }
+  o.label_shuffle = control == "label-shuffle";
+  o.positional_baseline = control == "positional-baseline";
+  GP_ASSIGN_OR_RETURN(int64_t epochs, flags.Int("epochs", 200));
+  GP_ASSIGN_OR_RETURN(int64_t batch, flags.Int("batch", 128));
+  GP_ASSIGN_OR_RETURN(int64_t hidden, flags.Int("hidden", 4096));
+  GP_ASSIGN_OR_RETURN(int64_t layers, flags.Int("layers", 2));
+  GP_ASSIGN_OR_RETURN(int64_t patience, flags.Int("patience", 0));
+  GP_ASSIGN_OR_RETURN(int64_t seed, flags.Int("seed", 42));
+  GP_ASSIGN_OR_RETURN(o.learning_rate, Number(flags, "lr", 1e-3));
+  GP_ASSIGN_OR_RETURN(o.probe.dropout, Number(flags, "dropout", 0));
+  GP_ASSIGN_OR_RETURN(o.weight_decay, Number(flags, "weight-decay", 0));
+  GP_ASSIGN_OR_RETURN(o.positive_weight, Number(flags, "pos-weight", 1));
+  o.epochs = static_cast<int>(epochs);
+  o.batch_size = static_cast<int>(batch);
+  o.probe.hidden = static_cast<int>(hidden);
+  o.probe.layers = static_cast<int>(layers);
+  o.patience = static_cast<int>(patience);
+  o.seed = static_cast<uint64_t>(seed);
+  // Feature layout from the dataset's metadata, for the per-head probe.
+  if (data.spec.contains("feature_order")) {
+    const auto& order = data.spec["feature_order"];
+    if (order.contains("heads")) o.probe.heads_per_layer = order["heads"].get<int64_t>();
+    if (order.contains("directions"))
+      o.probe.directions = static_cast<int64_t>(order["directions"].size());
+  }
+
+  const bool terminal = ::isatty(STDERR_FILENO);
+  GP_ASSIGN_OR_RETURN(
+      TrainResult result, TrainProbe(data, o, [&](const EpochRecord& r) {
+        if (terminal) {
+          std::cerr << absl::StrFormat(
+                           "\r  epoch %d/%d  train loss %.4f  val loss %.4f  val F1 %.3f   ",
+                           r.epoch, o.epochs, r.train_loss, r.val.loss, r.val.f1)
+                    << std::flush;
+        }
+      }));
+  if (terminal) std::cerr << "\n";
+
+  std::filesystem::create_directories(out_dir);
+  nlohmann::json metrics = {{"val", result.val.ToJson()},
+                            {"test", result.test.ToJson()},
+                            {"best_epoch", result.best_epoch},
+                            {"probe", o.probe.kind},
+                            {"task", flags.Get("task", "undirected")},
+                            {"control", control.empty() ? "none" : control},
+                            {"data", data_path},
+                            {"seed", o.seed}};
+  if (!result.head_ranking.empty()) {
+    nlohmann::json ranking = nlohmann::json::array();
+    for (const auto& h : result.head_ranking) {
+      ranking.push_back(
+          {{"layer", h.layer}, {"head", h.head}, {"val_f1", h.val_f1}, {"val_auc", h.val_auc}});
+    }
+    metrics["head_ranking"] = ranking;
+  }
+  GP_RETURN_IF_ERROR(WriteJsonFile(out_dir + "/metrics.json", metrics));
+  std::ofstream history(out_dir + "/training_history.csv");
+  history << "epoch,train_loss,val_loss,val_accuracy,val_precision,val_recall,val_f1,val_auc\n";
+  for (const auto& r : result.history) {
+    history << absl::StrFormat("%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", r.epoch, r.train_loss,
+                               r.val.loss, r.val.accuracy, r.val.precision, r.val.recall, r.val.f1,
+                               r.val.auc);
+  }
+  torch::save(result.best_parameters, out_dir + "/best_model.pt");
+  const at::Tensor test_adjacency = result.labels_used.index_select(0, result.test_indices);
+  GP_RETURN_IF_ERROR(
+      WriteTensors(out_dir + "/predictions.safetensors",
+                   {{"probabilities", result.test_probabilities.contiguous()},
+                    {"adjacency", test_adjacency.to(at::kByte)},
+                    {"graph_id", data.graph_id.index_select(0, result.test_indices)}},
+                   {{"split", "test"}, {"probe", o.probe.kind}}));
+
+  std::cout << absl::StrFormat("%s on %s (%s): best epoch %d\n", o.probe.kind, data_path,
+                               flags.Get("task", "undirected"), result.best_epoch);
+  std::cout << absl::StrFormat("  val  F1 %.3f  AUC %.3f  accuracy %.3f  exact graphs %.3f\n",
+                               result.val.f1, result.val.auc, result.val.accuracy,
+                               result.val.exact);
+  std::cout << absl::StrFormat("  test F1 %.3f  AUC %.3f  accuracy %.3f  exact graphs %.3f\n",
+                               result.test.f1, result.test.auc, result.test.accuracy,
+                               result.test.exact);
+  if (!result.head_ranking.empty()) {
+    std::cout << "  best heads (layer.head val F1):";
+    for (size_t i = 0; i < std::min<size_t>(5, result.head_ranking.size()); ++i) {
+      const auto& h = result.head_ranking[i];
+      std::cout << absl::StrFormat(" %d.%d %.3f", h.layer, h.head, h.val_f1);
+    }
+    std::cout << "\n";
+  }
+  for (int64_t k = 0; k < std::min<int64_t>(2, result.test_indices.size(0)); ++k) {
+    std::cout << SamplePrediction(
+        test_adjacency[k], result.test_probabilities[k],
+        data.graph_id[result.test_indices[k].item<int64_t>()].item<int64_t>());
+  }
+  std::cout << "wrote " << out_dir
+            << "/{metrics.json,training_history.csv,best_model.pt,predictions.safetensors}\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunTrainCommand(const std::vector<std::string>& args) {
+  auto flags = Flags::Parse(args, kTrainFlags);
+  if (flags.ok() && flags->Has("help")) {
+    std::cout << "usage: graphprobe train --data FILE --probe KIND --out DIR [flags]\n"
+              << FlagsHelp(kTrainFlags);
+    return 0;
+  }
+  absl::Status status = flags.ok() ? RunTrain(*flags) : flags.status();
+  if (!status.ok()) {
+    std::cerr << "graphprobe train: " << status.message() << "\n";
+    return status.code() == absl::StatusCode::kInvalidArgument ||
+                   status.code() == absl::StatusCode::kNotFound
+               ? 2
+               : 1;
+  }
+  return 0;
+}
+
+}  // namespace gp
