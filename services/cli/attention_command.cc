@@ -105,21 +105,9 @@ absl::Status RunAttention(const Flags& flags) {
 }  // namespace
 
 int RunAttentionCommand(const std::vector<std::string>& args) {
-  auto flags = Flags::Parse(args, kAttentionFlags);
-  if (flags.ok() && flags->Has("help")) {
-    std::cout << "usage: graphprobe attention --model DIR --input IN.safetensors [flags]\n"
-              << FlagsHelp(kAttentionFlags);
-    return 0;
-  }
-  absl::Status status = flags.ok() ? RunAttention(*flags) : flags.status();
-  if (!status.ok()) {
-    std::cerr << "graphprobe attention: " << status.message() << "\n";
-    return status.code() == absl::StatusCode::kInvalidArgument ||
-                   status.code() == absl::StatusCode::kNotFound
-               ? 2
-               : 1;
-  }
-  return 0;
+  return RunSubcommand(
+      "attention", "graphprobe attention --model DIR --input IN.safetensors [flags]",
+      kAttentionFlags, args, std::cout, [&](const Flags& flags) { return RunAttention(flags); });
 }
 
 }  // namespace gp

@@ -57,17 +57,8 @@ absl::StatusOr<DatasetSpec> SpecFromFlags(const Flags& flags) {
   spec.seed = static_cast<uint64_t>(seed);
   spec.batch_size = static_cast<int>(batch);
   GP_ASSIGN_OR_RETURN(spec.generator.kind, ParseGeneratorKind(flags.Get("generator", "dag")));
-  auto number = [&](const std::string& name, double fallback) -> absl::StatusOr<double> {
-    if (!flags.Has(name)) return fallback;
-    double value = 0;
-    if (!absl::SimpleAtod(flags.Get(name, ""), &value)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--", name, " '", flags.Get(name, ""), "' is not a number"));
-    }
-    return value;
-  };
-  GP_ASSIGN_OR_RETURN(spec.generator.edge_probability, number("edge-prob", -1));
-  GP_ASSIGN_OR_RETURN(spec.generator.expected_degree, number("degree", 2.0));
+  GP_ASSIGN_OR_RETURN(spec.generator.edge_probability, flags.Double("edge-prob", -1));
+  GP_ASSIGN_OR_RETURN(spec.generator.expected_degree, flags.Double("degree", 2.0));
   GP_ASSIGN_OR_RETURN(spec.prompt.notation, ParseNotation(flags.Get("notation", "arrow")));
   const std::string separator = flags.Get("separator", "comma");
   if (separator != "comma" && separator != "newline") {
@@ -129,21 +120,9 @@ absl::Status RunDataset(const Flags& flags) {
 }  // namespace
 
 int RunDatasetCommand(const std::vector<std::string>& args) {
-  auto flags = Flags::Parse(args, kDatasetFlags);
-  if (flags.ok() && flags->Has("help")) {
-    std::cout << "usage: graphprobe dataset --model DIR --out FILE [flags]\n"
-              << FlagsHelp(kDatasetFlags);
-    return 0;
-  }
-  absl::Status status = flags.ok() ? RunDataset(*flags) : flags.status();
-  if (!status.ok()) {
-    std::cerr << "graphprobe dataset: " << status.message() << "\n";
-    return status.code() == absl::StatusCode::kInvalidArgument ||
-                   status.code() == absl::StatusCode::kNotFound
-               ? 2
-               : 1;
-  }
-  return 0;
+  return RunSubcommand("dataset", "graphprobe dataset --model DIR --out FILE [flags]",
+                       kDatasetFlags, args, std::cout,
+                       [&](const Flags& flags) { return RunDataset(flags); });
 }
 
 }  // namespace gp

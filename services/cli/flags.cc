@@ -3,7 +3,9 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <iostream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace gp {
@@ -63,6 +65,33 @@ absl::StatusOr<int64_t> Flags::Int(const std::string& name, int64_t fallback) co
         absl::StrCat("--", name, " '", it->second, "' is not an integer"));
   }
   return static_cast<int64_t>(value);
+}
+
+absl::StatusOr<double> Flags::Double(const std::string& name, double fallback) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return fallback;
+  double value = 0;
+  if (!absl::SimpleAtod(it->second, &value)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " '", it->second, "' is not a number"));
+  }
+  return value;
+}
+
+int RunSubcommand(const std::string& name, const std::string& usage,
+                  const std::vector<FlagSpec>& specs, const std::vector<std::string>& args,
+                  std::ostream& out, const std::function<absl::Status(const Flags&)>& body) {
+  auto flags = Flags::Parse(args, specs);
+  if (flags.ok() && flags->Has("help")) {
+    out << "usage: " << usage << "\n" << FlagsHelp(specs);
+    return 0;
+  }
+  const absl::Status status = flags.ok() ? body(*flags) : flags.status();
+  if (status.ok()) return 0;
+  std::cerr << "graphprobe " << name << ": " << status.message() << "\n";
+  const bool bad_input = status.code() == absl::StatusCode::kInvalidArgument ||
+                         status.code() == absl::StatusCode::kNotFound;
+  return bad_input ? 2 : 1;
 }
 
 std::string FlagsHelp(const std::vector<FlagSpec>& specs) {

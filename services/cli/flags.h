@@ -2,6 +2,8 @@
 // the flags the subcommand declares, so a typo is an error instead of a silent default.
 #pragma once
 
+#include <functional>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +28,7 @@ class Flags {
   std::string Get(const std::string& name, const std::string& fallback) const;
   absl::StatusOr<std::string> Required(const std::string& name) const;
   absl::StatusOr<int64_t> Int(const std::string& name, int64_t fallback) const;
+  absl::StatusOr<double> Double(const std::string& name, double fallback) const;
 
  private:
   std::map<std::string, std::string> values_;
@@ -33,5 +36,13 @@ class Flags {
 
 // "  --model DIR   help" lines for usage messages.
 std::string FlagsHelp(const std::vector<FlagSpec>& specs);
+
+// The frame every subcommand shares: parse `args` against `specs`, print `usage` and the
+// flags for --help (to `out`), run `body`, and turn an error into a message on stderr
+// ("graphprobe NAME: ...") and an exit code: 2 for bad input (InvalidArgument, NotFound), 1
+// for anything else, 0 on success.
+int RunSubcommand(const std::string& name, const std::string& usage,
+                  const std::vector<FlagSpec>& specs, const std::vector<std::string>& args,
+                  std::ostream& out, const std::function<absl::Status(const Flags&)>& body);
 
 }  // namespace gp

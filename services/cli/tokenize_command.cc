@@ -35,21 +35,9 @@ absl::Status RunTokenize(const Flags& flags, std::istream& in, std::ostream& out
 }  // namespace
 
 int RunTokenizeCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out) {
-  auto flags = Flags::Parse(args, kTokenizeFlags);
-  if (flags.ok() && flags->Has("help")) {
-    out << "usage: graphprobe tokenize --tokenizer FILE [--no-special-tokens] < text\n"
-        << FlagsHelp(kTokenizeFlags);
-    return 0;
-  }
-  absl::Status status = flags.ok() ? RunTokenize(*flags, in, out) : flags.status();
-  if (!status.ok()) {
-    std::cerr << "graphprobe tokenize: " << status.message() << "\n";
-    return status.code() == absl::StatusCode::kInvalidArgument ||
-                   status.code() == absl::StatusCode::kNotFound
-               ? 2
-               : 1;
-  }
-  return 0;
+  return RunSubcommand(
+      "tokenize", "graphprobe tokenize --tokenizer FILE [--no-special-tokens] < text",
+      kTokenizeFlags, args, out, [&](const Flags& flags) { return RunTokenize(flags, in, out); });
 }
 
 }  // namespace gp

@@ -43,16 +43,6 @@ const std::vector<FlagSpec> kTrainFlags = {
     {"help", false, "show this help"},
 };
 
-absl::StatusOr<double> Number(const Flags& flags, const std::string& name, double fallback) {
-  if (!flags.Has(name)) return fallback;
-  double value = 0;
-  if (!absl::SimpleAtod(flags.Get(name, ""), &value)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", name, " '", flags.Get(name, ""), "' is not a number"));
-  }
-  return value;
-}
-
 // Truth vs prediction of one graph as two adjacency matrices side by side.
 std::string SamplePrediction(const at::Tensor& truth, const at::Tensor& probabilities,
                              int64_t graph_id) {
@@ -89,10 +79,10 @@ absl::Status RunTrain(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(int64_t layers, flags.Int("layers", 2));
   GP_ASSIGN_OR_RETURN(int64_t patience, flags.Int("patience", 0));
   GP_ASSIGN_OR_RETURN(int64_t seed, flags.Int("seed", 42));
-  GP_ASSIGN_OR_RETURN(o.learning_rate, Number(flags, "lr", 1e-3));
-  GP_ASSIGN_OR_RETURN(o.probe.dropout, Number(flags, "dropout", 0));
-  GP_ASSIGN_OR_RETURN(o.weight_decay, Number(flags, "weight-decay", 0));
-  GP_ASSIGN_OR_RETURN(o.positive_weight, Number(flags, "pos-weight", 1));
+  GP_ASSIGN_OR_RETURN(o.learning_rate, flags.Double("lr", 1e-3));
+  GP_ASSIGN_OR_RETURN(o.probe.dropout, flags.Double("dropout", 0));
+  GP_ASSIGN_OR_RETURN(o.weight_decay, flags.Double("weight-decay", 0));
+  GP_ASSIGN_OR_RETURN(o.positive_weight, flags.Double("pos-weight", 1));
   o.epochs = static_cast<int>(epochs);
   o.batch_size = static_cast<int>(batch);
   o.probe.hidden = static_cast<int>(hidden);
@@ -182,21 +172,9 @@ absl::Status RunTrain(const Flags& flags) {
 }  // namespace
 
 int RunTrainCommand(const std::vector<std::string>& args) {
-  auto flags = Flags::Parse(args, kTrainFlags);
-  if (flags.ok() && flags->Has("help")) {
-    std::cout << "usage: graphprobe train --data FILE --probe KIND --out DIR [flags]\n"
-              << FlagsHelp(kTrainFlags);
-    return 0;
-  }
-  absl::Status status = flags.ok() ? RunTrain(*flags) : flags.status();
-  if (!status.ok()) {
-    std::cerr << "graphprobe train: " << status.message() << "\n";
-    return status.code() == absl::StatusCode::kInvalidArgument ||
-                   status.code() == absl::StatusCode::kNotFound
-               ? 2
-               : 1;
-  }
-  return 0;
+  return RunSubcommand("train", "graphprobe train --data FILE --probe KIND --out DIR [flags]",
+                       kTrainFlags, args, std::cout,
+                       [&](const Flags& flags) { return RunTrain(flags); });
 }
 
 }  // namespace gp
