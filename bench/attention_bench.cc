@@ -16,9 +16,11 @@
 #include <iostream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/core/json_file.h"
+#include "common/core/status.h"
 #include "common/model/decoder_model.h"
 #include "common/model/linear.h"
 #include "services/cli/flags.h"
@@ -66,7 +68,7 @@ std::vector<double> FastestInterleaved(int64_t repeats,
   return best;
 }
 
-int Run(const Flags& flags) {
+absl::Status Run(const Flags& flags) {
   const int64_t length = *flags.Int("length", 128), batch = *flags.Int("batch", 4);
   const int64_t repeats = *flags.Int("repeats", 3), k = *flags.Int("positions", 40);
   at::set_num_threads(static_cast<int>(*flags.Int("threads", std::thread::hardware_concurrency())));
@@ -87,16 +89,13 @@ int Run(const Flags& flags) {
     for (const std::string& entry : std::vector<std::string>(absl::StrSplit(models, ','))) {
       const std::vector<std::string> parts = absl::StrSplit(entry, absl::MaxSplits('=', 1));
       if (parts.size() != 2) {
-        std::cerr << "bad --models entry '" << entry << "' (want NAME=PATH)\n";
-        return 2;
+        return absl::InvalidArgumentError(
+            absl::StrCat("bad --models entry '", entry, "' (want NAME=PATH)"));
       }
       auto options = ParseModelOptions(dtype, flags.Get("device", "cpu"));
       auto model =
           options.ok() ? Build(parts[1], *options) : absl::StatusOr<DecoderModel>(options.status());
-      if (!model.ok()) {
-        std::cerr << parts[0] << ": " << model.status().message() << "\n";
-        return 1;
-      }
+      if (!model.ok()) return Annotate(model.status(), parts[0]);
       c10::InferenceMode inference;
       at::Tensor ids = at::randint(model->config().vocab_size, {batch, length}, at::kLong);
       at::Tensor mask = at::ones({batch, length}, at::kLong);
@@ -129,17 +128,13 @@ int Run(const Flags& flags) {
                                    full / bare, batch / positions);
     }
   }
-  return 0;
+  return absl::OkStatus();
 }
 
 }  // namespace
 }  // namespace gp
 
 int main(int argc, char** argv) {
-  auto flags = gp::Flags::Parse(std::vector<std::string>(argv + 1, argv + argc), gp::kBenchFlags);
-  if (!flags.ok()) {
-    std::cerr << flags.status().message() << "\n" << gp::FlagsHelp(gp::kBenchFlags);
-    return 2;
-  }
-  return gp::Run(*flags);
+  return gp::RunSubcommand("attention_bench", "attention_bench [flags]", gp::kBenchFlags,
+                           std::vector<std::string>(argv + 1, argv + argc), std::cout, gp::Run);
 }

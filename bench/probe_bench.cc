@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/core/status.h"
 #include "common/probe/trainer.h"
 #include "services/cli/flags.h"
 
@@ -24,7 +25,7 @@ const std::vector<FlagSpec> kFlags = {
     {"probes", true, "comma-separated probe kinds"},
 };
 
-int Run(const Flags& flags) {
+absl::Status Run(const Flags& flags) {
   at::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
   const int64_t graphs = *flags.Int("graphs", 1000), n = 7, f = 512;
   at::manual_seed(0);
@@ -58,25 +59,18 @@ int Run(const Flags& flags) {
     auto result = TrainProbe(data, o);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!result.ok()) {
-      std::cerr << kind << ": " << result.status().message() << "\n";
-      return 1;
-    }
+    if (!result.ok()) return Annotate(result.status(), kind);
     // Includes each epoch's validation pass and the final evaluation, as a real run does.
     std::cout << absl::StrFormat("| %s | %d | %.2f | %.3f |\n", kind, params, seconds / epochs,
                                  epochs / seconds);
   }
-  return 0;
+  return absl::OkStatus();
 }
 
 }  // namespace
 }  // namespace gp
 
 int main(int argc, char** argv) {
-  auto flags = gp::Flags::Parse(std::vector<std::string>(argv + 1, argv + argc), gp::kFlags);
-  if (!flags.ok()) {
-    std::cerr << flags.status().message() << "\n" << gp::FlagsHelp(gp::kFlags);
-    return 2;
-  }
-  return gp::Run(*flags);
+  return gp::RunSubcommand("probe_bench", "probe_bench [flags]", gp::kFlags,
+                           std::vector<std::string>(argv + 1, argv + argc), std::cout, gp::Run);
 }

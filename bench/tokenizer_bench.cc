@@ -21,12 +21,9 @@ const std::vector<FlagSpec> kFlags = {
     {"repeats", true, "timed encodes per tokenizer; the fastest counts (default 3)"},
 };
 
-int Run(const Flags& flags) {
+absl::Status Run(const Flags& flags) {
   auto golden = ReadJsonFile(GP_SOURCE_DIR "/tests/data/hf-reference/tokenizer_golden.json");
-  if (!golden.ok()) {
-    std::cerr << golden.status().message() << "\n";
-    return 1;
-  }
+  if (!golden.ok()) return golden.status();
   std::string text;
   while (text.size() < (1 << 20)) {
     for (const auto& s : (*golden)["strings"]) text += s.get<std::string>() + "\n";
@@ -40,10 +37,7 @@ int Run(const Flags& flags) {
   for (const char* key : {"llama3", "qwen3", "gemma3"}) {
     auto tokenizer =
         Tokenizer::FromFile(flags.Get("tokenizers", ".") + "/" + key + ".tokenizer.json");
-    if (!tokenizer.ok()) {
-      std::cerr << tokenizer.status().message() << "\n";
-      return 1;
-    }
+    if (!tokenizer.ok()) return tokenizer.status();
     double best = 1e30;
     size_t count = 0;
     for (int64_t i = 0; i < repeats; ++i) {
@@ -56,17 +50,13 @@ int Run(const Flags& flags) {
     std::cout << absl::StrFormat("| %s | %d | %.0f | %.2f |\n", key, count, count / best,
                                  text.size() / best / 1e6);
   }
-  return 0;
+  return absl::OkStatus();
 }
 
 }  // namespace
 }  // namespace gp
 
 int main(int argc, char** argv) {
-  auto flags = gp::Flags::Parse(std::vector<std::string>(argv + 1, argv + argc), gp::kFlags);
-  if (!flags.ok()) {
-    std::cerr << flags.status().message() << "\n" << gp::FlagsHelp(gp::kFlags);
-    return 2;
-  }
-  return gp::Run(*flags);
+  return gp::RunSubcommand("tokenizer_bench", "tokenizer_bench [flags]", gp::kFlags,
+                           std::vector<std::string>(argv + 1, argv + argc), std::cout, gp::Run);
 }
