@@ -63,22 +63,13 @@ class NfcNormalizer : public Normalizer {
 // range's origin.
 class ReplaceNormalizer : public Normalizer {
  public:
-  ReplaceNormalizer(std::string literal, std::unique_ptr<Regex> regex, std::string content)
-      : literal_(std::move(literal)), regex_(std::move(regex)), content_(std::move(content)) {}
+  ReplaceNormalizer(Pattern pattern, std::string content)
+      : pattern_(std::move(pattern)), content_(std::move(content)) {}
 
   NormalizedText Apply(const NormalizedText& input) const override {
-    std::vector<std::pair<size_t, size_t>> matches;
-    if (regex_) {
-      matches = regex_->FindAll(input.text);
-    } else if (!literal_.empty()) {
-      for (size_t pos = input.text.find(literal_); pos != std::string::npos;
-           pos = input.text.find(literal_, pos + literal_.size())) {
-        matches.emplace_back(pos, pos + literal_.size());
-      }
-    }
     NormalizedText out;
     size_t last = 0;
-    for (const auto& [begin, end] : matches) {
+    for (const auto& [begin, end] : pattern_.FindAll(input.text)) {
       out.text.append(input.text, last, begin - last);
       out.origin.insert(out.origin.end(), input.origin.begin() + last,
                         input.origin.begin() + begin);
@@ -91,8 +82,7 @@ class ReplaceNormalizer : public Normalizer {
   }
 
  private:
-  std::string literal_;
-  std::unique_ptr<Regex> regex_;
+  Pattern pattern_;
   std::string content_;
 };
 
@@ -130,23 +120,19 @@ class SequenceNormalizer : public Normalizer {
 
 }  // namespace
 
-// Reads `pattern`: {"String": s} or {"Regex": r}.
-absl::Status ReadPattern(const nlohmann::json& node, const std::string& path, std::string* literal,
-                         std::unique_ptr<Regex>* regex) {
+absl::StatusOr<Pattern> ReadPattern(const nlohmann::json& node, const std::string& path) {
   if (!node.contains("pattern") || !node["pattern"].is_object()) {
     return TokenizerJsonError(path + ".pattern", "missing");
   }
   const auto& pattern = node["pattern"];
   if (pattern.contains("String") && pattern["String"].is_string()) {
-    *literal = pattern["String"].get<std::string>();
-    return absl::OkStatus();
+    return Pattern::Literal(pattern["String"].get<std::string>());
   }
   if (pattern.contains("Regex") && pattern["Regex"].is_string()) {
     auto compiled = Regex::Compile(pattern["Regex"].get<std::string>());
     if (!compiled.ok())
       return TokenizerJsonError(path + ".pattern.Regex", std::string(compiled.status().message()));
-    *regex = std::make_unique<Regex>(*std::move(compiled));
-    return absl::OkStatus();
+    return Pattern::FromRegex(*std::move(compiled));
   }
   return TokenizerJsonError(path + ".pattern", "expected {\"String\": ...} or {\"Regex\": ...}");
 }
@@ -157,11 +143,9 @@ absl::StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const nlohmann::json&
   GP_ASSIGN_OR_RETURN(std::string type, StringField(node, path, "type"));
   if (type == "NFC") return std::unique_ptr<Normalizer>(new NfcNormalizer());
   if (type == "Replace") {
-    std::string literal;
-    std::unique_ptr<Regex> regex;
-    GP_RETURN_IF_ERROR(ReadPattern(node, path, &literal, &regex));
+    GP_ASSIGN_OR_RETURN(Pattern pattern, ReadPattern(node, path));
     GP_ASSIGN_OR_RETURN(std::string content, StringField(node, path, "content"));
-    return std::unique_ptr<Normalizer>(new ReplaceNormalizer(literal, std::move(regex), content));
+    return std::unique_ptr<Normalizer>(new ReplaceNormalizer(std::move(pattern), content));
   }
   if (type == "Prepend") {
     GP_ASSIGN_OR_RETURN(std::string prepend, StringField(node, path, "prepend"));

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/tokenizer/normalized_text.h"
+#include "common/tokenizer/regex.h"
 #include "nlohmann/json.hpp"
 
 namespace gp {
@@ -17,11 +18,8 @@ class Normalizer {
   virtual NormalizedText Apply(const NormalizedText& input) const = 0;
 };
 
-class Regex;
-
-// Reads a component's `pattern` ({"String": s} or {"Regex": r}) into `literal` or `regex`.
-absl::Status ReadPattern(const nlohmann::json& node, const std::string& path, std::string* literal,
-                         std::unique_ptr<Regex>* regex);
+// Reads a component's `pattern` ({"String": s} or {"Regex": r}); errors name `path`.
+absl::StatusOr<Pattern> ReadPattern(const nlohmann::json& node, const std::string& path);
 
 // nullptr for a JSON null; an error naming `path` for unsupported or malformed components.
 absl::StatusOr<std::unique_ptr<Normalizer>> MakeNormalizer(const nlohmann::json& node,

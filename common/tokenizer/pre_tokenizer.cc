@@ -88,34 +88,20 @@ std::vector<NormalizedText> SplitPiece(const NormalizedText& piece,
 
 class SplitPreTokenizer : public PreTokenizer {
  public:
-  SplitPreTokenizer(std::string literal, std::unique_ptr<Regex> regex, SplitBehavior behavior,
-                    bool invert)
-      : literal_(std::move(literal)),
-        regex_(std::move(regex)),
-        behavior_(behavior),
-        invert_(invert) {}
+  SplitPreTokenizer(Pattern pattern, SplitBehavior behavior, bool invert)
+      : pattern_(std::move(pattern)), behavior_(behavior), invert_(invert) {}
 
   std::vector<NormalizedText> Apply(std::vector<NormalizedText> pieces) const override {
     std::vector<NormalizedText> out;
     for (const auto& piece : pieces) {
-      std::vector<std::pair<size_t, size_t>> matches;
-      if (regex_) {
-        matches = regex_->FindAll(piece.text);
-      } else if (!literal_.empty()) {
-        for (size_t p = piece.text.find(literal_); p != std::string::npos;
-             p = piece.text.find(literal_, p + literal_.size())) {
-          matches.emplace_back(p, p + literal_.size());
-        }
-      }
-      for (auto& part : SplitPiece(piece, matches, behavior_, invert_))
+      for (auto& part : SplitPiece(piece, pattern_.FindAll(piece.text), behavior_, invert_))
         out.push_back(std::move(part));
     }
     return out;
   }
 
  private:
-  std::string literal_;
-  std::unique_ptr<Regex> regex_;
+  Pattern pattern_;
   SplitBehavior behavior_;
   bool invert_;
 };
@@ -197,11 +183,7 @@ class MetaspacePreTokenizer : public PreTokenizer {
         out.push_back(std::move(replaced));
         continue;
       }
-      std::vector<std::pair<size_t, size_t>> matches;
-      for (size_t p = replaced.text.find(replacement_); p != std::string::npos;
-           p = replaced.text.find(replacement_, p + replacement_.size())) {
-        matches.emplace_back(p, p + replacement_.size());
-      }
+      const auto matches = Pattern::Literal(replacement_).FindAll(replaced.text);
       for (auto& part : SplitPiece(replaced, matches, SplitBehavior::kMergedWithNext, false)) {
         out.push_back(std::move(part));
       }
@@ -241,9 +223,7 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const nlohmann::j
   if (node.is_null()) return std::unique_ptr<PreTokenizer>();
   GP_ASSIGN_OR_RETURN(std::string type, StringField(node, path, "type"));
   if (type == "Split") {
-    std::string literal;
-    std::unique_ptr<Regex> regex;
-    GP_RETURN_IF_ERROR(ReadPattern(node, path, &literal, &regex));
+    GP_ASSIGN_OR_RETURN(Pattern pattern, ReadPattern(node, path));
     GP_ASSIGN_OR_RETURN(std::string behavior_name, StringField(node, path, "behavior"));
     SplitBehavior behavior;
     if (behavior_name == "Isolated") {
@@ -260,8 +240,8 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> MakePreTokenizer(const nlohmann::j
       return TokenizerJsonError(path + ".behavior",
                                 absl::StrCat("unsupported '", behavior_name, "'"));
     }
-    return std::unique_ptr<PreTokenizer>(new SplitPreTokenizer(literal, std::move(regex), behavior,
-                                                               BoolField(node, "invert", false)));
+    return std::unique_ptr<PreTokenizer>(
+        new SplitPreTokenizer(std::move(pattern), behavior, BoolField(node, "invert", false)));
   }
   if (type == "ByteLevel") {
     std::unique_ptr<Regex> regex;

@@ -55,4 +55,15 @@ std::vector<std::pair<size_t, size_t>> Regex::FindAll(std::string_view text) con
   return out;
 }
 
+std::vector<std::pair<size_t, size_t>> Pattern::FindAll(std::string_view text) const {
+  if (is_regex_) return regex_.FindAll(text);
+  std::vector<std::pair<size_t, size_t>> out;
+  if (literal_.empty()) return out;
+  for (size_t p = text.find(literal_); p != std::string_view::npos;
+       p = text.find(literal_, p + literal_.size())) {
+    out.emplace_back(p, p + literal_.size());
+  }
+  return out;
+}
+
 }  // namespace gp

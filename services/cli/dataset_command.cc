@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <iostream>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/ablation/dataset_builder.h"
