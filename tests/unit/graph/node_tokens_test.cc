@@ -7,23 +7,12 @@
 
 #include "common/graph/node_names.h"
 #include "common/tokenizer/tokenizer.h"
+#include "tests/unit/tokenizer/real_tokenizers.h"
 
 namespace gp {
 namespace {
 
-const Tokenizer& Load(const std::string& key) {
-  static std::map<std::string, Tokenizer>* cache = new std::map<std::string, Tokenizer>();
-  auto it = cache->find(key);
-  if (it == cache->end()) {
-    auto t = Tokenizer::FromFile(std::string(GP_TOKENIZER_CACHE) + "/" + key + ".tokenizer.json");
-    if (!t.ok()) {
-      ADD_FAILURE() << t.status();
-      std::abort();
-    }
-    it = cache->emplace(key, *std::move(t)).first;
-  }
-  return it->second;
-}
+using testing::RealTokenizer;
 
 TEST(NodeTokensTest, SharedTokensAreReportedNotGuessed) {
   Prompt prompt{"AB -> C", {{{0, 1}}, {{1, 2}}, {{6, 7}}}};
@@ -49,7 +38,7 @@ TEST_P(RealTokenizerSpansTest, EveryMentionMapsToTheTokensThatSpellIt) {
     prompt_options.node_header = true;
     auto prompt = RenderPrompt(*graph, *names, prompt_options, MakeOrderings(*graph, 1, 0)[0]);
     ASSERT_TRUE(prompt.ok());
-    auto encoding = Load(key).Encode(prompt->text, /*add_special_tokens=*/true);
+    auto encoding = RealTokenizer(key).Encode(prompt->text, /*add_special_tokens=*/true);
     ASSERT_TRUE(encoding.ok());
     NodeTokens tokens = MapMentionsToTokens(*prompt, encoding->offsets);
     EXPECT_TRUE(tokens.shared_tokens.empty()) << prompt->text;

@@ -8,35 +8,19 @@
 #include "common/core/json_file.h"
 #include "common/tokenizer/tokenizer.h"
 #include "tests/test_data.h"
+#include "tests/unit/tokenizer/real_tokenizers.h"
 
 namespace gp {
 namespace {
 
-std::string TokenizerPath(const std::string& key) {
-  return std::string(GP_TOKENIZER_CACHE) + "/" + key + ".tokenizer.json";
-}
-
-const Tokenizer& Load(const std::string& key) {
-  static std::map<std::string, Tokenizer>* cache = new std::map<std::string, Tokenizer>();
-  auto it = cache->find(key);
-  if (it == cache->end()) {
-    auto tokenizer = Tokenizer::FromFile(TokenizerPath(key));
-    if (!tokenizer.ok()) {
-      ADD_FAILURE() << tokenizer.status() << " (run tests/fetch_tokenizers.sh "
-                    << GP_TOKENIZER_CACHE << ")";
-      std::abort();
-    }
-    it = cache->emplace(key, *std::move(tokenizer)).first;
-  }
-  return it->second;
-}
+using testing::RealTokenizer;
 
 class GoldenTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GoldenTest, IdsTokensOffsetsAndDecodingMatchTokenizers) {
   auto golden = ReadJsonFile(std::string(GP_TEST_DATA) + "/hf-reference/tokenizer_golden.json");
   ASSERT_TRUE(golden.ok()) << golden.status();
-  const Tokenizer& tokenizer = Load(GetParam());
+  const Tokenizer& tokenizer = RealTokenizer(GetParam());
   const auto& cases = (*golden)["cases"][GetParam()];
   ASSERT_EQ(cases.size(), 30u);
   for (const auto& c : cases) {
@@ -64,7 +48,7 @@ TEST_P(GoldenTest, OneMegabyteInput) {
   while (text.size() < (1 << 20)) {
     for (const auto& s : (*golden)["strings"]) text += s.get<std::string>() + "\n";
   }
-  const Tokenizer& tokenizer = Load(GetParam());
+  const Tokenizer& tokenizer = RealTokenizer(GetParam());
   auto encoding = tokenizer.Encode(text, /*add_special_tokens=*/false);
   ASSERT_TRUE(encoding.ok()) << encoding.status();
   EXPECT_GT(encoding->ids.size(), text.size() / 8);
