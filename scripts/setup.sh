@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets up graphprobe on Debian 12 (as root, idempotent): installs the Debian packages the
-# build and tests need, configures and builds, then runs the main job on the embedded default
-# (a reference checkpoint) unless --no-run is given.
-#   bash scripts/setup.sh            # install, build, run `graphprobe attention`
+# build and tests need, configures and builds, then runs the main job unless --no-run is given:
+# `graphprobe run`, the built-in ablation on the embedded toy model (models/graph-toy), about
+# 15 minutes on 2 cores; results in graphprobe-run/.
+#   bash scripts/setup.sh            # install, build, run `graphprobe run`
+#   bash scripts/setup.sh --no-run
 #   bash scripts/setup.sh --deps-only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,8 +33,5 @@ bash scripts/build.sh
 [ "${1:-}" = "--no-run" ] && exit 0
 
 echo
-echo "== graphprobe attention on the tiny Llama 3 reference checkpoint =="
-./build/services/cli/graphprobe attention \
-  --model tests/data/hf-reference/models/tiny-llama3 \
-  --input tests/data/hf-reference/models/tiny-llama3/expected.safetensors \
-  --out build/tiny-llama3-attentions.safetensors
+echo "== graphprobe run: the built-in ablation on the embedded toy model (resumes if interrupted) =="
+./build/services/cli/graphprobe run --out graphprobe-run

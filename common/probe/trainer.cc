@@ -1,5 +1,4 @@
-// The training loop: Adam written out on plain tensors (the same update as torch.optim.Adam
-// with L2 weight decay), evaluation per epoch, best-epoch snapshot.
+// The training loop: Adam with L2 weight decay, evaluation per epoch, best-epoch snapshot.
 #include "common/probe/trainer.h"
 
 #include <ATen/ATen.h>
@@ -10,41 +9,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/core/status.h"
+#include "common/model/adam.h"
 
 namespace gp {
 namespace {
-
-class Adam {
- public:
-  Adam(std::vector<at::Tensor> params, double lr, double weight_decay)
-      : params_(std::move(params)), lr_(lr), weight_decay_(weight_decay) {
-    for (const auto& p : params_) {
-      m_.push_back(at::zeros_like(p).detach());
-      v_.push_back(at::zeros_like(p).detach());
-    }
-  }
-  void Step() {
-    at::NoGradGuard no_grad;
-    ++step_;
-    const double c1 = 1 - std::pow(kBeta1, step_), c2 = 1 - std::pow(kBeta2, step_);
-    for (size_t i = 0; i < params_.size(); ++i) {
-      at::Tensor& p = params_[i];
-      if (!p.grad().defined()) continue;
-      at::Tensor g = p.grad();
-      if (weight_decay_ > 0) g = g + weight_decay_ * p;
-      m_[i].mul_(kBeta1).add_(g, 1 - kBeta1);
-      v_[i].mul_(kBeta2).addcmul_(g, g, 1 - kBeta2);
-      p.sub_(lr_ * (m_[i] / c1) / ((v_[i] / c2).sqrt() + kEps));
-      p.mutable_grad().zero_();
-    }
-  }
-
- private:
-  static constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
-  std::vector<at::Tensor> params_, m_, v_;
-  double lr_, weight_decay_;
-  int step_ = 0;
-};
 
 // Logits [G, N, N, K] of a probe on graphs `indices`, in batches, no gradients.
 at::Tensor Predict(const Probe& probe, const at::Tensor& features, const at::Tensor& mask,
@@ -68,6 +36,15 @@ std::vector<EdgeMetrics> MetricsPerOutput(const at::Tensor& logits, const at::Te
 }
 
 }  // namespace
+
+void ApplyFeatureLayout(const ProbeDataset& data, ProbeOptions* probe) {
+  if (!data.spec.contains("feature_order")) return;
+  const auto& order = data.spec["feature_order"];
+  if (order.contains("heads")) probe->heads_per_layer = order["heads"].get<int64_t>();
+  if (order.contains("directions")) {
+    probe->directions = static_cast<int64_t>(order["directions"].size());
+  }
+}
 
 absl::StatusOr<TrainResult> TrainProbe(const ProbeDataset& data, const TrainOptions& o,
                                        const std::function<void(const EpochRecord&)>& on_epoch) {
@@ -109,7 +86,10 @@ absl::StatusOr<TrainResult> TrainProbe(const ProbeDataset& data, const TrainOpti
   if (o.positional_baseline) probe_options.directions = num_features;  // logreg-head: one probe
   GP_ASSIGN_OR_RETURN(std::unique_ptr<Probe> probe,
                       MakeProbe(probe_options, data.num_nodes(), num_features, o.seed));
-  Adam adam(probe->Parameters(), o.learning_rate, o.weight_decay);
+  AdamOptions adam_options;
+  adam_options.learning_rate = o.learning_rate;
+  adam_options.weight_decay = o.weight_decay;
+  Adam adam(probe->Parameters(), adam_options);
 
   // Positive weight from the training pairs when asked.
   TaskPairs train_task =

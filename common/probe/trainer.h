@@ -57,6 +57,10 @@ struct TrainResult {
   at::Tensor labels_used;  // adjacency after any control, [G, N, N]
 };
 
+// The per-head probe's feature layout (heads per layer, directions) from the dataset's
+// metadata, where it records one.
+void ApplyFeatureLayout(const ProbeDataset& data, ProbeOptions* probe);
+
 absl::StatusOr<TrainResult> TrainProbe(
     const ProbeDataset& data, const TrainOptions& options,
     const std::function<void(const EpochRecord&)>& on_epoch = nullptr);

@@ -5,8 +5,10 @@
 
 #include "services/cli/attention_command.h"
 #include "services/cli/dataset_command.h"
+#include "services/cli/run_command.h"
 #include "services/cli/tokenize_command.h"
 #include "services/cli/train_command.h"
+#include "services/cli/train_lm_command.h"
 
 namespace {
 
@@ -18,7 +20,10 @@ void PrintUsage() {
          "attention\n"
          "  dataset     random graphs -> prompts -> attention -> node-pair features (a dataset "
          "file)\n"
-         "  tokenize    tokenize stdin with a tokenizer.json: ids, tokens, byte offsets as JSON\n\n"
+         "  run         the whole ablation in one process (default: the toy model)\n"
+         "  tokenize    tokenize stdin with a tokenizer.json: ids, tokens, byte offsets as JSON\n"
+         "  train       train a probe on a dataset file\n"
+         "  train-lm    train the small graph-reading language model (the embedded default)\n\n"
          "`graphprobe <command> --help` lists a command's flags.\n";
 }
 
@@ -33,7 +38,9 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "attention") return gp::RunAttentionCommand(args);
   if (command == "dataset") return gp::RunDatasetCommand(args);
+  if (command == "run") return gp::RunRunCommand(args);
   if (command == "train") return gp::RunTrainCommand(args);
+  if (command == "train-lm") return gp::RunTrainLmCommand(args);
   if (command == "tokenize") return gp::RunTokenizeCommand(args, std::cin, std::cout);
   std::cerr << "graphprobe: unknown command '" << command << "'\n";
   PrintUsage();

@@ -88,13 +88,7 @@ absl::Status RunTrain(const Flags& flags) {
   o.probe.layers = static_cast<int>(layers);
   o.patience = static_cast<int>(patience);
   o.seed = static_cast<uint64_t>(seed);
-  // Feature layout from the dataset's metadata, for the per-head probe.
-  if (data.spec.contains("feature_order")) {
-    const auto& order = data.spec["feature_order"];
-    if (order.contains("heads")) o.probe.heads_per_layer = order["heads"].get<int64_t>();
-    if (order.contains("directions"))
-      o.probe.directions = static_cast<int64_t>(order["directions"].size());
-  }
+  ApplyFeatureLayout(data, &o.probe);
 
   const bool terminal = ::isatty(STDERR_FILENO);
   GP_ASSIGN_OR_RETURN(

@@ -1,0 +1,125 @@
+// Graph text with questions, and its tokenization into answer-masked batches.
+#include "common/lm/graph_corpus.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/core/status.h"
+#include "common/graph/random.h"
+
+namespace gp {
+
+nlohmann::json GraphCorpusOptions::ToJson() const {
+  nlohmann::json notation_names = nlohmann::json::array(),
+                 generator_names = nlohmann::json::array();
+  for (Notation n : notations) notation_names.push_back(NotationName(n));
+  for (GeneratorKind g : generators) generator_names.push_back(GeneratorKindName(g));
+  return {{"notations", notation_names},
+          {"generators", generator_names},
+          {"min_nodes", min_nodes},
+          {"max_nodes", max_nodes},
+          {"expected_degree", expected_degree},
+          {"names", NameSchemeName(names)},
+          {"node_header_fraction", node_header_fraction}};
+}
+
+std::vector<std::string> GraphTextWords(NameScheme names) {
+  std::vector<std::string> words = {" ->", " to", "Parents", " Parents", " of", " none", "Nodes"};
+  // Graphs of up to kMaxNodes nodes draw letters and integers from the front of the pool.
+  constexpr size_t kWholeNames = 100;
+  const auto& pool = NamePool(names);
+  for (size_t i = 0; i < pool.size() && i < kWholeNames; ++i) {
+    const std::string& name = pool[i];
+    words.push_back(name);
+    words.push_back(" " + name);
+  }
+  return words;
+}
+
+absl::StatusOr<GraphText> MakeGraphText(const GraphCorpusOptions& options, int num_nodes,
+                                        uint64_t seed) {
+  if (options.notations.empty() || options.generators.empty()) {
+    return absl::InvalidArgumentError("graph corpus: no notations or no generators");
+  }
+  SeededRandom random = SeededRandom::Stream(seed, 0);
+  GeneratorOptions generator;
+  generator.kind = options.generators[random.Below(options.generators.size())];
+  generator.num_nodes = num_nodes;
+  generator.expected_degree = options.expected_degree;
+  GP_ASSIGN_OR_RETURN(Graph graph, GenerateGraph(generator, random.Next()));
+  GP_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                      DrawNodeNames(options.names, num_nodes, random.Next()));
+  PromptOptions prompt;
+  prompt.notation = options.notations[random.Below(options.notations.size())];
+  prompt.node_header = random.Uniform() < options.node_header_fraction;
+  const Ordering ordering = MakeOrderings(graph, 2, random.Next())[1];
+  GP_ASSIGN_OR_RETURN(Prompt rendered, RenderPrompt(graph, names, prompt, ordering));
+
+  GraphText out;
+  out.text = std::move(rendered.text);
+  std::vector<int> asked(num_nodes);
+  for (int i = 0; i < num_nodes; ++i) asked[i] = i;
+  random.Shuffle(&asked);
+  for (size_t q = 0; q < asked.size(); ++q) {
+    absl::StrAppend(&out.text, q == 0 ? "\n" : " ", "Parents of ", names[asked[q]], ":");
+    std::vector<std::string> parents;
+    for (int p : graph.Parents(asked[q])) parents.push_back(names[p]);
+    std::sort(parents.begin(), parents.end());
+    std::string answer;
+    for (size_t k = 0; k < parents.size(); ++k)
+      absl::StrAppend(&answer, k ? ", " : " ", parents[k]);
+    if (parents.empty()) answer = " none";
+    answer += ".";
+    const auto begin = static_cast<uint32_t>(out.text.size());
+    out.text += answer;
+    out.answers.push_back({begin, static_cast<uint32_t>(out.text.size())});
+  }
+  return out;
+}
+
+absl::StatusOr<GraphTextBatch> TokenizeGraphTexts(const Tokenizer& tokenizer,
+                                                  const std::vector<GraphText>& texts) {
+  std::vector<Encoding> encodings;
+  size_t length = 0;
+  for (const GraphText& t : texts) {
+    GP_ASSIGN_OR_RETURN(Encoding e, tokenizer.Encode(t.text, /*add_special_tokens=*/true));
+    length = std::max(length, e.ids.size());
+    encodings.push_back(std::move(e));
+  }
+  const auto rows = static_cast<int64_t>(texts.size());
+  const auto columns = static_cast<int64_t>(length);
+  GraphTextBatch batch{at::zeros({rows, columns}, at::kLong), at::zeros({rows, columns}, at::kLong),
+                       at::full({rows, columns}, -1, at::kLong)};
+  auto ids = batch.input_ids.accessor<int64_t, 2>();
+  auto mask = batch.attention_mask.accessor<int64_t, 2>();
+  auto answer = batch.answer_index.accessor<int64_t, 2>();
+  for (int64_t b = 0; b < rows; ++b) {
+    const Encoding& e = encodings[b];
+    const auto& spans = texts[b].answers;
+    size_t q = 0;
+    bool started = false;
+    for (size_t j = 0; j < e.ids.size(); ++j) {
+      ids[b][j] = e.ids[j];
+      mask[b][j] = 1;
+      const auto [begin, end] = e.offsets[j];
+      if (end == 0 || q >= spans.size()) continue;  // inserted BOS, or after the last answer
+      while (q < spans.size() && begin >= spans[q].second) {
+        ++q;
+        started = false;
+      }
+      if (q >= spans.size() || end <= spans[q].first) continue;
+      if (!started && begin != spans[q].first) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "graph text ", b, ": the answer at byte ", spans[q].first,
+            " does not begin on a token boundary (token '", e.tokens[j], "' at byte ", begin, ")"));
+      }
+      started = true;
+      answer[b][j] = static_cast<int64_t>(q);
+    }
+  }
+  return batch;
+}
+
+}  // namespace gp

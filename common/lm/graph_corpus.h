@@ -1,0 +1,61 @@
+// Training text for a graph-reading language model: a random graph rendered by the same
+// prompt code the probes read (arrow or parents notation, shuffled edge order), followed by a
+// question per node, "Parents of C: A, B." with the parents in name order ("none" without
+// any). The answers are the only tokens the model is trained to predict.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/graph/graph.h"
+#include "common/graph/node_names.h"
+#include "common/graph/prompt.h"
+#include "common/tokenizer/tokenizer.h"
+#include "nlohmann/json.hpp"
+
+namespace gp {
+
+struct GraphCorpusOptions {
+  std::vector<Notation> notations = {Notation::kArrow, Notation::kParents};
+  std::vector<GeneratorKind> generators = {GeneratorKind::kDag, GeneratorKind::kTree};
+  int min_nodes = 3;
+  int max_nodes = 10;
+  double expected_degree = 2.0;
+  NameScheme names = NameScheme::kLetters;
+  // How often the text starts with a "Nodes: ..." header (which probing prompts need when a
+  // node has no edges to be mentioned by).
+  double node_header_fraction = 0.5;
+
+  nlohmann::json ToJson() const;
+};
+
+// The words a graph-text tokenizer should keep whole, so every name, operator and question
+// word is one token (with and without its leading space).
+std::vector<std::string> GraphTextWords(NameScheme names);
+
+struct GraphText {
+  std::string text;
+  // Byte ranges [begin, end) of each question's answer (" A, B." after "Parents of C:").
+  std::vector<std::pair<uint32_t, uint32_t>> answers;
+};
+
+// One graph of `num_nodes` nodes drawn from `seed` and written out with its questions, in
+// random order. InvalidArgument for sizes the generator or name scheme cannot give.
+absl::StatusOr<GraphText> MakeGraphText(const GraphCorpusOptions& options, int num_nodes,
+                                        uint64_t seed);
+
+// A batch of tokenized graph texts, right padded: `input_ids` and `attention_mask` I64 [B, T];
+// `answer_index` I64 [B, T], the question whose answer token j is, or -1 for every other
+// token (the first token of a row, BOS, is never an answer).
+struct GraphTextBatch {
+  at::Tensor input_ids, attention_mask, answer_index;
+};
+
+// InvalidArgument when an answer does not begin on a token boundary (a tokenizer that merges
+// across ": " and the answer would make the targets ill-defined).
+absl::StatusOr<GraphTextBatch> TokenizeGraphTexts(const Tokenizer& tokenizer,
+                                                  const std::vector<GraphText>& texts);
+
+}  // namespace gp

@@ -1,0 +1,56 @@
+// Hub-layout checkpoint writing.
+#include "common/lm/hub_checkpoint.h"
+
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <fstream>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/core/json_file.h"
+#include "common/core/status.h"
+#include "common/model/tensor_io.h"
+
+namespace gp {
+namespace {
+
+absl::Status WriteTextFile(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+  }
+  std::error_code error;
+  std::filesystem::rename(tmp, path, error);
+  if (error) return absl::InternalError(absl::StrCat("cannot rename ", tmp, ": ", error.message()));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SaveHubCheckpoint(const std::string& dir, const DecoderModel& model,
+                               const HubCheckpoint& files) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", error.message()));
+  }
+  std::vector<std::pair<std::string, at::Tensor>> weights;
+  {
+    at::NoGradGuard no_grad;
+    for (const auto& [name, p] : model.NamedParameters()) {
+      weights.emplace_back(name, p.detach().to(at::kBFloat16));
+    }
+  }
+  const std::filesystem::path root(dir);
+  GP_RETURN_IF_ERROR(
+      WriteTensors((root / "model.safetensors").string(), weights, {{"format", "pt"}}));
+  GP_RETURN_IF_ERROR(WriteJsonFile((root / "config.json").string(), files.config));
+  GP_RETURN_IF_ERROR(WriteJsonFile((root / "tokenizer.json").string(), files.tokenizer));
+  return WriteTextFile((root / "README.md").string(), files.model_card);
+}
+
+}  // namespace gp

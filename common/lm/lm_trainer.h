@@ -1,0 +1,99 @@
+// Trains a small Llama-family model on graph text (graph_corpus.h) through graphprobe's own
+// model runtime and autograd, and measures how often it answers parent questions exactly.
+//
+//   GP_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromJson(GraphTextTokenizerJson()));
+//   GP_ASSIGN_OR_RETURN(LmTrainResult result, TrainGraphLm(options, tokenizer, on_progress));
+//   result.model  // a DecoderModel, ready for SaveHubCheckpoint
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/lm/graph_corpus.h"
+#include "common/model/decoder_model.h"
+#include "common/tokenizer/tokenizer.h"
+#include "nlohmann/json.hpp"
+
+namespace gp {
+
+// The tokenizer.json of graph-text models: byte-level BPE whose merges make every name,
+// operator and question word one token; BOS "<|begin_of_text|>".
+nlohmann::json GraphTextTokenizerJson(NameScheme names = NameScheme::kLetters);
+
+struct ToyModelShape {
+  int hidden_size = 128;
+  int num_layers = 3;
+  int num_heads = 4;
+  int intermediate_size = 512;
+};
+
+// A Hugging Face llama config.json for `shape` over `vocab_size` tokens.
+nlohmann::json ToyLlamaConfigJson(const ToyModelShape& shape, int64_t vocab_size);
+
+struct LmTrainOptions {
+  ToyModelShape shape;
+  GraphCorpusOptions corpus;
+  int steps = 3000;
+  int batch_size = 32;
+  double learning_rate = 3e-3;  // peak, after a linear warmup; cosine decay to 10% after it
+  int warmup_steps = 100;
+  double weight_decay = 0.01;  // decoupled (AdamW)
+  double clip_norm = 1.0;
+  // Graph sizes grow from corpus.min_nodes to corpus.max_nodes over this fraction of the
+  // steps, then stay uniform over the whole range.
+  double curriculum_fraction = 0.3;
+  uint64_t seed = 1;
+  // A time budget (0: none). Training ends at `steps` or after this long, whichever comes
+  // first; the schedule and curriculum follow whichever is further along, so a budgeted run
+  // still warms up, grows its graphs and decays its learning rate completely.
+  double max_seconds = 0;
+  // Held-out evaluation: graphs of eval_nodes nodes from seeds training never draws.
+  int eval_graphs = 256;
+  int eval_nodes = 7;
+  int eval_every = 500;  // steps; 0 evaluates only at the end
+
+  nlohmann::json ToJson() const;
+};
+
+struct ParentAccuracy {
+  double parent_sets = 0;  // questions whose whole answer is right
+  double answer_tokens = 0;
+  int questions = 0;
+  std::map<std::string, double> parent_sets_by_notation;
+};
+
+// Teacher-forced: a question counts when every token of its answer is the argmax given the
+// text before it, which is exactly when greedy decoding writes the answer.
+absl::StatusOr<ParentAccuracy> EvaluateParentAnswers(const DecoderModel& model,
+                                                     const Tokenizer& tokenizer,
+                                                     const GraphCorpusOptions& corpus,
+                                                     int num_graphs, int num_nodes, uint64_t seed);
+
+struct LmTrainProgress {
+  int step = 0;
+  int steps = 0;
+  double loss = 0;  // mean over this step's answer tokens
+  double learning_rate = 0;
+  int max_nodes = 0;  // the curriculum's current largest graph
+  double seconds = 0;
+  std::optional<ParentAccuracy> evaluation;  // on evaluation steps
+};
+
+struct LmTrainResult {
+  DecoderModel model;
+  nlohmann::json config;
+  std::vector<double> losses;  // per step (as many as steps were run)
+  ParentAccuracy final_accuracy;
+  double seconds = 0;
+};
+
+absl::StatusOr<LmTrainResult> TrainGraphLm(
+    const LmTrainOptions& options, const Tokenizer& tokenizer,
+    const std::function<void(const LmTrainProgress&)>& on_progress = nullptr);
+
+}  // namespace gp

@@ -1,0 +1,204 @@
+// The toy-model pipeline: graph text and its answer masks, the whole-word tokenizer, a short
+// training run whose loss falls, and the hub-layout checkpoint read back by the model loader.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/core/json_file.h"
+#include "common/lm/graph_corpus.h"
+#include "common/lm/hub_checkpoint.h"
+#include "common/lm/lm_trainer.h"
+#include "common/lm/model_card.h"
+
+namespace gp {
+namespace {
+
+namespace fs = std::filesystem;
+
+Tokenizer GraphTokenizer() {
+  auto tokenizer = Tokenizer::FromJson(GraphTextTokenizerJson());
+  EXPECT_TRUE(tokenizer.ok()) << tokenizer.status();
+  return *std::move(tokenizer);
+}
+
+TEST(GraphTextTokenizerTest, NamesOperatorsAndQuestionWordsAreSingleTokens) {
+  const Tokenizer tokenizer = GraphTokenizer();
+  const std::string text =
+      "Nodes: A, Q, Z.\nA -> Q, Z -> Q\nParents of Q: A, Z. Parents of A: none.";
+  auto e = tokenizer.Encode(text, /*add_special_tokens=*/true);
+  ASSERT_TRUE(e.ok());
+  const std::vector<std::string> expected = {"<|begin_of_text|>",
+                                             "Nodes",
+                                             ":",
+                                             "ĠA",
+                                             ",",
+                                             "ĠQ",
+                                             ",",
+                                             "ĠZ",
+                                             ".",
+                                             "Ċ",
+                                             "A",
+                                             "Ġ->",
+                                             "ĠQ",
+                                             ",",
+                                             "ĠZ",
+                                             "Ġ->",
+                                             "ĠQ",
+                                             "Ċ",
+                                             "Parents",
+                                             "Ġof",
+                                             "ĠQ",
+                                             ":",
+                                             "ĠA",
+                                             ",",
+                                             "ĠZ",
+                                             ".",
+                                             "ĠParents",
+                                             "Ġof",
+                                             "ĠA",
+                                             ":",
+                                             "Ġnone",
+                                             "."};
+  EXPECT_EQ(e->tokens, expected);
+  EXPECT_EQ(tokenizer.Decode(e->ids, /*skip_special_tokens=*/true), text);
+  // Text outside the word list still round-trips through bytes.
+  auto other = tokenizer.Encode("Zebra -> é", false);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(tokenizer.Decode(other->ids, false), "Zebra -> é");
+}
+
+TEST(GraphCorpusTest, AnswersListEachNodesParentsInNameOrder) {
+  GraphCorpusOptions options;
+  options.notations = {Notation::kArrow};
+  options.node_header_fraction = 0;
+  auto text = MakeGraphText(options, 6, 7);
+  ASSERT_TRUE(text.ok()) << text.status();
+  ASSERT_EQ(text->answers.size(), 6u);
+  // Parse the edge list ("P -> C, ...") back and check each answer against it.
+  std::map<std::string, std::vector<std::string>> parents_of;
+  const std::string edges = text->text.substr(0, text->text.find('\n'));
+  for (absl::string_view edge : absl::StrSplit(edges, ", ", absl::SkipEmpty())) {
+    const std::vector<std::string> ends = absl::StrSplit(edge, " -> ");
+    ASSERT_EQ(ends.size(), 2u) << edges;
+    parents_of[ends[1]].push_back(ends[0]);
+  }
+  for (const auto& [begin, end] : text->answers) {
+    const size_t question = text->text.rfind("Parents of ", begin) + 11;
+    const std::string child =
+        text->text.substr(question, text->text.find(':', question) - question);
+    std::vector<std::string> parents = parents_of[child];
+    std::sort(parents.begin(), parents.end());
+    const std::string expected = parents.empty() ? " none" : " " + absl::StrJoin(parents, ", ");
+    EXPECT_EQ(text->text.substr(begin, end - begin), expected + ".") << text->text;
+  }
+  auto again = MakeGraphText(options, 6, 7);
+  EXPECT_EQ(again->text, text->text);
+  EXPECT_NE(MakeGraphText(options, 6, 8)->text, text->text);
+}
+
+TEST(GraphCorpusTest, AnswerIndexMarksExactlyTheAnswerTokens) {
+  const Tokenizer tokenizer = GraphTokenizer();
+  std::vector<GraphText> texts;
+  for (int seed = 0; seed < 4; ++seed) texts.push_back(*MakeGraphText({}, 3 + seed, seed));
+  auto batch = TokenizeGraphTexts(tokenizer, texts);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  for (size_t b = 0; b < texts.size(); ++b) {
+    for (size_t q = 0; q < texts[b].answers.size(); ++q) {
+      std::vector<int32_t> ids;
+      for (int64_t j = 0; j < batch->input_ids.size(1); ++j) {
+        if (batch->answer_index[b][j].item<int64_t>() == static_cast<int64_t>(q)) {
+          ids.push_back(static_cast<int32_t>(batch->input_ids[b][j].item<int64_t>()));
+        }
+      }
+      const auto [begin, end] = texts[b].answers[q];
+      EXPECT_EQ(tokenizer.Decode(ids, false), texts[b].text.substr(begin, end - begin));
+    }
+    EXPECT_EQ(batch->answer_index[b][0].item<int64_t>(), -1);  // BOS
+  }
+  EXPECT_EQ(batch->attention_mask.sum(1).min().item<int64_t>() > 0, true);
+}
+
+TEST(GraphLmTrainerTest, RejectsBadOptions) {
+  const Tokenizer tokenizer = GraphTokenizer();
+  LmTrainOptions options;
+  options.shape.hidden_size = 30;  // not divisible into 4 even-sized heads
+  EXPECT_EQ(TrainGraphLm(options, tokenizer).status().code(), absl::StatusCode::kInvalidArgument);
+  options = {};
+  options.corpus.max_nodes = 99;
+  EXPECT_EQ(TrainGraphLm(options, tokenizer).status().code(), absl::StatusCode::kInvalidArgument);
+  options = {};
+  options.steps = 0;
+  EXPECT_EQ(TrainGraphLm(options, tokenizer).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(GraphLmTrainerTest, ShortTrainingLowersLossAndTheCheckpointLoadsBack) {
+  const Tokenizer tokenizer = GraphTokenizer();
+  LmTrainOptions options;
+  options.shape = {32, 2, 2, 64};
+  options.corpus.min_nodes = 3;
+  options.corpus.max_nodes = 4;
+  options.steps = 60;
+  options.batch_size = 8;
+  options.warmup_steps = 10;
+  options.eval_graphs = 16;
+  options.eval_nodes = 4;
+  options.eval_every = 0;
+  int evaluations = 0;
+  auto result = TrainGraphLm(options, tokenizer, [&](const LmTrainProgress& p) {
+    evaluations += p.evaluation.has_value();
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->losses.size(), 60u);
+  EXPECT_EQ(evaluations, 1);
+  const auto mean = [&](size_t from, size_t to) {
+    double s = 0;
+    for (size_t i = from; i < to; ++i) s += result->losses[i];
+    return s / (to - from);
+  };
+  EXPECT_LT(mean(50, 60), 0.6 * mean(0, 10));
+  EXPECT_GT(result->final_accuracy.answer_tokens, 0.2);
+  EXPECT_EQ(result->final_accuracy.questions, 2 * 16 * 4);  // two notations
+
+  const fs::path dir = fs::temp_directory_path() / ("gp_toy_" + std::to_string(::getpid()));
+  ModelCardFacts facts;
+  facts.name = "toy-test";
+  facts.options = options;
+  facts.accuracy = result->final_accuracy;
+  const std::string card = ModelCardMarkdown(facts);
+  EXPECT_NE(card.find("# toy-test"), std::string::npos);
+  ASSERT_TRUE(SaveHubCheckpoint(dir.string(), result->model,
+                                {result->config, GraphTextTokenizerJson(), card})
+                  .ok());
+  auto config = ReadJsonFile((dir / "config.json").string());
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ((*config)["model_type"], "llama");
+  auto reloaded = DecoderModel::Load(dir.string(), {});
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  auto reloaded_tokenizer = Tokenizer::FromFile((dir / "tokenizer.json").string());
+  ASSERT_TRUE(reloaded_tokenizer.ok());
+  // The weights went through bfloat16: the reloaded logits match the rounded originals.
+  {
+    at::NoGradGuard no_grad;
+    for (auto& [name, p] : result->model.NamedParameters())
+      p.copy_(p.to(at::kBFloat16).to(at::kFloat));
+  }
+  auto batch = TokenizeGraphTexts(*reloaded_tokenizer, {*MakeGraphText({}, 4, 99)});
+  ASSERT_TRUE(batch.ok());
+  ForwardOptions forward;
+  forward.capture = ForwardOptions::Capture::kNone;
+  forward.logits = true;
+  auto a = result->model.Forward(batch->input_ids, batch->attention_mask, forward);
+  auto b = reloaded->Forward(batch->input_ids, batch->attention_mask, forward);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(at::allclose(a->logits, b->logits, 1e-5, 1e-5));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gp
