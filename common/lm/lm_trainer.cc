@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/core/json_file.h"
 #include "common/core/status.h"
 #include "common/graph/random.h"
 #include "common/model/adam.h"
@@ -116,7 +117,8 @@ nlohmann::json ToyLlamaConfigJson(const ToyModelShape& shape, int64_t vocab_size
           {"attention_bias", false},
           {"mlp_bias", false},
           {"tie_word_embeddings", false},
-          {"initializer_range", 0.02},
+          {"initializer_range",
+           shape.init_std > 0 ? shape.init_std : 1.0 / std::sqrt(shape.hidden_size)},
           {"bos_token_id", 256},
           {"eos_token_id", 256},
           {"torch_dtype", "bfloat16"}};
@@ -135,8 +137,10 @@ nlohmann::json LmTrainOptions::ToJson() const {
           {"warmup_steps", warmup_steps},
           {"weight_decay", weight_decay},
           {"clip_norm", clip_norm},
+          {"context_loss_weight", context_loss_weight},
           {"curriculum_fraction", curriculum_fraction},
-          {"seed", seed}};
+          {"seed", seed},
+          {"init_from", init_from}};
 }
 
 absl::StatusOr<ParentAccuracy> EvaluateParentAnswers(const DecoderModel& model,
@@ -194,8 +198,19 @@ absl::StatusOr<LmTrainResult> TrainGraphLm(
   int64_t vocab_size = 0;
   for (int32_t id = 0; !tokenizer.IdToToken(id).empty(); ++id) vocab_size = id + 1;
   nlohmann::json config_json = ToyLlamaConfigJson(options.shape, vocab_size);
+  if (!options.init_from.empty()) {
+    GP_ASSIGN_OR_RETURN(config_json, ReadJsonFile(options.init_from + "/config.json"));
+  }
   GP_ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(config_json, "toy config"));
-  GP_ASSIGN_OR_RETURN(DecoderModel model, DecoderModel::RandomInit(config, {}, options.seed));
+  if (config.vocab_size != vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat(options.init_from, ": vocab_size ",
+                                                   config.vocab_size, ", the tokenizer has ",
+                                                   vocab_size));
+  }
+  GP_ASSIGN_OR_RETURN(DecoderModel model,
+                      options.init_from.empty()
+                          ? DecoderModel::RandomInit(config, {}, options.seed)
+                          : DecoderModel::Load(options.init_from, {}));
 
   std::vector<at::Tensor> params;
   for (auto& [name, p] : model.NamedParameters()) params.push_back(p.requires_grad_(true));
@@ -220,18 +235,25 @@ absl::StatusOr<LmTrainResult> TrainGraphLm(
                         DrawBatch(options.corpus, tokenizer, options.batch_size,
                                   options.corpus.min_nodes, max_nodes, random));
     GP_ASSIGN_OR_RETURN(auto prediction, PredictNext(model, batch));
-    const at::Tensor is_answer =
-        batch.answer_index.narrow(1, 1, batch.answer_index.size(1) - 1).ge(0).reshape({-1});
+    const int64_t length = batch.input_ids.size(1);
+    const at::Tensor is_answer = batch.answer_index.narrow(1, 1, length - 1).ge(0).reshape({-1});
     const at::Tensor token_loss = at::cross_entropy_loss(
         prediction.first.reshape({-1, prediction.first.size(-1)}), prediction.second.reshape({-1}),
         /*weight=*/{}, at::Reduction::None);
-    const at::Tensor loss = token_loss.masked_select(is_answer).mean();
+    const at::Tensor answer_loss = token_loss.masked_select(is_answer).mean();
+    at::Tensor loss = answer_loss;
+    if (options.context_loss_weight > 0) {
+      const at::Tensor is_context =
+          batch.attention_mask.narrow(1, 1, length - 1).reshape({-1}).gt(0).logical_and(
+              is_answer.logical_not());
+      loss = loss + options.context_loss_weight * token_loss.masked_select(is_context).mean();
+    }
     loss.backward();
     ClipGradientNorm(params, options.clip_norm);
     const double lr = LearningRate(options, step, progress_before);
     adam.set_learning_rate(lr);
     adam.Step();
-    losses.push_back(loss.item<double>());
+    losses.push_back(answer_loss.item<double>());
     if (!std::isfinite(losses.back())) {
       return absl::InternalError(
           absl::StrCat("training diverged at step ", step + 1, " (loss not finite): lower --lr"));

@@ -30,6 +30,10 @@ struct ToyModelShape {
   int num_layers = 3;
   int num_heads = 4;
   int intermediate_size = 512;
+  // Standard deviation of the initial weights (config.json's initializer_range); <= 0 means
+  // 1/sqrt(hidden_size). Hugging Face's 0.02 suits widths near 1000: at a width of 100 it
+  // leaves attention uniform for a long plateau before heads form.
+  double init_std = 0;
 };
 
 // A Hugging Face llama config.json for `shape` over `vocab_size` tokens.
@@ -44,10 +48,16 @@ struct LmTrainOptions {
   int warmup_steps = 100;
   double weight_decay = 0.01;  // decoupled (AdamW)
   double clip_norm = 1.0;
+  // Weight of the next-token loss on the rest of the text (the graph and the questions), added
+  // to the answer loss; 0 trains on answers only.
+  double context_loss_weight = 0;
   // Graph sizes grow from corpus.min_nodes to corpus.max_nodes over this fraction of the
   // steps, then stay uniform over the whole range.
   double curriculum_fraction = 0.3;
   uint64_t seed = 1;
+  // Continue from this checkpoint directory (an earlier stage of a curriculum) instead of
+  // random weights; `shape` is then the checkpoint's.
+  std::string init_from;
   // A time budget (0: none). Training ends at `steps` or after this long, whichever comes
   // first; the schedule and curriculum follow whichever is further along, so a budgeted run
   // still warms up, grows its graphs and decays its learning rate completely.

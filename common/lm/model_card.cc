@@ -4,10 +4,66 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
+#include <cmath>
+
 namespace gp {
+
+nlohmann::json TrainingStage::ToJson() const {
+  return {{"command", command}, {"recipe", recipe}, {"seconds", seconds}};
+}
+
+absl::StatusOr<TrainingStage> TrainingStage::FromJson(const nlohmann::json& json) {
+  if (!json.is_object() || !json.contains("command") || !json["command"].is_string() ||
+      !json.contains("recipe") || !json["recipe"].is_string() || !json.contains("seconds") ||
+      !json["seconds"].is_number()) {
+    return absl::InvalidArgumentError("a training stage needs command, recipe and seconds");
+  }
+  return TrainingStage{json["command"].get<std::string>(), json["recipe"].get<std::string>(),
+                       json["seconds"].get<double>()};
+}
+
+std::string DescribeTrainingStage(const LmTrainOptions& o, int steps_run, double seconds,
+                                  double first_loss, double last_loss, const std::string& machine) {
+  std::vector<std::string> notations, generators;
+  for (Notation n : o.corpus.notations) notations.push_back(NotationName(n));
+  for (GeneratorKind g : o.corpus.generators) generators.push_back(GeneratorKindName(g));
+  return absl::StrFormat(
+      "%s; AdamW (beta2 0.98, weight decay %g), peak learning rate %g after %d warmup steps, "
+      "cosine decay to 10%%, gradient clipping at %g; %d steps of %d graphs%s (%s notation, %s "
+      "graphs) growing from %d to %d nodes over the first %.0f%% of training%s. Seed %llu. Answer "
+      "loss %.3f (first 50 steps) -> %.3f (last 50 steps). %.1f minutes on %s.",
+      o.init_from.empty() ? "From random weights (std " +
+                                absl::StrFormat("%.3g", o.shape.init_std > 0 ? o.shape.init_std
+                                                                            : 1 / std::sqrt(o.shape.hidden_size)) +
+                                ")"
+                          : "Continued from " + o.init_from,
+      o.weight_decay, o.learning_rate, o.warmup_steps, o.clip_norm, steps_run, o.batch_size,
+      o.max_seconds > 0 ? absl::StrFormat(" (a %.0f-minute budget)", o.max_seconds / 60)
+                        : std::string(),
+      absl::StrJoin(notations, "/"), absl::StrJoin(generators, "/"), o.corpus.min_nodes,
+      o.corpus.max_nodes, 100 * o.curriculum_fraction,
+      o.context_loss_weight > 0
+          ? absl::StrFormat("; next-token loss on the rest of the text at weight %g",
+                            o.context_loss_weight)
+          : std::string(),
+      static_cast<unsigned long long>(o.seed), first_loss, last_loss,  // NOLINT
+      seconds / 60, machine);
+}
 
 std::string ModelCardMarkdown(const ModelCardFacts& f) {
   const LmTrainOptions& o = f.options;
+  std::string stages, commands;
+  double total_seconds = 0;
+  for (size_t i = 0; i < f.stages.size(); ++i) {
+    const TrainingStage& stage = f.stages[i];
+    absl::StrAppend(&stages, f.stages.size() > 1 ? absl::StrCat("Stage ", i + 1, ": ") : "",
+                    stage.recipe, "\n\n");
+    absl::StrAppend(&commands, i ? "\n" : "", stage.command);
+    total_seconds += stage.seconds;
+  }
+  if (f.stages.size() > 1) {
+    absl::StrAppend(&stages, absl::StrFormat("Total: %.1f minutes.\n\n", total_seconds / 60));
+  }
   std::string by_notation;
   for (const auto& [notation, accuracy] : f.accuracy.parent_sets_by_notation) {
     absl::StrAppendFormat(&by_notation, "| %s | %.1f%% |\n", notation, 100 * accuracy);
@@ -38,7 +94,7 @@ Parents of F: A, B. Parents of C: none. Parents of D: A. ...
 The edge list is written by graphprobe's prompt code (the same text the probes read) in the
 %s notation(s), in a shuffled edge order; %s graphs of %d to %d nodes named with %s.
 Half the texts start with a `Nodes: ...` header line. A question follows for every node, in random order; its answer lists the parents in name order
-(`none` without any). Training loss is on the answer tokens only.
+(`none` without any). Training loss is on the answer tokens%s.
 
 ## Held-out accuracy (%d graphs of %d nodes, %d questions)
 
@@ -58,11 +114,7 @@ The tokenizer is a byte-level BPE `tokenizer.json` whose merges make every node 
 
 ## Training
 
-AdamW (beta2 0.98, weight decay %g), peak learning rate %g after %d warmup steps, cosine decay
-to 10%%, gradient clipping at %g; %d steps of %d graphs%s; graph sizes grow from %d to %d
-nodes over the first %.0f%% of training. Seed %llu. Answer loss %.3f (first 50 steps) -> %.3f
-(last 50 steps). Training took %.1f minutes on %s.
-
+%s
 Reproduce (from the repository root, after `bash scripts/setup.sh`):
 
 ```
@@ -70,18 +122,15 @@ Reproduce (from the repository root, after `bash scripts/setup.sh`):
 ```
 )",
       f.name, absl::StrJoin(notations, " and "), absl::StrJoin(generators, " and "),
-      o.corpus.min_nodes, o.corpus.max_nodes, NameSchemeName(o.corpus.names), o.eval_graphs,
+      o.corpus.min_nodes, o.corpus.max_nodes, NameSchemeName(o.corpus.names),
+      o.context_loss_weight > 0 ? absl::StrFormat(" (and, at weight %g, the rest of the text)",
+                                                  o.context_loss_weight)
+                                : std::string(" only"),
+      o.eval_graphs,
       o.eval_nodes, f.accuracy.questions, 100 * f.accuracy.parent_sets,
       100 * f.accuracy.answer_tokens, by_notation, o.shape.hidden_size, o.shape.num_layers,
       o.shape.num_heads, o.shape.hidden_size / o.shape.num_heads, o.shape.intermediate_size,
-      f.vocab_size, f.parameters, o.weight_decay, o.learning_rate, o.warmup_steps, o.clip_norm,
-      f.steps_run, o.batch_size,
-      o.max_seconds > 0
-          ? absl::StrFormat(" (a %.0f-minute budget; schedule fitted to it)", o.max_seconds / 60)
-          : std::string(),
-      o.corpus.min_nodes, o.corpus.max_nodes, 100 * o.curriculum_fraction,
-      static_cast<unsigned long long>(o.seed), f.first_loss, f.last_loss,  // NOLINT
-      f.training_seconds / 60, f.machine, f.command);
+      f.vocab_size, f.parameters, stages, commands);
 }
 
 }  // namespace gp

@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/core/json_file.h"
 #include "common/core/status.h"
 #include "common/lm/hub_checkpoint.h"
 #include "common/lm/lm_trainer.h"
@@ -28,11 +29,14 @@ const std::vector<FlagSpec> kTrainLmFlags = {
     {"lr", true, "peak learning rate (default 3e-3)"},
     {"warmup", true, "linear warmup steps (default 100)"},
     {"weight-decay", true, "AdamW weight decay (default 0.01)"},
+    {"context-loss", true, "weight of the next-token loss on the non-answer text (default 0)"},
     {"curriculum", true, "fraction of steps over which graph sizes grow (default 0.3)"},
     {"hidden", true, "hidden size (default 128)"},
     {"layers", true, "decoder layers (default 3)"},
     {"heads", true, "attention heads (default 4)"},
     {"intermediate", true, "MLP size (default 512)"},
+    {"init-from", true, "continue from this checkpoint (a curriculum's earlier stage)"},
+    {"init-std", true, "standard deviation of the initial weights (default 1/sqrt(hidden))"},
     {"min-nodes", true, "smallest training graph (default 3)"},
     {"max-nodes", true, "largest training graph (default 10)"},
     {"notations", true, "comma-separated: arrow, to, parents, adjacency (default arrow,parents)"},
@@ -74,9 +78,11 @@ absl::StatusOr<LmTrainOptions> OptionsFromFlags(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(int64_t eval_every, flags.Int("eval-every", o.eval_every));
   GP_ASSIGN_OR_RETURN(int64_t seed, flags.Int("seed", static_cast<int64_t>(o.seed)));
   GP_ASSIGN_OR_RETURN(o.learning_rate, flags.Double("lr", o.learning_rate));
+  GP_ASSIGN_OR_RETURN(double init_std, flags.Double("init-std", 0));
   GP_ASSIGN_OR_RETURN(double max_minutes, flags.Double("max-minutes", 0));
   o.max_seconds = 60 * max_minutes;
   GP_ASSIGN_OR_RETURN(o.weight_decay, flags.Double("weight-decay", o.weight_decay));
+  GP_ASSIGN_OR_RETURN(o.context_loss_weight, flags.Double("context-loss", 0));
   GP_ASSIGN_OR_RETURN(o.curriculum_fraction, flags.Double("curriculum", o.curriculum_fraction));
   GP_ASSIGN_OR_RETURN(o.corpus.expected_degree, flags.Double("degree", o.corpus.expected_degree));
   GP_ASSIGN_OR_RETURN(o.corpus.notations,
@@ -88,14 +94,36 @@ absl::StatusOr<LmTrainOptions> OptionsFromFlags(const Flags& flags) {
   o.batch_size = static_cast<int>(batch);
   o.warmup_steps = static_cast<int>(warmup);
   o.shape = {static_cast<int>(hidden), static_cast<int>(layers), static_cast<int>(heads),
-             static_cast<int>(intermediate)};
+             static_cast<int>(intermediate), init_std};
   o.corpus.min_nodes = static_cast<int>(min_nodes);
   o.corpus.max_nodes = static_cast<int>(max_nodes);
   o.eval_graphs = static_cast<int>(eval_graphs);
   o.eval_nodes = static_cast<int>(eval_nodes);
   o.eval_every = static_cast<int>(eval_every);
   o.seed = static_cast<uint64_t>(seed);
+  o.init_from = flags.Get("init-from", "");
   return o;
+}
+
+// Beside the hub files: every training stage that led to the checkpoint.
+constexpr char kTrainingLog[] = "training.json";
+
+// The stages recorded in an earlier checkpoint this run continues from.
+absl::StatusOr<std::vector<TrainingStage>> EarlierStages(const std::string& init_from) {
+  std::vector<TrainingStage> stages;
+  if (init_from.empty()) return stages;
+  const std::string path = (std::filesystem::path(init_from) / kTrainingLog).string();
+  if (!std::filesystem::exists(path)) return stages;
+  GP_ASSIGN_OR_RETURN(nlohmann::json log, ReadJsonFile(path));
+  if (!log.contains("stages") || !log["stages"].is_array()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": no 'stages' list"));
+  }
+  for (const nlohmann::json& stage : log["stages"]) {
+    absl::StatusOr<TrainingStage> parsed = TrainingStage::FromJson(stage);
+    if (!parsed.ok()) return Annotate(parsed.status(), path);
+    stages.push_back(*std::move(parsed));
+  }
+  return stages;
 }
 
 std::string AccuracyLine(const ParentAccuracy& a) {
@@ -144,19 +172,25 @@ absl::Status TrainLm(const Flags& flags, const std::vector<std::string>& args) {
                                             options.eval_graphs, options.eval_nodes, options.seed));
   ModelCardFacts facts;
   facts.name = std::filesystem::path(out).filename().string();
-  facts.command = absl::StrCat("graphprobe train-lm ", absl::StrJoin(args, " "));
   facts.options = options;
   facts.accuracy = saved_accuracy;
-  facts.training_seconds = result.seconds;
-  facts.steps_run = static_cast<int>(result.losses.size());
-  const size_t n = result.losses.size(), window = std::min<size_t>(50, n);
-  facts.first_loss = MeanOf(result.losses, 0, window);
-  facts.last_loss = MeanOf(result.losses, n - window, n);
   facts.parameters = parameters;
   facts.vocab_size = result.config["vocab_size"].get<int64_t>();
-  facts.machine = absl::StrCat(at::get_num_threads(), " CPU threads, float32");
+  GP_ASSIGN_OR_RETURN(facts.stages, EarlierStages(options.init_from));
+  const size_t n = result.losses.size(), window = std::min<size_t>(50, n);
+  facts.stages.push_back(
+      {absl::StrCat("graphprobe train-lm ", absl::StrJoin(args, " ")),
+       DescribeTrainingStage(options, static_cast<int>(n), result.seconds,
+                             MeanOf(result.losses, 0, window), MeanOf(result.losses, n - window, n),
+                             absl::StrCat(at::get_num_threads(), " CPU threads, float32")),
+       result.seconds});
+  nlohmann::json stages = nlohmann::json::array();
+  for (const TrainingStage& stage : facts.stages) stages.push_back(stage.ToJson());
   GP_RETURN_IF_ERROR(SaveHubCheckpoint(out, result.model,
                                        {result.config, tokenizer_json, ModelCardMarkdown(facts)}));
+
+  GP_RETURN_IF_ERROR(WriteJsonFile((std::filesystem::path(out) / kTrainingLog).string(),
+                                   {{"stages", stages}}));
 
   // Read it back the way every checkpoint is read, and check it answers the same.
   GP_ASSIGN_OR_RETURN(DecoderModel reloaded, DecoderModel::Load(out, {}));

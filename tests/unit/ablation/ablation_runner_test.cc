@@ -9,8 +9,7 @@
 #include <fstream>
 
 #include "common/core/json_file.h"
-#include "common/tokenizer/byte_tokenizer_json.h"
-#include "tests/test_data.h"
+#include "tests/unit/ablation/tiny_model_dir.h"
 
 namespace gp {
 namespace {
@@ -20,14 +19,7 @@ namespace fs = std::filesystem;
 class AblationRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("gp_ablation_" + std::to_string(::getpid()));
-    fs::create_directories(dir_ / "model");
-    const fs::path src = fs::path(GP_TEST_DATA) / "hf-reference/models/tiny-llama3";
-    for (const char* f : {"config.json", "model.safetensors"})
-      fs::copy_file(src / f, dir_ / "model" / f);
-    ASSERT_TRUE(WriteJsonFile((dir_ / "model/tokenizer.json").string(),
-                              ByteLevelTokenizerJson({"<|begin_of_text|>"}))
-                    .ok());
+    dir_ = testing::MakeTinyModelScratchDir("gp_ablation_");
     nlohmann::json json = {
         {"models",
          {{{"name", "tiny"}, {"path", "model"}}, {{"path", "model"}, {"random_init", true}}}},

@@ -10,8 +10,7 @@
 
 #include "common/core/json_file.h"
 #include "common/model/tensor_io.h"
-#include "common/tokenizer/byte_tokenizer_json.h"
-#include "tests/test_data.h"
+#include "tests/unit/ablation/tiny_model_dir.h"
 
 namespace gp {
 namespace {
@@ -21,14 +20,7 @@ namespace fs = std::filesystem;
 class DatasetBuilderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("gp_dataset_" + std::to_string(::getpid()));
-    fs::create_directories(dir_ / "model");
-    const fs::path src = fs::path(GP_TEST_DATA) / "hf-reference/models/tiny-llama3";
-    for (const char* f : {"config.json", "model.safetensors"})
-      fs::copy_file(src / f, dir_ / "model" / f);
-    ASSERT_TRUE(WriteJsonFile((dir_ / "model/tokenizer.json").string(),
-                              ByteLevelTokenizerJson({"<|begin_of_text|>"}))
-                    .ok());
+    dir_ = testing::MakeTinyModelScratchDir("gp_dataset_");
     spec_.model = (dir_ / "model").string();
     spec_.num_graphs = 12;
     spec_.generator.num_nodes = 5;

@@ -170,8 +170,14 @@ TEST(GraphLmTrainerTest, ShortTrainingLowersLossAndTheCheckpointLoadsBack) {
   facts.name = "toy-test";
   facts.options = options;
   facts.accuracy = result->final_accuracy;
+  facts.stages = {{"graphprobe train-lm --steps 30", "stage one", 60},
+                  {"graphprobe train-lm --init-from x", "stage two", 60}};
   const std::string card = ModelCardMarkdown(facts);
   EXPECT_NE(card.find("# toy-test"), std::string::npos);
+  EXPECT_NE(card.find("Stage 2: stage two"), std::string::npos);
+  EXPECT_NE(card.find("graphprobe train-lm --steps 30\ngraphprobe train-lm --init-from x"),
+            std::string::npos);
+  EXPECT_NE(card.find("Total: 2.0 minutes"), std::string::npos);
   ASSERT_TRUE(SaveHubCheckpoint(dir.string(), result->model,
                                 {result->config, GraphTextTokenizerJson(), card})
                   .ok());
