@@ -34,6 +34,8 @@ std::vector<std::string> GraphTextWords(NameScheme names) {
     const std::string& name = pool[i];
     words.push_back(name);
     words.push_back(" " + name);
+    words.push_back(" " + name + ":");  // "Parents of Q:", where the answer follows
+    words.push_back(" -> " + name);     // the child of an arrow
   }
   return words;
 }

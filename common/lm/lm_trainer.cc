@@ -96,7 +96,22 @@ absl::Status ValidateOptions(const LmTrainOptions& o) {
 }  // namespace
 
 nlohmann::json GraphTextTokenizerJson(NameScheme names) {
-  return ByteLevelTokenizerJson({"<|begin_of_text|>"}, GraphTextWords(names));
+  nlohmann::json json = ByteLevelTokenizerJson({"<|begin_of_text|>"}, GraphTextWords(names));
+  // Pieces start at each space (except the one after "->") instead of at the GPT-2 pattern's
+  // letter/punctuation boundaries, so "Parents of Q:" ends in one token naming Q, and in
+  // "A -> Q" the child's token " -> Q" follows its parent's: both questions become a lookup
+  // of the token before or after a matching one, the pattern small transformers learn first.
+  json["pre_tokenizer"] = {{"type", "Sequence"},
+                           {"pretokenizers",
+                            {{{"type", "Split"},
+                              {"pattern", {{"Regex", "(?<!->) "}}},
+                              {"behavior", "MergedWithNext"},
+                              {"invert", false}},
+                             {{"type", "ByteLevel"},
+                              {"add_prefix_space", false},
+                              {"trim_offsets", false},
+                              {"use_regex", false}}}}};
+  return json;
 }
 
 nlohmann::json ToyLlamaConfigJson(const ToyModelShape& shape, int64_t vocab_size) {
@@ -203,14 +218,12 @@ absl::StatusOr<LmTrainResult> TrainGraphLm(
   }
   GP_ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(config_json, "toy config"));
   if (config.vocab_size != vocab_size) {
-    return absl::InvalidArgumentError(absl::StrCat(options.init_from, ": vocab_size ",
-                                                   config.vocab_size, ", the tokenizer has ",
-                                                   vocab_size));
+    return absl::InvalidArgumentError(absl::StrCat(
+        options.init_from, ": vocab_size ", config.vocab_size, ", the tokenizer has ", vocab_size));
   }
-  GP_ASSIGN_OR_RETURN(DecoderModel model,
-                      options.init_from.empty()
-                          ? DecoderModel::RandomInit(config, {}, options.seed)
-                          : DecoderModel::Load(options.init_from, {}));
+  GP_ASSIGN_OR_RETURN(DecoderModel model, options.init_from.empty()
+                                              ? DecoderModel::RandomInit(config, {}, options.seed)
+                                              : DecoderModel::Load(options.init_from, {}));
 
   std::vector<at::Tensor> params;
   for (auto& [name, p] : model.NamedParameters()) params.push_back(p.requires_grad_(true));
@@ -243,9 +256,10 @@ absl::StatusOr<LmTrainResult> TrainGraphLm(
     const at::Tensor answer_loss = token_loss.masked_select(is_answer).mean();
     at::Tensor loss = answer_loss;
     if (options.context_loss_weight > 0) {
-      const at::Tensor is_context =
-          batch.attention_mask.narrow(1, 1, length - 1).reshape({-1}).gt(0).logical_and(
-              is_answer.logical_not());
+      const at::Tensor is_context = batch.attention_mask.narrow(1, 1, length - 1)
+                                        .reshape({-1})
+                                        .gt(0)
+                                        .logical_and(is_answer.logical_not());
       loss = loss + options.context_loss_weight * token_loss.masked_select(is_context).mean();
     }
     loss.backward();

@@ -1,10 +1,10 @@
 // Model card text.
 #include "common/lm/model_card.h"
 
+#include <cmath>
+
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-
-#include <cmath>
 
 namespace gp {
 
@@ -32,11 +32,12 @@ std::string DescribeTrainingStage(const LmTrainOptions& o, int steps_run, double
       "cosine decay to 10%%, gradient clipping at %g; %d steps of %d graphs%s (%s notation, %s "
       "graphs) growing from %d to %d nodes over the first %.0f%% of training%s. Seed %llu. Answer "
       "loss %.3f (first 50 steps) -> %.3f (last 50 steps). %.1f minutes on %s.",
-      o.init_from.empty() ? "From random weights (std " +
-                                absl::StrFormat("%.3g", o.shape.init_std > 0 ? o.shape.init_std
-                                                                            : 1 / std::sqrt(o.shape.hidden_size)) +
-                                ")"
-                          : "Continued from " + o.init_from,
+      o.init_from.empty()
+          ? "From random weights (std " +
+                absl::StrFormat("%.3g", o.shape.init_std > 0 ? o.shape.init_std
+                                                             : 1 / std::sqrt(o.shape.hidden_size)) +
+                ")"
+          : "Continued from " + o.init_from,
       o.weight_decay, o.learning_rate, o.warmup_steps, o.clip_norm, steps_run, o.batch_size,
       o.max_seconds > 0 ? absl::StrFormat(" (a %.0f-minute budget)", o.max_seconds / 60)
                         : std::string(),
@@ -109,8 +110,10 @@ Exact parent sets (every answer token is the greedy choice): **%.1f%%**; answer 
 Llama (RMSNorm, RoPE, SwiGLU, no biases): hidden %d, %d layers, %d heads (head dim %d),
 MLP %d, vocabulary %d, %d parameters, stored in bfloat16.
 
-The tokenizer is a byte-level BPE `tokenizer.json` whose merges make every node name, `->`,
-`Parents`, `of` and `none` a single token; anything else falls back to bytes.
+The tokenizer is a byte-level BPE `tokenizer.json` whose merges make every node name, every
+`-> name` (the child of an arrow), every `name:` (the node a question asks about), `Parents`,
+`of` and `none` a single token; pieces split at spaces (except after `->`), anything else
+falls back to bytes.
 
 ## Training
 
@@ -123,11 +126,10 @@ Reproduce (from the repository root, after `bash scripts/setup.sh`):
 )",
       f.name, absl::StrJoin(notations, " and "), absl::StrJoin(generators, " and "),
       o.corpus.min_nodes, o.corpus.max_nodes, NameSchemeName(o.corpus.names),
-      o.context_loss_weight > 0 ? absl::StrFormat(" (and, at weight %g, the rest of the text)",
-                                                  o.context_loss_weight)
-                                : std::string(" only"),
-      o.eval_graphs,
-      o.eval_nodes, f.accuracy.questions, 100 * f.accuracy.parent_sets,
+      o.context_loss_weight > 0
+          ? absl::StrFormat(" (and, at weight %g, the rest of the text)", o.context_loss_weight)
+          : std::string(" only"),
+      o.eval_graphs, o.eval_nodes, f.accuracy.questions, 100 * f.accuracy.parent_sets,
       100 * f.accuracy.answer_tokens, by_notation, o.shape.hidden_size, o.shape.num_layers,
       o.shape.num_heads, o.shape.hidden_size / o.shape.num_heads, o.shape.intermediate_size,
       f.vocab_size, f.parameters, stages, commands);

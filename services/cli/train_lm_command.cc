@@ -189,8 +189,8 @@ absl::Status TrainLm(const Flags& flags, const std::vector<std::string>& args) {
   GP_RETURN_IF_ERROR(SaveHubCheckpoint(out, result.model,
                                        {result.config, tokenizer_json, ModelCardMarkdown(facts)}));
 
-  GP_RETURN_IF_ERROR(WriteJsonFile((std::filesystem::path(out) / kTrainingLog).string(),
-                                   {{"stages", stages}}));
+  GP_RETURN_IF_ERROR(
+      WriteJsonFile((std::filesystem::path(out) / kTrainingLog).string(), {{"stages", stages}}));
 
   // Read it back the way every checkpoint is read, and check it answers the same.
   GP_ASSIGN_OR_RETURN(DecoderModel reloaded, DecoderModel::Load(out, {}));
