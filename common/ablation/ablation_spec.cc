@@ -286,7 +286,7 @@ AblationSpec DefaultAblationSpec(const std::string& toy_model_dir) {
   spec.feature_modes = {FeatureOptions{}, argmax, topk};
   spec.permutations = {1, 4};
   spec.probes = {"pair-mlp", "gcn", "logreg-head"};
-  spec.dataset_sizes = {400};
+  spec.dataset_sizes = {350};
   return spec;
 }
 
