@@ -113,12 +113,7 @@ std::string DatasetPath(const std::string& out_dir, const std::string& dataset_i
 absl::Status WriteResultTables(const AblationSpec& spec, const std::string& out_dir,
                                const std::vector<CellResult>& results) {
   const fs::path root(out_dir);
-  {
-    std::ofstream csv(root / "results.csv.tmp", std::ios::trunc);
-    csv << ResultsCsv(results);
-    if (!csv.flush()) return absl::InternalError("cannot write results.csv");
-  }
-  fs::rename(root / "results.csv.tmp", root / "results.csv");
+  GP_RETURN_IF_ERROR(WriteTextFile((root / "results.csv").string(), ResultsCsv(results)));
   Json cells = Json::array();
   for (const CellResult& r : results) cells.push_back(r.ToJson());
   Json heads = Json::object();
@@ -135,8 +130,8 @@ absl::Status WriteResultTables(const AblationSpec& spec, const std::string& out_
       csv << absl::StrFormat("%d,%d,%d,%.4f,%.4f\n", i + 1, h.layer, h.head, h.val_f1, h.val_auc);
     }
     heads[model.name] = list;
-    std::ofstream out(root / absl::StrCat("heads-", model.name, ".csv"), std::ios::trunc);
-    out << csv.str();
+    GP_RETURN_IF_ERROR(
+        WriteTextFile((root / absl::StrCat("heads-", model.name, ".csv")).string(), csv.str()));
   }
   return WriteJsonFile((root / "results.json").string(),
                        {{"spec", spec.ToJson()}, {"cells", cells}, {"head_ranking", heads}});

@@ -26,20 +26,24 @@ absl::StatusOr<nlohmann::json> ReadJsonFile(const std::string& path) {
   }
 }
 
-absl::Status WriteJsonFile(const std::string& path, const nlohmann::json& value) {
+absl::Status WriteTextFile(const std::string& path, const std::string& text) {
   const std::string tmp_path = path + ".tmp";
   {
     std::ofstream out(tmp_path, std::ios::trunc);
     if (!out)
       return absl::InvalidArgumentError(
           absl::StrCat(path, ": cannot write: ", std::strerror(errno)));
-    out << value.dump(2) << "\n";
+    out << text;
     if (!out) return absl::ResourceExhaustedError(absl::StrCat(path, ": write failed"));
   }
   if (std::rename(tmp_path.c_str(), path.c_str()) != 0) {
     return absl::InternalError(absl::StrCat(path, ": cannot rename: ", std::strerror(errno)));
   }
   return absl::OkStatus();
+}
+
+absl::Status WriteJsonFile(const std::string& path, const nlohmann::json& value) {
+  return WriteTextFile(path, value.dump(2) + "\n");
 }
 
 }  // namespace gp

@@ -12,7 +12,11 @@ namespace gp {
 // position) if malformed.
 absl::StatusOr<nlohmann::json> ReadJsonFile(const std::string& path);
 
-// Writes `value` (pretty-printed) through a temporary file and a rename.
+// Writes `text` through a temporary file and a rename, so an interrupted write never leaves a
+// half-written file under `path`.
+absl::Status WriteTextFile(const std::string& path, const std::string& text);
+
+// WriteTextFile of `value`, pretty-printed.
 absl::Status WriteJsonFile(const std::string& path, const nlohmann::json& value);
 
 }  // namespace gp

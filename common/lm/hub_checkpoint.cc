@@ -4,7 +4,6 @@
 #include <ATen/ATen.h>
 
 #include <filesystem>
-#include <fstream>
 #include <utility>
 #include <vector>
 
@@ -14,23 +13,6 @@
 #include "common/model/tensor_io.h"
 
 namespace gp {
-namespace {
-
-absl::Status WriteTextFile(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) return absl::InternalError(absl::StrCat("cannot write ", tmp));
-  }
-  std::error_code error;
-  std::filesystem::rename(tmp, path, error);
-  if (error) return absl::InternalError(absl::StrCat("cannot rename ", tmp, ": ", error.message()));
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 absl::Status SaveHubCheckpoint(const std::string& dir, const DecoderModel& model,
                                const HubCheckpoint& files) {
   std::error_code error;
