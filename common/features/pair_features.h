@@ -33,7 +33,10 @@ struct FeatureOptions {
   int directions() const { return both_directions ? 2 : 1; }
 };
 
-// "raw" | "argmax" | "topk:K" (| "topk1:K" for ones).
+// "raw" | "argmax" | "topk:K" (| "topk1:K" for ones), each optionally followed by options:
+// "+drop-sink", "+max" (aggregation over repeated mentions), "+both" (both directions), e.g.
+// "argmax+drop-sink". Options not named keep `base`'s values. FeatureModeName writes every
+// option that differs from the default, so the name identifies the features.
 absl::StatusOr<FeatureOptions> ParseFeatureMode(const std::string& mode, FeatureOptions base);
 std::string FeatureModeName(const FeatureOptions& options);
 

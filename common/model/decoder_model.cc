@@ -108,21 +108,21 @@ absl::StatusOr<ModelOptions> ParseModelOptions(const std::string& dtype,
     options.dtype = at::kBFloat16;
   } else {
     return absl::InvalidArgumentError(
-        absl::StrCat("--dtype '", dtype, "': expected float32 or bfloat16"));
+        absl::StrCat("dtype '", dtype, "': expected float32 or bfloat16"));
   }
   if (device == "cpu") return options;
   if (device.rfind("cuda", 0) != 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--device '", device, "': expected cpu, cuda or cuda:N"));
+        absl::StrCat("device '", device, "': expected cpu, cuda or cuda:N"));
   }
   if (!at::hasCUDA()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--device '", device, "': this libtorch build or machine has no CUDA device"));
+        absl::StrCat("device '", device, "': this libtorch build or machine has no CUDA device"));
   }
   try {
     options.device = at::Device(device);
   } catch (const c10::Error&) {
-    return absl::InvalidArgumentError(absl::StrCat("--device '", device, "': not a device name"));
+    return absl::InvalidArgumentError(absl::StrCat("device '", device, "': not a device name"));
   }
   return options;
 }

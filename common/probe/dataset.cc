@@ -42,6 +42,16 @@ absl::Status ValidateProbeDataset(const ProbeDataset& d, const std::string& wher
     if ((d.split == s).sum().item<int64_t>() == 0)
       return error(absl::StrCat("the ", names[s], " split is empty"));
   }
+  if (d.node_name_id.defined() && d.node_name_id.sizes() != at::IntArrayRef({g, n})) {
+    return error(absl::StrCat("'node_name_id' must be [", g, ", ", n, "], got [",
+                              absl::StrJoin(d.node_name_id.sizes(), ","), "]"));
+  }
+  if (d.position_features.defined() &&
+      (d.position_features.dim() != 4 || d.position_features.size(0) != g ||
+       d.position_features.size(1) != n || d.position_features.size(2) != n)) {
+    return error(absl::StrCat("'position_features' must be [", g, ", ", n, ", ", n, ", P], got [",
+                              absl::StrJoin(d.position_features.sizes(), ","), "]"));
+  }
   if (!at::isfinite(d.features).all().item<bool>())
     return error("'features' holds NaN or infinity");
   const at::Tensor train = d.Indices(0);
@@ -55,27 +65,31 @@ absl::StatusOr<ProbeDataset> LoadProbeDataset(const std::string& path) {
   GP_ASSIGN_OR_RETURN(auto file, SafetensorsFile::Open(path));
   GP_ASSIGN_OR_RETURN(auto tensors, ReadTensors(path));
   ProbeDataset d;
-  struct Field {
-    const char* name;
-    at::ScalarType dtype;
-    at::Tensor* slot;
-  };
-  for (const Field& f :
-       {Field{"features", at::kFloat, &d.features}, Field{"adjacency", at::kByte, &d.adjacency},
-        Field{"node_mask", at::kByte, &d.node_mask}, Field{"split", at::kByte, &d.split},
-        Field{"graph_id", at::kLong, &d.graph_id}}) {
-    auto it = tensors.find(f.name);
-    if (it == tensors.end())
-      return absl::InvalidArgumentError(absl::StrCat(path, ": missing tensor '", f.name, "'"));
-    if (it->second.scalar_type() != f.dtype) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": tensor '", f.name, "' is ",
-                                                     c10::toString(it->second.scalar_type()),
-                                                     ", expected ", c10::toString(f.dtype)));
+  // Each tensor with the contract's dtype; the optional ones may be absent.
+  const auto take = [&](const char* name, at::ScalarType dtype, bool required,
+                        at::Tensor* slot) -> absl::Status {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) {
+      return required ? absl::InvalidArgumentError(
+                            absl::StrCat(path, ": missing tensor '", name, "'"))
+                      : absl::OkStatus();
     }
-    *f.slot = it->second;
-  }
+    if (it->second.scalar_type() != dtype) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": tensor '", name, "' is ",
+                                                     c10::toString(it->second.scalar_type()),
+                                                     ", expected ", c10::toString(dtype)));
+    }
+    *slot = it->second;
+    return absl::OkStatus();
+  };
+  GP_RETURN_IF_ERROR(take("features", at::kFloat, true, &d.features));
+  GP_RETURN_IF_ERROR(take("adjacency", at::kByte, true, &d.adjacency));
+  GP_RETURN_IF_ERROR(take("node_mask", at::kByte, true, &d.node_mask));
+  GP_RETURN_IF_ERROR(take("split", at::kByte, true, &d.split));
+  GP_RETURN_IF_ERROR(take("graph_id", at::kLong, true, &d.graph_id));
+  GP_RETURN_IF_ERROR(take("node_name_id", at::kLong, false, &d.node_name_id));
+  GP_RETURN_IF_ERROR(take("position_features", at::kFloat, false, &d.position_features));
   d.node_mask = d.node_mask.to(at::kBool);
-  if (tensors.count("node_position")) d.node_position = tensors.at("node_position").to(at::kFloat);
   auto spec = file.metadata().find("spec");
   if (spec != file.metadata().end()) d.spec = nlohmann::json::parse(spec->second, nullptr, false);
   if (d.spec.is_discarded()) d.spec = nlohmann::json();

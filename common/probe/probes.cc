@@ -23,6 +23,13 @@ struct Linear {
   at::Tensor operator()(const at::Tensor& x) const { return at::linear(x, weight, bias); }
 };
 
+// Inverted dropout with the caller's generator (at::dropout would draw from the global one).
+at::Tensor Dropout(const at::Tensor& x, double p, at::Generator* rng) {
+  if (rng == nullptr || p == 0) return x;
+  const at::Tensor keep = at::empty_like(x).bernoulli_(1 - p, *rng);
+  return x * keep / (1 - p);
+}
+
 struct Mlp {
   std::vector<Linear> layers;
   double dropout = 0;
@@ -36,9 +43,9 @@ struct Mlp {
     }
     layers.emplace_back(width, out, gen);
   }
-  at::Tensor operator()(at::Tensor x, bool training) const {
+  at::Tensor operator()(at::Tensor x, at::Generator* rng) const {
     for (size_t i = 0; i + 1 < layers.size(); ++i)
-      x = at::dropout(at::relu(layers[i](x)), dropout, training);
+      x = Dropout(at::relu(layers[i](x)), dropout, rng);
     return layers.back()(x);
   }
   void Collect(std::vector<at::Tensor>* out) const {
@@ -53,8 +60,9 @@ class PairMlpProbe : public Probe {
  public:
   PairMlpProbe(int64_t f, const ProbeOptions& o, at::Generator& gen)
       : mlp_(f, o.hidden, o.layers, 1, o.dropout, gen) {}
-  at::Tensor Forward(const at::Tensor& features, const at::Tensor&, bool training) const override {
-    return mlp_(features, training);
+  at::Tensor Forward(const at::Tensor& features, const at::Tensor&,
+                     at::Generator* rng) const override {
+    return mlp_(features, rng);
   }
   std::vector<at::Tensor> Parameters() const override {
     std::vector<at::Tensor> out;
@@ -70,9 +78,10 @@ class GraphMlpProbe : public Probe {
  public:
   GraphMlpProbe(int64_t n, int64_t f, const ProbeOptions& o, at::Generator& gen)
       : n_(n), mlp_(n * n * f, o.hidden, std::max(1, o.layers - 1), n * n, o.dropout, gen) {}
-  at::Tensor Forward(const at::Tensor& features, const at::Tensor&, bool training) const override {
+  at::Tensor Forward(const at::Tensor& features, const at::Tensor&,
+                     at::Generator* rng) const override {
     const int64_t b = features.size(0);
-    return mlp_(features.reshape({b, -1}), training).view({b, n_, n_, 1});
+    return mlp_(features.reshape({b, -1}), rng).view({b, n_, n_, 1});
   }
   std::vector<at::Tensor> Parameters() const override {
     std::vector<at::Tensor> out;
@@ -103,7 +112,7 @@ class GcnProbe : public Probe {
     decoder_ = Mlp(2 * h + f, h, 1, 1, o.dropout, gen);
   }
   at::Tensor Forward(const at::Tensor& features, const at::Tensor& node_mask,
-                     bool training) const override {
+                     at::Generator* rng) const override {
     const at::Tensor mask = node_mask.to(at::kFloat);                    // [B, N]
     const at::Tensor pair_mask = mask.unsqueeze(2) * mask.unsqueeze(1);  // [B, N, N]
     const at::Tensor count = mask.sum(1, true).clamp_min(1).unsqueeze(2);
@@ -122,7 +131,7 @@ class GcnProbe : public Probe {
     const int64_t n = x.size(1);
     const at::Tensor hi = x.unsqueeze(2).expand({-1, -1, n, -1}),
                      hj = x.unsqueeze(1).expand({-1, n, -1, -1});
-    return decoder_(at::cat({hi, hj, features}, -1), training);
+    return decoder_(at::cat({hi, hj, features}, -1), rng);
   }
   std::vector<at::Tensor> Parameters() const override {
     std::vector<at::Tensor> out = {edge_.weight, edge_.bias};
@@ -139,28 +148,6 @@ class GcnProbe : public Probe {
   Linear edge_;
   std::vector<Linear> convs_;
   Mlp decoder_;
-};
-
-// One logistic regression per head over that head's `directions` features.
-class LogregHeadProbe : public Probe {
- public:
-  LogregHeadProbe(int64_t f, int64_t directions, at::Generator& gen)
-      : heads_(f / directions), directions_(directions) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(directions));
-    weight_ = at::empty({heads_, directions}).uniform_(-bound, bound, gen).requires_grad_(true);
-    bias_ = at::zeros({heads_}).requires_grad_(true);
-  }
-  at::Tensor Forward(const at::Tensor& features, const at::Tensor&, bool) const override {
-    const auto s = features.sizes();
-    at::Tensor x = features.reshape({s[0], s[1], s[2], heads_, directions_});
-    return (x * weight_).sum(-1) + bias_;
-  }
-  std::vector<at::Tensor> Parameters() const override { return {weight_, bias_}; }
-  int64_t outputs() const override { return heads_; }
-
- private:
-  int64_t heads_, directions_;
-  at::Tensor weight_, bias_;
 };
 
 }  // namespace
@@ -187,24 +174,23 @@ at::Tensor GcnConv(const at::Tensor& normalized_adjacency, const at::Tensor& x,
   return at::matmul(normalized_adjacency, at::linear(x, weight)) + bias;
 }
 
+bool IsLogisticProbe(const std::string& kind) {
+  return kind == "logreg-head" || kind == "logreg-layer";
+}
+
 absl::StatusOr<std::unique_ptr<Probe>> MakeProbe(const ProbeOptions& o, int64_t n, int64_t f,
                                                  uint64_t seed) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  if (o.hidden < 1 || o.layers < 0 || o.dropout < 0 || o.dropout >= 1) {
-    return absl::InvalidArgumentError("--hidden must be >= 1, layers >= 0 and dropout in [0, 1)");
+  if (o.hidden < 1) return absl::InvalidArgumentError(absl::StrCat("hidden ", o.hidden, ": must be >= 1"));
+  if (o.layers < 0) return absl::InvalidArgumentError(absl::StrCat("layers ", o.layers, ": must be >= 0"));
+  if (o.dropout < 0 || o.dropout >= 1) {
+    return absl::InvalidArgumentError(absl::StrCat("dropout ", o.dropout, ": must be in [0, 1)"));
   }
   if (o.kind == "pair-mlp") return std::unique_ptr<Probe>(new PairMlpProbe(f, o, gen));
   if (o.kind == "graph-mlp") return std::unique_ptr<Probe>(new GraphMlpProbe(n, f, o, gen));
   if (o.kind == "gcn") return std::unique_ptr<Probe>(new GcnProbe(f, o, gen));
-  if (o.kind == "logreg-head") {
-    if (o.directions < 1 || f % o.directions != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "logreg-head: ", f, " features are not a multiple of ", o.directions, " directions"));
-    }
-    return std::unique_ptr<Probe>(new LogregHeadProbe(f, o.directions, gen));
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown probe '", o.kind, "' (pair-mlp, graph-mlp, gcn, logreg-head)"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "probe '", o.kind, "': unknown (pair-mlp, graph-mlp, gcn, logreg-head, logreg-layer)"));
 }
 
 }  // namespace gp

@@ -2,9 +2,10 @@
 // - pair-mlp: an MLP on each pair's feature vector (shared over pairs: works at any N), K = 1;
 // - graph-mlp: the flattened N x N x F features of a graph -> N x N logits, K = 1;
 // - gcn: GCNConv layers (torch_geometric semantics) over the nodes, with edge weights
-//   learned from the pair features, node embeddings decoded into pair logits, K = 1;
-// - logreg-head: one logistic regression per (layer, head), K = layers x heads.
-// Parameters are plain tensors (requires_grad) so any optimizer can drive them.
+//   learned from the pair features, node embeddings decoded into pair logits, K = 1.
+// Parameters are plain tensors (requires_grad) so any optimizer can drive them. The per-head
+// and per-layer logistic probes (logreg-head, logreg-layer) are no gradient probes: they are
+// fitted to convergence by `logistic.h` (see trainer.cc).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -24,20 +25,26 @@ struct ProbeOptions {
   int layers = 2;  // hidden layers of the MLPs, GCN layers of gcn
   double dropout = 0.0;
   bool gcn_edge_weights = true;
-  int64_t heads_per_layer = 0;  // logreg-head: from the dataset spec (0: every feature alone)
+  int64_t heads_per_layer = 0;  // logreg-head/-layer: from the dataset spec (0: every feature alone)
   int64_t directions = 1;
 };
+
+// The probes that are fitted per (layer, head) or per layer by Newton's method.
+bool IsLogisticProbe(const std::string& kind);
 
 class Probe {
  public:
   virtual ~Probe() = default;
-  // features [B, N, N, F] (standardized), node_mask bool [B, N] -> logits [B, N, N, K].
+  // features [B, N, N, F] (standardized), node_mask bool [B, N] -> logits [B, N, N, 1].
+  // Training passes the generator of the dropout masks (the caller's own, so concurrent
+  // trainings never share random state); evaluation passes nullptr.
   virtual at::Tensor Forward(const at::Tensor& features, const at::Tensor& node_mask,
-                             bool training) const = 0;
+                             at::Generator* dropout_rng) const = 0;
   virtual std::vector<at::Tensor> Parameters() const = 0;
-  virtual int64_t outputs() const { return 1; }  // K
 };
 
+// Gradient probes only (pair-mlp, graph-mlp, gcn). Errors name the fields (`probe`, `hidden`,
+// `layers`, `dropout`).
 absl::StatusOr<std::unique_ptr<Probe>> MakeProbe(const ProbeOptions& options, int64_t num_nodes,
                                                  int64_t num_features, uint64_t seed);
 

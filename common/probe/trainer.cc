@@ -1,4 +1,5 @@
-// The training loop: Adam with L2 weight decay, evaluation per epoch, best-epoch snapshot.
+// The training loops: Adam for the gradient probes, Newton for the logistic probes; labels and
+// features after any control; selection on validation; the test split evaluated once.
 #include "common/probe/trainer.h"
 
 #include <ATen/ATen.h>
@@ -10,180 +11,369 @@
 #include "absl/strings/str_cat.h"
 #include "common/core/status.h"
 #include "common/model/adam.h"
+#include "common/probe/logistic.h"
 
 namespace gp {
 namespace {
 
-// Logits [G, N, N, K] of a probe on graphs `indices`, in batches, no gradients.
-at::Tensor Predict(const Probe& probe, const at::Tensor& features, const at::Tensor& mask,
-                   const at::Tensor& indices, int batch_size) {
-  at::NoGradGuard no_grad;
-  std::vector<at::Tensor> parts;
-  for (int64_t s = 0; s < indices.size(0); s += batch_size) {
-    const at::Tensor idx = indices.narrow(0, s, std::min<int64_t>(batch_size, indices.size(0) - s));
-    parts.push_back(probe.Forward(features.index_select(0, idx), mask.index_select(0, idx), false));
-  }
-  return at::cat(parts);
+// Seeds of the generators one training draws from, one stream each.
+enum SeedStream : uint64_t { kInit = 0, kLabelShuffle = 1, kBatches = 2, kDropout = 3,
+                             kControlTask = 4, kBootstrap = 5 };
+
+uint64_t Mix(uint64_t x) {  // splitmix64's finalizer
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
 }
 
-std::vector<EdgeMetrics> MetricsPerOutput(const at::Tensor& logits, const at::Tensor& adjacency,
-                                          const at::Tensor& mask, ProbeTask task) {
-  std::vector<EdgeMetrics> out;
-  for (int64_t k = 0; k < logits.size(3); ++k) {
-    out.push_back(ComputeEdgeMetrics(PairsForTask(logits.select(3, k), adjacency, mask, task)));
+uint64_t StreamSeed(uint64_t seed, SeedStream stream) {
+  return stream == kInit ? seed : Mix(seed ^ (0x51ed270b27d0ef4dULL * stream));
+}
+
+// A fixed pseudo-random label for a pair of names, with probability `density`.
+bool NamePairLabel(uint64_t seed, int64_t a, int64_t b, double density) {
+  const uint64_t h = Mix(Mix(seed ^ static_cast<uint64_t>(a)) ^ static_cast<uint64_t>(b));
+  return static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0) < density;
+}
+
+// The share of positive task pairs among the training graphs.
+double TrainingDensity(const at::Tensor& adjacency, const at::Tensor& mask, const at::Tensor& train,
+                       ProbeTask task) {
+  const TaskPairs p = PairsForTask(at::zeros_like(adjacency.index_select(0, train)),
+                                   adjacency.index_select(0, train), mask.index_select(0, train),
+                                   task);
+  return p.labels.masked_select(p.valid).mean().item<double>();
+}
+
+// Hewitt and Liang's control task: labels that are a fixed function of the two names.
+absl::StatusOr<at::Tensor> ControlTaskAdjacency(const ProbeDataset& data, const at::Tensor& mask,
+                                                ProbeTask task, uint64_t seed) {
+  if (!data.node_name_id.defined()) {
+    return absl::InvalidArgumentError(
+        "the control task needs the dataset's 'node_name_id' tensor (rebuild the dataset)");
+  }
+  const double density =
+      TrainingDensity(data.adjacency.to(at::kFloat), mask, data.Indices(0), task);
+  const int64_t g = data.num_graphs(), n = data.num_nodes();
+  at::Tensor out = at::zeros({g, n, n});
+  const at::Tensor names = data.node_name_id.contiguous();
+  const at::Tensor real = mask.contiguous();
+  auto name = names.accessor<int64_t, 2>();
+  auto is_real = real.accessor<bool, 2>();
+  auto label = out.accessor<float, 3>();
+  for (int64_t b = 0; b < g; ++b) {
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        if (i == j || !is_real[b][i] || !is_real[b][j]) continue;
+        if (task == ProbeTask::kUndirected) {
+          // One label per unordered pair, stored at (i, j) with i < j: the undirected task
+          // reads an edge either way.
+          if (i > j) continue;
+          label[b][i][j] = NamePairLabel(seed, std::min(name[b][i], name[b][j]),
+                                         std::max(name[b][i], name[b][j]), density);
+        } else {
+          label[b][i][j] = NamePairLabel(seed, name[b][i], name[b][j], density);
+        }
+      }
+    }
   }
   return out;
 }
 
+absl::StatusOr<at::Tensor> LabelsFor(const ProbeDataset& data, const at::Tensor& mask,
+                                     const TrainOptions& o) {
+  const at::Tensor adjacency = data.adjacency.to(at::kFloat);
+  switch (o.control) {
+    case ProbeControl::kLabelShuffle: {
+      at::Generator gen =
+          at::make_generator<at::CPUGeneratorImpl>(StreamSeed(o.seed, kLabelShuffle));
+      return adjacency.index_select(0, at::randperm(data.num_graphs(), gen, at::kLong));
+    }
+    case ProbeControl::kControlTask:
+      return ControlTaskAdjacency(data, mask, o.task, StreamSeed(o.seed, kControlTask));
+    default:
+      return adjacency;
+  }
+}
+
+// Attention features, or mention offsets for the positional baseline; standardized with the
+// training graphs' real pairs so every probe sees unit scale.
+absl::StatusOr<at::Tensor> StandardizedFeatures(const ProbeDataset& data, const at::Tensor& mask,
+                                                const at::Tensor& train, const TrainOptions& o) {
+  at::Tensor raw = data.features;
+  if (o.control == ProbeControl::kPositional) {
+    if (!data.position_features.defined()) {
+      return absl::InvalidArgumentError(
+          "the positional baseline needs the dataset's 'position_features' tensor (rebuild the "
+          "dataset)");
+    }
+    raw = data.position_features;
+  }
+  const int64_t f = raw.size(3);
+  const at::Tensor pair_mask =
+      mask.unsqueeze(2).logical_and(mask.unsqueeze(1)).index_select(0, train);
+  const at::Tensor train_pairs =
+      raw.index_select(0, train).masked_select(pair_mask.unsqueeze(3)).view({-1, f});
+  const at::Tensor mean = train_pairs.mean(0), std = train_pairs.std(0).clamp_min(1e-6);
+  return (raw - mean) / std;
+}
+
+// Everything both training paths share.
+struct Prepared {
+  at::Tensor features;   // standardized [G, N, N, F]
+  at::Tensor adjacency;  // labels after any control, float [G, N, N]
+  at::Tensor mask;       // bool [G, N]
+  at::Tensor train, val, test;
+  double positive_weight = 1;
+};
+
+TaskPairs SplitPairs(const Prepared& p, const at::Tensor& logits, const at::Tensor& split,
+                     ProbeTask task) {
+  return PairsForTask(logits, p.adjacency.index_select(0, split), p.mask.index_select(0, split),
+                      task);
+}
+
+// Test metrics with the threshold validation chose, their interval, the probabilities.
+void EvaluateTest(const Prepared& p, const at::Tensor& test_logits, double threshold,
+                  const TrainOptions& o, TrainResult* result) {
+  const TaskPairs pairs = SplitPairs(p, test_logits - threshold, p.test, o.task);
+  result->test = ComputeEdgeMetrics(pairs);
+  result->test_interval =
+      BootstrapOverGraphs(pairs, o.bootstrap_resamples, StreamSeed(o.seed, kBootstrap));
+  result->threshold = threshold;
+  result->test_probabilities = at::sigmoid(test_logits - threshold);
+  result->test_indices = p.test;
+}
+
+// Logits [G, N, N, K] of fitted logistic probes over groups of D consecutive features.
+at::Tensor GroupLogits(const LogisticFit& fit, const at::Tensor& features, int64_t group) {
+  const auto s = features.sizes();
+  const at::Tensor x = features.to(at::kDouble).reshape({s[0], s[1], s[2], -1, group});
+  return ((x * fit.weight).sum(-1) + fit.bias).to(at::kFloat);
+}
+
+absl::StatusOr<TrainResult> TrainLogistic(const Prepared& p, const TrainOptions& o,
+                                          const ProbeOptions& probe,
+                                          const std::function<void(const EpochRecord&)>& on_epoch) {
+  const int64_t f = p.features.size(3), n = p.features.size(1);
+  const int64_t directions = std::max<int64_t>(1, probe.directions);
+  const int64_t heads = probe.heads_per_layer > 0 ? probe.heads_per_layer : f / directions;
+  const bool per_layer = probe.kind == "logreg-layer";
+  const int64_t group = per_layer ? heads * directions : directions;
+  if (f % group != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(probe.kind, ": ", f,
+                                                   " features are not a multiple of groups of ",
+                                                   group, " (heads x directions)"));
+  }
+  const int64_t k = f / group;
+
+  // The design of the task's pairs: an undirected pair's logit is the mean of both
+  // directions' logits, which for a linear probe is the probe of the mean features.
+  const at::Tensor train_features = p.features.index_select(0, p.train);
+  const at::Tensor symmetric = o.task == ProbeTask::kUndirected
+                                   ? (train_features + train_features.transpose(1, 2)) / 2
+                                   : train_features;
+  const TaskPairs train_pairs =
+      SplitPairs(p, at::zeros({p.train.size(0), n, n}), p.train, o.task);
+  const at::Tensor x = symmetric.reshape({p.train.size(0), n * n, f})
+                           .masked_select(train_pairs.valid.unsqueeze(2))
+                           .view({-1, k, group})
+                           .permute({1, 0, 2});
+  const at::Tensor y = train_pairs.labels.masked_select(train_pairs.valid);
+  const at::Tensor weight = 1 + (p.positive_weight - 1) * y;
+  const LogisticFit fit = FitLogisticGroups(x, y, weight);
+
+  TrainResult result;
+  result.best_epoch = fit.iterations;
+  // Each output on validation: its AUC ranks it, its own F1-best threshold gives its F1.
+  const at::Tensor val_logits = GroupLogits(fit, p.features.index_select(0, p.val), group);
+  std::vector<double> aucs(k);
+  std::vector<F1Threshold> thresholds(k);
+  for (int64_t out = 0; out < k; ++out) {
+    const TaskPairs pairs = SplitPairs(p, val_logits.select(3, out), p.val, o.task);
+    aucs[out] = RocAuc(pairs.logits.masked_select(pairs.valid),
+                       pairs.labels.masked_select(pairs.valid));
+    thresholds[out] = BestF1Threshold(pairs);
+    result.head_ranking.push_back({per_layer ? out : out / heads, per_layer ? -1 : out % heads,
+                                   thresholds[out].f1, aucs[out]});
+  }
+  result.best_output = std::max_element(aucs.begin(), aucs.end()) - aucs.begin();
+  std::stable_sort(result.head_ranking.begin(), result.head_ranking.end(),
+                   [](const HeadScore& a, const HeadScore& b) { return a.val_auc > b.val_auc; });
+  const double threshold = thresholds[result.best_output].logit;
+  result.val = ComputeEdgeMetrics(
+      SplitPairs(p, val_logits.select(3, result.best_output) - threshold, p.val, o.task));
+  for (size_t i = 0; i < fit.loss_history.size(); ++i) {
+    EpochRecord record{static_cast<int>(i + 1), fit.loss_history[i],
+                       i + 1 == fit.loss_history.size() ? result.val : EdgeMetrics{}};
+    result.history.push_back(record);
+    if (on_epoch) on_epoch(record);
+  }
+  const at::Tensor test_logits = GroupLogits(fit, p.features.index_select(0, p.test), group);
+  EvaluateTest(p, test_logits.select(3, result.best_output), threshold, o, &result);
+  result.best_parameters = {{"weight", fit.weight.to(at::kFloat)},
+                            {"bias", fit.bias.to(at::kFloat)}};
+  return result;
+}
+
+// Logits [G, N, N] of a gradient probe on graphs `indices`, in batches, no gradients.
+at::Tensor Predict(const Probe& probe, const Prepared& p, const at::Tensor& indices,
+                   int batch_size) {
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> parts;
+  for (int64_t s = 0; s < indices.size(0); s += batch_size) {
+    const at::Tensor idx = indices.narrow(0, s, std::min<int64_t>(batch_size, indices.size(0) - s));
+    parts.push_back(probe.Forward(p.features.index_select(0, idx), p.mask.index_select(0, idx),
+                                  nullptr));
+  }
+  return at::cat(parts).select(3, 0);
+}
+
+absl::StatusOr<TrainResult> TrainGradient(const Prepared& p, const TrainOptions& o,
+                                          const ProbeOptions& probe_options,
+                                          const std::function<void(const EpochRecord&)>& on_epoch) {
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<Probe> probe,
+                      MakeProbe(probe_options, p.features.size(1), p.features.size(3),
+                                StreamSeed(o.seed, kInit)));
+  AdamOptions adam_options;
+  adam_options.learning_rate = o.learning_rate;
+  adam_options.weight_decay = o.weight_decay;
+  Adam adam(probe->Parameters(), adam_options);
+  at::Generator shuffle = at::make_generator<at::CPUGeneratorImpl>(StreamSeed(o.seed, kBatches));
+  at::Generator dropout = at::make_generator<at::CPUGeneratorImpl>(StreamSeed(o.seed, kDropout));
+
+  TrainResult result;
+  std::vector<at::Tensor> best;
+  double best_f1 = -1;
+  int epochs_without_gain = 0;
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    const at::Tensor order =
+        p.train.index_select(0, at::randperm(p.train.size(0), shuffle, at::kLong));
+    double loss_sum = 0;
+    int batches = 0;
+    for (int64_t s = 0; s < order.size(0); s += o.batch_size) {
+      const at::Tensor idx = order.narrow(0, s, std::min<int64_t>(o.batch_size, order.size(0) - s));
+      const at::Tensor logits =
+          probe->Forward(p.features.index_select(0, idx), p.mask.index_select(0, idx), &dropout)
+              .select(3, 0);
+      const TaskPairs pairs = SplitPairs(p, logits, idx, o.task);
+      const at::Tensor weights =
+          pairs.valid.to(at::kFloat) * (1 + (p.positive_weight - 1) * pairs.labels);
+      at::Tensor loss = at::binary_cross_entropy_with_logits(pairs.logits, pairs.labels, weights,
+                                                             {}, at::Reduction::Sum) /
+                        pairs.valid.sum().clamp_min(1);
+      loss.backward();
+      adam.Step();
+      loss_sum += loss.item<double>();
+      ++batches;
+    }
+    const EdgeMetrics val =
+        ComputeEdgeMetrics(SplitPairs(p, Predict(*probe, p, p.val, o.batch_size), p.val, o.task));
+    EpochRecord record{epoch, loss_sum / std::max(batches, 1), val};
+    result.history.push_back(record);
+    if (on_epoch) on_epoch(record);
+    if (val.f1 > best_f1) {
+      best_f1 = val.f1;
+      result.best_epoch = epoch;
+      best.clear();
+      for (const auto& param : probe->Parameters()) best.push_back(param.detach().clone());
+      epochs_without_gain = 0;
+    } else if (o.patience > 0 && ++epochs_without_gain >= o.patience) {
+      break;
+    }
+  }
+  {  // the selected epoch's parameters
+    at::NoGradGuard no_grad;
+    auto params = probe->Parameters();
+    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best[i]);
+  }
+  for (size_t i = 0; i < best.size(); ++i) {
+    result.best_parameters.push_back({absl::StrCat("parameter_", i), best[i]});
+  }
+  result.val =
+      ComputeEdgeMetrics(SplitPairs(p, Predict(*probe, p, p.val, o.batch_size), p.val, o.task));
+  EvaluateTest(p, Predict(*probe, p, p.test, o.batch_size), 0.0, o, &result);
+  return result;
+}
+
 }  // namespace
 
+std::string ProbeControlName(ProbeControl control) {
+  switch (control) {
+    case ProbeControl::kNone:
+      return "";
+    case ProbeControl::kLabelShuffle:
+      return "label-shuffle";
+    case ProbeControl::kControlTask:
+      return "control-task";
+    case ProbeControl::kPositional:
+      return "positional";
+  }
+  return "?";
+}
+
+absl::StatusOr<ProbeControl> ParseProbeControl(const std::string& name) {
+  for (ProbeControl c : {ProbeControl::kNone, ProbeControl::kLabelShuffle,
+                         ProbeControl::kControlTask, ProbeControl::kPositional}) {
+    if (name == ProbeControlName(c)) return c;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "control '", name, "': expected label-shuffle, control-task or positional"));
+}
+
 void ApplyFeatureLayout(const ProbeDataset& data, ProbeOptions* probe) {
-  if (!data.spec.contains("feature_order")) return;
+  if (!data.spec.is_object() || !data.spec.contains("feature_order")) return;
   const auto& order = data.spec["feature_order"];
-  if (order.contains("heads")) probe->heads_per_layer = order["heads"].get<int64_t>();
-  if (order.contains("directions")) {
+  if (order.contains("heads") && order["heads"].is_number_integer()) {
+    probe->heads_per_layer = order["heads"].get<int64_t>();
+  }
+  if (order.contains("directions") && order["directions"].is_array()) {
     probe->directions = static_cast<int64_t>(order["directions"].size());
   }
 }
 
 absl::StatusOr<TrainResult> TrainProbe(const ProbeDataset& data, const TrainOptions& o,
                                        const std::function<void(const EpochRecord&)>& on_epoch) {
-  if (o.epochs < 1 || o.batch_size < 1 || o.learning_rate <= 0) {
-    return absl::InvalidArgumentError("--epochs and --batch must be >= 1 and --lr > 0");
+  if (o.epochs < 1) return absl::InvalidArgumentError(absl::StrCat("epochs ", o.epochs, ": must be >= 1"));
+  if (o.batch_size < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("batch_size ", o.batch_size, ": must be >= 1"));
   }
-  at::manual_seed(o.seed);  // dropout masks
-  TrainResult result;
-  const at::Tensor mask = data.node_mask.to(at::kBool);
-  at::Tensor adjacency = data.adjacency.to(at::kFloat);
-  if (o.label_shuffle) {
-    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.seed + 1);
-    adjacency = adjacency.index_select(0, at::randperm(data.num_graphs(), gen, at::kLong));
+  if (!(o.learning_rate > 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("learning_rate ", o.learning_rate, ": must be > 0"));
   }
-  result.labels_used = adjacency;
-  const at::Tensor train = data.Indices(0), val = data.Indices(1), test = data.Indices(2);
+  if (o.bootstrap_resamples < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bootstrap_resamples ", o.bootstrap_resamples, ": must be >= 0"));
+  }
+  try {
+    Prepared p;
+    p.mask = data.node_mask.to(at::kBool);
+    p.train = data.Indices(0);
+    p.val = data.Indices(1);
+    p.test = data.Indices(2);
+    GP_ASSIGN_OR_RETURN(p.adjacency, LabelsFor(data, p.mask, o));
+    GP_ASSIGN_OR_RETURN(p.features, StandardizedFeatures(data, p.mask, p.train, o));
+    const double density = TrainingDensity(p.adjacency, p.mask, p.train, o.task);
+    if (!(density > 0)) return absl::InvalidArgumentError("the training labels have no positive pair");
+    p.positive_weight = o.positive_weight > 0 ? o.positive_weight : (1 - density) / density;
 
-  // Standardize each feature with the training graphs' real pairs, so probes see unit scale.
-  at::Tensor raw_features = data.features;
-  if (o.positional_baseline) {
-    if (!data.node_position.defined()) {
-      return absl::InvalidArgumentError(
-          "the positional baseline needs the dataset's 'node_position' tensor");
+    ProbeOptions probe = o.probe;
+    // Position features form one group of their own.
+    if (o.control == ProbeControl::kPositional) {
+      probe.heads_per_layer = 1;
+      probe.directions = p.features.size(3);
     }
-    const at::Tensor d =
-        data.node_position.unsqueeze(2) - data.node_position.unsqueeze(1);  // [G, N, N]
-    raw_features = at::stack({d, d.abs()}, -1);
+    absl::StatusOr<TrainResult> result = IsLogisticProbe(probe.kind)
+                                             ? TrainLogistic(p, o, probe, on_epoch)
+                                             : TrainGradient(p, o, probe, on_epoch);
+    GP_RETURN_IF_ERROR(result.status());
+    result->labels_used = p.adjacency;
+    return result;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("probe training failed: ", e.what_without_backtrace()));
   }
-  const int64_t num_features = raw_features.size(3);
-  const at::Tensor pair_mask =
-      (mask.unsqueeze(2).logical_and(mask.unsqueeze(1))).index_select(0, train);
-  const at::Tensor train_pairs = raw_features.index_select(0, train)
-                                     .masked_select(pair_mask.unsqueeze(3))
-                                     .view({-1, num_features});
-  const at::Tensor mean = train_pairs.mean(0), std = train_pairs.std(0).clamp_min(1e-6);
-  const at::Tensor features = (raw_features - mean) / std;
-
-  ProbeOptions probe_options = o.probe;
-  if (o.positional_baseline) probe_options.directions = num_features;  // logreg-head: one probe
-  GP_ASSIGN_OR_RETURN(std::unique_ptr<Probe> probe,
-                      MakeProbe(probe_options, data.num_nodes(), num_features, o.seed));
-  AdamOptions adam_options;
-  adam_options.learning_rate = o.learning_rate;
-  adam_options.weight_decay = o.weight_decay;
-  Adam adam(probe->Parameters(), adam_options);
-
-  // Positive weight from the training pairs when asked.
-  TaskPairs train_task =
-      PairsForTask(at::zeros_like(adjacency.index_select(0, train)),
-                   adjacency.index_select(0, train), mask.index_select(0, train), o.task);
-  const double positives = train_task.labels.masked_select(train_task.valid).sum().item<double>();
-  const double total = train_task.valid.sum().item<double>();
-  if (positives == 0)
-    return absl::InvalidArgumentError("the training labels have no positive pair");
-  const double pos_weight =
-      o.positive_weight > 0 ? o.positive_weight : (total - positives) / positives;
-
-  at::Generator shuffle = at::make_generator<at::CPUGeneratorImpl>(o.seed + 2);
-  double best_f1 = -1;
-  int epochs_without_gain = 0;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    const at::Tensor order = train.index_select(0, at::randperm(train.size(0), shuffle, at::kLong));
-    double loss_sum = 0;
-    int batches = 0;
-    for (int64_t s = 0; s < order.size(0); s += o.batch_size) {
-      const at::Tensor idx = order.narrow(0, s, std::min<int64_t>(o.batch_size, order.size(0) - s));
-      const at::Tensor logits =
-          probe->Forward(features.index_select(0, idx), mask.index_select(0, idx), true);
-      // Every output's loss at once (logreg-head has one output per head): the mean over
-      // outputs of each output's pair-averaged, positive-weighted BCE.
-      const TaskPairs p =
-          PairsForTask(at::zeros({idx.size(0), logits.size(1), logits.size(2)}),
-                       adjacency.index_select(0, idx), mask.index_select(0, idx), o.task);
-      at::Tensor scores =
-          o.task == ProbeTask::kUndirected ? (logits + logits.transpose(1, 2)) / 2 : logits;
-      scores = scores.reshape({idx.size(0), -1, logits.size(3)});
-      const at::Tensor weights =
-          (p.valid.to(at::kFloat) * (1 + (pos_weight - 1) * p.labels)).unsqueeze(2);
-      at::Tensor loss =
-          at::binary_cross_entropy_with_logits(scores, p.labels.unsqueeze(2).expand_as(scores),
-                                               weights.expand_as(scores), {}, at::Reduction::Sum) /
-          (p.valid.sum().clamp_min(1) * static_cast<double>(logits.size(3)));
-      loss.backward();
-      adam.Step();
-      loss_sum += loss.item<double>();
-      ++batches;
-    }
-    const auto val_metrics =
-        MetricsPerOutput(Predict(*probe, features, mask, val, o.batch_size),
-                         adjacency.index_select(0, val), mask.index_select(0, val), o.task);
-    int64_t best_k = 0;
-    for (int64_t k = 1; k < static_cast<int64_t>(val_metrics.size()); ++k) {
-      if (val_metrics[k].f1 > val_metrics[best_k].f1) best_k = k;
-    }
-    EpochRecord record{epoch, loss_sum / std::max(batches, 1), val_metrics[best_k]};
-    result.history.push_back(record);
-    if (on_epoch) on_epoch(record);
-    if (val_metrics[best_k].f1 > best_f1) {
-      best_f1 = val_metrics[best_k].f1;
-      result.best_epoch = epoch;
-      result.best_parameters.clear();
-      for (const auto& p : probe->Parameters())
-        result.best_parameters.push_back(p.detach().clone());
-      epochs_without_gain = 0;
-    } else if (o.patience > 0 && ++epochs_without_gain >= o.patience) {
-      break;
-    }
-  }
-
-  // The selected parameters, evaluated once on validation and test.
-  {
-    at::NoGradGuard no_grad;
-    auto params = probe->Parameters();
-    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(result.best_parameters[i]);
-  }
-  const auto val_metrics =
-      MetricsPerOutput(Predict(*probe, features, mask, val, o.batch_size),
-                       adjacency.index_select(0, val), mask.index_select(0, val), o.task);
-  for (int64_t k = 1; k < static_cast<int64_t>(val_metrics.size()); ++k) {
-    if (val_metrics[k].f1 > val_metrics[result.best_output].f1) result.best_output = k;
-  }
-  result.val = val_metrics[result.best_output];
-  const at::Tensor test_logits = Predict(*probe, features, mask, test, o.batch_size);
-  result.test = ComputeEdgeMetrics(PairsForTask(test_logits.select(3, result.best_output),
-                                                adjacency.index_select(0, test),
-                                                mask.index_select(0, test), o.task));
-  result.test_probabilities = at::sigmoid(test_logits.select(3, result.best_output));
-  result.test_indices = test;
-  if (probe->outputs() > 1) {
-    const int64_t heads = o.probe.heads_per_layer > 0 ? o.probe.heads_per_layer : probe->outputs();
-    for (int64_t k = 0; k < probe->outputs(); ++k) {
-      result.head_ranking.push_back({k / heads, k % heads, val_metrics[k].f1, val_metrics[k].auc});
-    }
-    std::sort(result.head_ranking.begin(), result.head_ranking.end(),
-              [](const HeadScore& a, const HeadScore& b) {
-                return a.val_f1 != b.val_f1 ? a.val_f1 > b.val_f1 : a.val_auc > b.val_auc;
-              });
-  }
-  return result;
 }
 
 }  // namespace gp

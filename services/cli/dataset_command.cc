@@ -25,11 +25,13 @@ const std::vector<FlagSpec> kDatasetFlags = {
     {"degree", true, "expected degree when --edge-prob is not given (default 2)"},
     {"notation", true, "arrow (default), to, parents, adjacency"},
     {"separator", true, "comma (default) or newline"},
-    {"header", false, "start with a 'Nodes: ...' line (mentions isolated nodes)"},
+    {"header", false, "start with a 'Nodes: ...' line, mentioning isolated nodes (the default)"},
+    {"no-header", false, "no node header: nodes the prompt never mentions are masked"},
     {"preamble", true, "a line before the graph"},
     {"question", true, "a line after the graph (e.g. 'Parents of C:')"},
     {"names", true, "letters (default), integers, words"},
-    {"mode", true, "raw (default), argmax, topk:K, topk1:K (ones)"},
+    {"mode", true,
+     "raw (default), argmax, topk:K, topk1:K (ones); options may follow: +drop-sink, +max, +both"},
     {"drop-sink", false, "drop attention to the first token and renormalize rows"},
     {"aggregation", true, "over repeated mentions: mean (default) or max"},
     {"both-directions", false, "features for i->j and j->i"},
@@ -65,7 +67,10 @@ absl::StatusOr<DatasetSpec> SpecFromFlags(const Flags& flags) {
         absl::StrCat("--separator '", separator, "': expected comma or newline"));
   }
   spec.prompt.separator = separator == "comma" ? Separator::kComma : Separator::kNewline;
-  spec.prompt.node_header = flags.Has("header");
+  if (flags.Has("header") && flags.Has("no-header")) {
+    return absl::InvalidArgumentError("--header and --no-header contradict each other");
+  }
+  spec.prompt.node_header = !flags.Has("no-header");
   spec.prompt.preamble = flags.Get("preamble", "");
   spec.prompt.question = flags.Get("question", "");
   GP_ASSIGN_OR_RETURN(spec.names, ParseNameScheme(flags.Get("names", "letters")));
@@ -121,7 +126,8 @@ absl::Status RunDataset(const Flags& flags) {
 int RunDatasetCommand(const std::vector<std::string>& args) {
   return RunSubcommand("dataset", "graphprobe dataset --model DIR --out FILE [flags]",
                        kDatasetFlags, args, std::cout,
-                       [&](const Flags& flags) { return RunDataset(flags); });
+                       [&](const Flags& flags) { return RunDataset(flags); },
+                       {{"permutations", "--perms"}, {"batch_size", "--batch"}});
 }
 
 }  // namespace gp

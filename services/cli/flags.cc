@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
 namespace gp {
 
@@ -78,15 +79,31 @@ absl::StatusOr<double> Flags::Double(const std::string& name, double fallback) c
   return value;
 }
 
+absl::Status NameFlagsInError(const absl::Status& status, const std::vector<FlagSpec>& specs,
+                              const std::map<std::string, std::string>& field_flags) {
+  std::map<std::string, std::string> flag_of = field_flags;
+  for (const FlagSpec& spec : specs) {
+    flag_of.emplace(absl::StrReplaceAll(spec.name, {{"-", "_"}}), "--" + spec.name);
+  }
+  const std::string message(status.message());
+  const size_t end = message.find_first_of(" :");
+  if (end == std::string::npos) return status;
+  auto it = flag_of.find(message.substr(0, end));
+  if (it == flag_of.end()) return status;
+  return absl::Status(status.code(), it->second + message.substr(end));
+}
+
 int RunSubcommand(const std::string& name, const std::string& usage,
                   const std::vector<FlagSpec>& specs, const std::vector<std::string>& args,
-                  std::ostream& out, const std::function<absl::Status(const Flags&)>& body) {
+                  std::ostream& out, const std::function<absl::Status(const Flags&)>& body,
+                  const std::map<std::string, std::string>& field_flags) {
   auto flags = Flags::Parse(args, specs);
   if (flags.ok() && flags->Has("help")) {
     out << "usage: " << usage << "\n" << FlagsHelp(specs);
     return 0;
   }
-  const absl::Status status = flags.ok() ? body(*flags) : flags.status();
+  const absl::Status status =
+      NameFlagsInError(flags.ok() ? body(*flags) : flags.status(), specs, field_flags);
   if (status.ok()) return 0;
   std::cerr << "graphprobe " << name << ": " << status.message() << "\n";
   const bool bad_input = status.code() == absl::StatusCode::kInvalidArgument ||

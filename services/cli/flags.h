@@ -37,12 +37,19 @@ class Flags {
 // "  --model DIR   help" lines for usage messages.
 std::string FlagsHelp(const std::vector<FlagSpec>& specs);
 
+// Library errors name the fields of their options ("graphs 0: must be >= 1"); a CLI user typed
+// flags. `field_flags` maps a field that starts a message to its flag ("graphs" -> "--graphs");
+// every flag also maps from its own name with '_' for '-'.
+absl::Status NameFlagsInError(const absl::Status& status, const std::vector<FlagSpec>& specs,
+                              const std::map<std::string, std::string>& field_flags);
+
 // The frame every subcommand shares: parse `args` against `specs`, print `usage` and the
 // flags for --help (to `out`), run `body`, and turn an error into a message on stderr
-// ("graphprobe NAME: ...") and an exit code: 2 for bad input (InvalidArgument, NotFound), 1
-// for anything else, 0 on success.
+// ("graphprobe NAME: ...", fields named as flags) and an exit code: 2 for bad input
+// (InvalidArgument, NotFound), 1 for anything else, 0 on success.
 int RunSubcommand(const std::string& name, const std::string& usage,
                   const std::vector<FlagSpec>& specs, const std::vector<std::string>& args,
-                  std::ostream& out, const std::function<absl::Status(const Flags&)>& body);
+                  std::ostream& out, const std::function<absl::Status(const Flags&)>& body,
+                  const std::map<std::string, std::string>& field_flags = {});
 
 }  // namespace gp

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -53,37 +54,85 @@ void PrintProgress(const AblationProgress& p) {
   std::cout.flush();
 }
 
-// Test F1 with datasets as rows and probes (then controls) as columns.
-void PrintResultsTable(const AblationSpec& spec, const std::vector<CellResult>& results) {
-  std::vector<std::string> columns = spec.probes;
-  if (spec.label_shuffle_control) columns.push_back("label-shuffle");
-  if (spec.positional_baseline_control) columns.push_back("positional");
+std::string Interval(double mean, double low, double high) {
+  return absl::StrFormat("%.3f [%.3f,%.3f]", mean, low, high);
+}
+
+// Mean test F1 over seeds with its 95% interval: settings as rows, probes as columns, then the
+// selectivity (real minus control task) of each probe and the positional baseline.
+void PrintResultsTable(const AblationSpec& spec, const std::vector<ConfigSummary>& summaries) {
   std::vector<std::string> rows;
-  std::map<std::string, std::map<std::string, double>> f1;
-  for (const CellResult& r : results) {
-    const std::string row = absl::StrFormat("%-18s n=%-2d %-8s p=%d %-7s", r.model, r.graph_size,
+  std::map<std::string, std::map<std::string, const ConfigSummary*>> cells;
+  for (const ConfigSummary& s : summaries) {
+    const CellResult& r = s.settings;
+    const std::string row = absl::StrFormat("%-18s n=%-2d %-8s p=%d %-17s", r.model, r.graph_size,
                                             r.notation, r.permutations, r.feature_mode);
-    if (!f1.count(row)) rows.push_back(row);
-    f1[row][r.control.empty() ? r.probe : r.control] = r.test.f1;
+    if (!cells.count(row)) rows.push_back(row);
+    cells[row][r.control.empty() ? r.probe : r.probe + "/" + r.control] = &s;
   }
   std::cout << "\ntest F1 ("
             << (spec.probe_training.task == ProbeTask::kUndirected ? "undirected" : "directed")
-            << " edges)\n"
-            << absl::StrFormat("%-47s", "model / graph size / notation / perms / mode");
-  for (const std::string& c : columns) std::cout << absl::StrFormat(" %13s", c);
+            << " edges), mean over " << spec.seeds.size()
+            << " seed(s) [95% interval]; sel = minus the control task\n"
+            << absl::StrFormat("%-57s", "model / graph size / notation / perms / mode");
+  for (const std::string& probe : spec.probes) {
+    std::cout << absl::StrFormat(" %21s", probe);
+    if (spec.control_task) std::cout << absl::StrFormat(" %6s", "sel");
+  }
+  if (spec.positional_baseline_control) std::cout << absl::StrFormat(" %21s", "positional");
   std::cout << "\n";
   for (const std::string& row : rows) {
     std::cout << row;
-    for (const std::string& c : columns) {
-      auto it = f1[row].find(c);
-      std::cout << (it == f1[row].end() ? absl::StrFormat(" %13s", "-")
-                                        : absl::StrFormat(" %13.3f", it->second));
+    for (const std::string& probe : spec.probes) {
+      auto it = cells[row].find(probe);
+      if (it == cells[row].end()) {
+        std::cout << absl::StrFormat(" %21s", "-");
+        if (spec.control_task) std::cout << absl::StrFormat(" %6s", "-");
+        continue;
+      }
+      const ConfigSummary& s = *it->second;
+      std::cout << " " << Interval(s.test_f1, s.test_f1_low, s.test_f1_high);
+      if (spec.control_task) {
+        std::cout << (s.selectivity_f1 ? absl::StrFormat(" %+6.3f", *s.selectivity_f1)
+                                       : absl::StrFormat(" %6s", "-"));
+      }
+    }
+    if (spec.positional_baseline_control) {
+      auto it = cells[row].find(spec.probes[0] + "/positional");
+      std::cout << (it == cells[row].end()
+                        ? absl::StrFormat(" %21s", "-")
+                        : " " + Interval(it->second->test_f1, it->second->test_f1_low,
+                                         it->second->test_f1_high));
     }
     std::cout << "\n";
   }
 }
 
-// Each model's mean validation F1 per head, as a layers x heads grid.
+// Per model and graph size: the configuration with the best mean validation F1, its test F1
+// (reported once, never used to choose) and the controls beside it.
+void PrintSelected(const AblationSpec& spec, const std::vector<ConfigSummary>& summaries) {
+  std::cout << "\nselected by validation F1 (test F1 reported once, with its controls)\n";
+  for (const AblationModel& model : spec.models) {
+    for (int size : spec.graph_sizes) {
+      const std::optional<ConfigSummary> best = BestByValidation(summaries, model.name, size);
+      if (!best) continue;
+      const CellResult& r = best->settings;
+      std::cout << absl::StrFormat("  %-18s n=%-2d %s %s p=%d %s: val F1 %.3f, test F1 %s",
+                                   model.name, size, r.probe, r.notation, r.permutations,
+                                   r.feature_mode, best->val_f1,
+                                   Interval(best->test_f1, best->test_f1_low, best->test_f1_high));
+      for (const std::string control : {"control-task", "positional"}) {
+        if (auto c = ControlOf(summaries, *best, control)) {
+          std::cout << absl::StrFormat("; %s %s", control,
+                                       Interval(c->test_f1, c->test_f1_low, c->test_f1_high));
+        }
+      }
+      std::cout << "\n";
+    }
+  }
+}
+
+// Each model's mean validation AUC per head (the per-head probe), as a layers x heads grid.
 void PrintHeadRankings(const AblationSpec& spec, const std::vector<CellResult>& results) {
   for (const AblationModel& model : spec.models) {
     const std::vector<HeadScore> ranking = ModelHeadRanking(results, model.name);
@@ -93,17 +142,17 @@ void PrintHeadRankings(const AblationSpec& spec, const std::vector<CellResult>& 
     for (const HeadScore& h : ranking) {
       layers = std::max(layers, h.layer + 1);
       heads = std::max(heads, h.head + 1);
-      grid[{h.layer, h.head}] = h.val_f1;
+      grid[{h.layer, h.head}] = h.val_auc;
     }
-    std::cout << "\nhead ranking, " << model.name
-              << " (mean validation F1 of the per-head probe; rows layers, columns heads)\n";
+    std::cout << "\nheads, " << model.name
+              << " (mean validation AUC of the per-head probe; rows layers, columns heads)\n";
     for (int64_t l = 0; l < layers; ++l) {
       std::cout << absl::StrFormat("  L%-3d", l);
       for (int64_t h = 0; h < heads; ++h) std::cout << absl::StrFormat(" %5.3f", grid[{l, h}]);
       std::cout << "\n";
     }
-    std::cout << absl::StrFormat("  best: layer %d head %d (F1 %.3f)\n", ranking[0].layer,
-                                 ranking[0].head, ranking[0].val_f1);
+    std::cout << absl::StrFormat("  best: layer %d head %d (AUC %.3f)\n", ranking[0].layer,
+                                 ranking[0].head, ranking[0].val_auc);
   }
 }
 
@@ -132,9 +181,12 @@ absl::Status Run(const Flags& flags) {
   std::cout << "ablation '" << spec.name << "': " << cells << " cells -> " << options.out_dir
             << std::endl;
   GP_ASSIGN_OR_RETURN(std::vector<CellResult> results, RunAblation(spec, options, PrintProgress));
-  PrintResultsTable(spec, results);
+  const std::vector<ConfigSummary> summaries = SummarizeOverSeeds(results);
+  PrintResultsTable(spec, summaries);
+  PrintSelected(spec, summaries);
   PrintHeadRankings(spec, results);
-  std::cout << "\nwrote " << options.out_dir << "/results.csv, results.json, heads-<model>.csv\n";
+  std::cout << "\nwrote " << options.out_dir
+            << "/results.csv, summary.csv, results.json, heads-<model>.csv\n";
   return absl::OkStatus();
 }
 

@@ -1,11 +1,9 @@
 // `graphprobe train --data FILE --probe pair-mlp|graph-mlp|gcn|logreg-head --out DIR ...`
 #include "services/cli/train_command.h"
 
-#include <torch/serialize.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -21,13 +19,15 @@ namespace {
 
 const std::vector<FlagSpec> kTrainFlags = {
     {"data", true, "dataset file (graphprobe dataset)"},
-    {"probe", true, "pair-mlp (default), graph-mlp, gcn, logreg-head"},
+    {"probe", true,
+     "pair-mlp (default), graph-mlp, gcn, logreg-head (per layer and head), logreg-layer (per "
+     "layer)"},
     {"out", true, "output folder"},
     {"task", true, "undirected (default) or directed"},
     {"control", true,
-     "label-shuffle (each graph gets another graph's adjacency) or positional-baseline (features: "
-     "token distance "
-     "of the two nodes only)"},
+     "control-task (labels a fixed random function of the two node names), label-shuffle (each "
+     "graph gets another graph's adjacency) or positional (features: token offsets between the "
+     "two nodes' mentions)"},
     {"epochs", true, "default 200"},
     {"lr", true, "learning rate (default 1e-3)"},
     {"batch", true, "graphs per step (default 128)"},
@@ -66,12 +66,7 @@ absl::Status RunTrain(const Flags& flags) {
   o.probe.kind = flags.Get("probe", "pair-mlp");
   GP_ASSIGN_OR_RETURN(o.task, ParseProbeTask(flags.Get("task", "undirected")));
   const std::string control = flags.Get("control", "");
-  if (!control.empty() && control != "label-shuffle" && control != "positional-baseline") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--control '", control, "': expected label-shuffle or positional-baseline"));
-  }
-  o.label_shuffle = control == "label-shuffle";
-  o.positional_baseline = control == "positional-baseline";
+  GP_ASSIGN_OR_RETURN(o.control, ParseProbeControl(control));
   GP_ASSIGN_OR_RETURN(int64_t epochs, flags.Int("epochs", 200));
   GP_ASSIGN_OR_RETURN(int64_t batch, flags.Int("batch", 128));
   GP_ASSIGN_OR_RETURN(int64_t hidden, flags.Int("hidden", 4096));
@@ -102,9 +97,15 @@ absl::Status RunTrain(const Flags& flags) {
       }));
   if (terminal) std::cerr << "\n";
 
-  std::filesystem::create_directories(out_dir);
+  std::error_code error;
+  std::filesystem::create_directories(out_dir, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot create ", out_dir, ": ", error.message()));
+  }
   nlohmann::json metrics = {{"val", result.val.ToJson()},
                             {"test", result.test.ToJson()},
+                            {"test_interval", result.test_interval.ToJson()},
+                            {"threshold", result.threshold},
                             {"best_epoch", result.best_epoch},
                             {"probe", o.probe.kind},
                             {"task", flags.Get("task", "undirected")},
@@ -115,19 +116,25 @@ absl::Status RunTrain(const Flags& flags) {
     nlohmann::json ranking = nlohmann::json::array();
     for (const auto& h : result.head_ranking) {
       ranking.push_back(
-          {{"layer", h.layer}, {"head", h.head}, {"val_f1", h.val_f1}, {"val_auc", h.val_auc}});
+          {{"layer", h.layer}, {"head", h.head}, {"val_auc", h.val_auc}, {"val_f1", h.val_f1}});
     }
     metrics["head_ranking"] = ranking;
   }
   GP_RETURN_IF_ERROR(WriteJsonFile(out_dir + "/metrics.json", metrics));
-  std::ofstream history(out_dir + "/training_history.csv");
-  history << "epoch,train_loss,val_loss,val_accuracy,val_precision,val_recall,val_f1,val_auc\n";
+  std::string history =
+      "epoch,train_loss,val_loss,val_accuracy,val_precision,val_recall,val_f1,val_auc\n";
   for (const auto& r : result.history) {
-    history << absl::StrFormat("%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", r.epoch, r.train_loss,
-                               r.val.loss, r.val.accuracy, r.val.precision, r.val.recall, r.val.f1,
-                               r.val.auc);
+    absl::StrAppend(&history, absl::StrFormat("%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", r.epoch,
+                                              r.train_loss, r.val.loss, r.val.accuracy,
+                                              r.val.precision, r.val.recall, r.val.f1, r.val.auc));
   }
-  torch::save(result.best_parameters, out_dir + "/best_model.pt");
+  GP_RETURN_IF_ERROR(WriteTextFile(out_dir + "/training_history.csv", history));
+  std::vector<std::pair<std::string, at::Tensor>> parameters;
+  for (const auto& [name, tensor] : result.best_parameters) {
+    parameters.push_back({name, tensor.detach().to(at::kFloat).contiguous()});
+  }
+  GP_RETURN_IF_ERROR(WriteTensors(out_dir + "/best_model.safetensors", parameters,
+                                  {{"probe", o.probe.kind}, {"format", "graphprobe-probe-v1"}}));
   const at::Tensor test_adjacency = result.labels_used.index_select(0, result.test_indices);
   GP_RETURN_IF_ERROR(
       WriteTensors(out_dir + "/predictions.safetensors",
@@ -141,14 +148,17 @@ absl::Status RunTrain(const Flags& flags) {
   std::cout << absl::StrFormat("  val  F1 %.3f  AUC %.3f  accuracy %.3f  exact graphs %.3f\n",
                                result.val.f1, result.val.auc, result.val.accuracy,
                                result.val.exact);
-  std::cout << absl::StrFormat("  test F1 %.3f  AUC %.3f  accuracy %.3f  exact graphs %.3f\n",
-                               result.test.f1, result.test.auc, result.test.accuracy,
-                               result.test.exact);
+  std::cout << absl::StrFormat(
+      "  test F1 %.3f [%.3f, %.3f]  AUC %.3f [%.3f, %.3f]  accuracy %.3f  exact graphs %.3f  "
+      "(95%% bootstrap over test graphs)\n",
+      result.test.f1, result.test_interval.f1_low, result.test_interval.f1_high, result.test.auc,
+      result.test_interval.auc_low, result.test_interval.auc_high, result.test.accuracy,
+      result.test.exact);
   if (!result.head_ranking.empty()) {
-    std::cout << "  best heads (layer.head val F1):";
+    std::cout << "  best outputs (layer.head, validation AUC):";
     for (size_t i = 0; i < std::min<size_t>(5, result.head_ranking.size()); ++i) {
       const auto& h = result.head_ranking[i];
-      std::cout << absl::StrFormat(" %d.%d %.3f", h.layer, h.head, h.val_f1);
+      std::cout << absl::StrFormat(" %d.%d %.3f", h.layer, h.head, h.val_auc);
     }
     std::cout << "\n";
   }
@@ -158,7 +168,7 @@ absl::Status RunTrain(const Flags& flags) {
         data.graph_id[result.test_indices[k].item<int64_t>()].item<int64_t>());
   }
   std::cout << "wrote " << out_dir
-            << "/{metrics.json,training_history.csv,best_model.pt,predictions.safetensors}\n";
+            << "/{metrics.json,training_history.csv,best_model.safetensors,predictions.safetensors}\n";
   return absl::OkStatus();
 }
 
@@ -167,7 +177,8 @@ absl::Status RunTrain(const Flags& flags) {
 int RunTrainCommand(const std::vector<std::string>& args) {
   return RunSubcommand("train", "graphprobe train --data FILE --probe KIND --out DIR [flags]",
                        kTrainFlags, args, std::cout,
-                       [&](const Flags& flags) { return RunTrain(flags); });
+                       [&](const Flags& flags) { return RunTrain(flags); },
+                       {{"batch_size", "--batch"}, {"learning_rate", "--lr"}});
 }
 
 }  // namespace gp

@@ -188,3 +188,37 @@ TEST(InputTest, InvalidUtf8IsAnErrorWithTheOffsetEmptyIsEmpty) {
 
 }  // namespace
 }  // namespace gp
+
+namespace gp {
+namespace {
+
+// NFC offsets follow tokenizers' NormalizedString alignment: a character composed from several
+// original ones takes the origin of the first of them only ("e" + U+0301 -> "é" reports the
+// "e"), a character NFC leaves alone keeps its own bytes, a blocked mark its own.
+TEST(NormalizerTest, NfcCompositionAlignsLikeTokenizersNormalizedString) {
+  json j = json::parse(R"({
+    "normalizer": {"type": "NFC"},
+    "model": {"type": "BPE", "vocab": {"a": 0, "x": 1, "\u00e9": 2, "e": 3, "\u0301": 4,
+                                       "\u00c5": 5, "<unk>": 6},
+              "merges": [], "unk_token": "<unk>"},
+    "added_tokens": []
+  })");
+  using Offsets = std::vector<std::pair<uint32_t, uint32_t>>;
+  // "a" "e" U+0301 "x": bytes 0, 1, 2-3, 4.
+  Encoding composed = Encode(j, "ae\xcc\x81x");
+  EXPECT_EQ(composed.tokens, (std::vector<std::string>{"a", "\xc3\xa9", "x"}));
+  EXPECT_EQ(composed.offsets, (Offsets{{0, 1}, {1, 2}, {4, 5}}));
+  // Already composed: the whole character.
+  EXPECT_EQ(Encode(j, "a\xc3\xa9x").offsets, (Offsets{{0, 1}, {1, 3}, {3, 4}}));
+  // A second acute cannot compose with "é": it stays, with its own bytes.
+  Encoding twice = Encode(j, "e\xcc\x81\xcc\x81");
+  EXPECT_EQ(twice.tokens, (std::vector<std::string>{"\xc3\xa9", "\xcc\x81"}));
+  EXPECT_EQ(twice.offsets, (Offsets{{0, 1}, {3, 5}}));
+  // A singleton decomposition (ANGSTROM SIGN -> A WITH RING) replaces one character.
+  Encoding angstrom = Encode(j, "\xe2\x84\xab" "a");
+  EXPECT_EQ(angstrom.tokens, (std::vector<std::string>{"\xc3\x85", "a"}));
+  EXPECT_EQ(angstrom.offsets, (Offsets{{0, 3}, {3, 4}}));
+}
+
+}  // namespace
+}  // namespace gp
