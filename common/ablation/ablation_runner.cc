@@ -170,6 +170,7 @@ absl::StatusOr<std::vector<CellResult>> RunAblation(
         for (size_t j = i; j < cells.size(); ++j) {
           const AblationCell& other = cells[j];
           const std::string path = DatasetPath(options.out_dir, other.dataset_id);
+          if (j > i && !options.share_forward_passes) break;
           if (done.count(other.id) || other.model_name != cell.model_name ||
               other.dataset.FamilyJson() != cell.dataset.FamilyJson() ||
               std::find(paths.begin(), paths.end(), path) != paths.end() || fs::exists(path)) {

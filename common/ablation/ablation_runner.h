@@ -31,6 +31,9 @@ struct AblationRunOptions {
   std::string out_dir;
   // Delete each dataset file once its cells are done (they are rebuilt on a rerun).
   bool delete_datasets = false;
+  // Build the datasets of a family (same model and graphs, other feature modes) from one
+  // forward pass; off builds each dataset alone (for measuring what sharing saves).
+  bool share_forward_passes = true;
 };
 
 // The results of every cell, resumed ones included, in grid order. An OUT holding another

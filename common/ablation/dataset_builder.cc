@@ -56,10 +56,6 @@ absl::StatusOr<Item> MakeItem(const DatasetSpec& spec, const Tokenizer& tokenize
     item.mentions.push_back(tokens.mentions[node]);
     for (int t : tokens.AllTokens(node)) positions.insert(t);
   }
-  if (item.mentioned.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("graph ", graph_id, ": the prompt mentions no node: \"", prompt.text, "\""));
-  }
   item.positions.assign(positions.begin(), positions.end());
   return item;
 }
@@ -80,24 +76,26 @@ at::Tensor PositionFeatures(const Item& item, int64_t n) {
   for (size_t a = 0; a < item.mentioned.size(); ++a) {
     for (size_t b = 0; b < item.mentioned.size(); ++b) {
       if (a == b) continue;
+      auto row = f[item.mentioned[a]][item.mentioned[b]];
       double sum = 0;
-      int pairs = 0, nearest = 0;
+      int pairs = 0, nearest = INT_MAX;
+      bool before = false, after = false;  // the nearest distance occurs backwards / forwards
       for (const auto& from : item.mentions[a]) {
         for (const auto& to : item.mentions[b]) {
           const int d = to.front() - from.front();
           sum += d;
           ++pairs;
-          if (pairs == 1 || std::abs(d) < std::abs(nearest) ||
-              (std::abs(d) == std::abs(nearest) && d > nearest)) {
-            nearest = d;
-          }
-          if (d >= -2 && d <= 2 && d != 0) f[item.mentioned[a]][item.mentioned[b]][d < 0 ? d + 5 : d + 4] += 1;
+          if (std::abs(d) < nearest) nearest = std::abs(d), before = after = false;
+          if (std::abs(d) == nearest) (d < 0 ? before : after) = true;
+          if (d >= -2 && d <= -1) row[d + 5] += 1;  // channels 3, 4: offsets -2, -1
+          if (d >= 1 && d <= 2) row[d + 4] += 1;    // channels 5, 6: offsets +1, +2
         }
       }
-      auto row = f[item.mentioned[a]][item.mentioned[b]];
       row[0] = static_cast<float>(sum / pairs);
-      row[1] = static_cast<float>(nearest);
-      row[2] = static_cast<float>(std::abs(nearest));
+      // Signed nearest offset; 0 when it occurs both ways (no direction), so i->j is always
+      // minus j->i.
+      row[1] = static_cast<float>(before == after ? 0 : (after ? nearest : -nearest));
+      row[2] = static_cast<float>(nearest);
     }
   }
   return out;
@@ -205,7 +203,7 @@ absl::Status CheckSpec(const DatasetSpec& spec) {
     return absl::InvalidArgumentError(
         "test_fraction and val_fraction must be >= 0 and sum below 1");
   }
-  return absl::OkStatus();
+  return ParseModelOptions(spec.dtype, spec.device).status();
 }
 
 absl::StatusOr<DecoderModel> LoadModel(const DatasetSpec& spec) {
@@ -269,8 +267,42 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
   };
   std::map<int, Pending> pending;
   std::vector<Item> batch;
+  std::function<absl::Status()> forward_batch;  // set below: the forward pass of `batch`
+  // Runs the batch (if any) and moves completed graphs into the dataset.
   auto run_batch = [&]() -> absl::Status {
-    if (batch.empty()) return absl::OkStatus();
+    if (!batch.empty()) GP_RETURN_IF_ERROR(forward_batch());
+    // Completed graphs, in id order, join the dataset.
+    while (!pending.empty() && pending.begin()->first == static_cast<int>(done.size()) &&
+           pending.begin()->second.seen == spec.permutations) {
+      Pending& g = pending.begin()->second;
+      for (size_t o = 0; o < outputs; ++o) {
+        done.features[o].push_back(g.features[o] / spec.permutations);
+      }
+      done.adjacency.push_back(g.adjacency);
+      done.node_mask.push_back(g.node_mask);
+      done.node_name_id.push_back(g.node_name_id);
+      done.position_features.push_back(g.positions / spec.permutations);
+      pending.erase(pending.begin());
+    }
+    progress.graphs_done = static_cast<int>(done.size());
+    progress.total_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (on_progress) on_progress(progress);
+    return absl::OkStatus();
+  };
+  // Zero sums for a graph; an ordering that mentions no node adds nothing else.
+  const auto zero_sums = [&](Pending& sums) {
+    for (size_t o = 0; o < outputs; ++o) {
+      if (!sums.features[o].defined()) {
+        sums.features[o] =
+            at::zeros({n, n, layers * heads * specs[o].features.directions()});
+      }
+    }
+    if (!sums.positions.defined()) {
+      sums.positions = at::zeros({n, n, static_cast<int64_t>(PositionFeatureNames().size())});
+    }
+  };
+  forward_batch = [&]() -> absl::Status {
     size_t max_len = 0, max_k = 0;
     for (const Item& item : batch) {
       max_len = std::max(max_len, item.ids.size());
@@ -306,35 +338,18 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
       const at::Tensor index = at::tensor(
           std::vector<int64_t>(item.mentioned.begin(), item.mentioned.end()), at::kLong);
       Pending& sums = pending[item.graph];
-      sums.features.resize(outputs);
       for (size_t o = 0; o < outputs; ++o) {
         GP_ASSIGN_OR_RETURN(at::Tensor mentioned_features,
                             PairFeatures(item_rows, row_of_token, item.mentions, specs[o].features));
         // Back to all N nodes: unmentioned nodes keep zero features.
         at::Tensor features = at::zeros({n, n, mentioned_features.size(2)});
         features.index_put_({index.unsqueeze(1), index.unsqueeze(0)}, mentioned_features);
-        sums.features[o] = sums.features[o].defined() ? sums.features[o] + features : features;
+        sums.features[o] += features;
       }
-      const at::Tensor position = PositionFeatures(item, n);
-      sums.positions = sums.positions.defined() ? sums.positions + position : position;
+      sums.positions += PositionFeatures(item, n);
       ++sums.seen;
     }
     batch.clear();
-    // Completed graphs, in id order, join the dataset.
-    while (!pending.empty() && pending.begin()->first == static_cast<int>(done.size()) &&
-           pending.begin()->second.seen == spec.permutations) {
-      Pending& g = pending.begin()->second;
-      for (size_t o = 0; o < outputs; ++o) done.features[o].push_back(g.features[o] / spec.permutations);
-      done.adjacency.push_back(g.adjacency);
-      done.node_mask.push_back(g.node_mask);
-      done.node_name_id.push_back(g.node_name_id);
-      done.position_features.push_back(g.positions / spec.permutations);
-      pending.erase(pending.begin());
-    }
-    progress.graphs_done = static_cast<int>(done.size());
-    progress.total_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (on_progress) on_progress(progress);
     return absl::OkStatus();
   };
 
@@ -352,6 +367,8 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
     GP_ASSIGN_OR_RETURN(std::vector<std::string> names,
                         DrawNodeNames(spec.names, graph.num_nodes, graph_seed ^ 0xa5a5));
     Pending& sums = pending[g];
+    sums.features.resize(outputs);
+    zero_sums(sums);
     sums.adjacency = at::zeros({n, n}, at::kByte);
     for (const auto& [p, c] : graph.edges) sums.adjacency[p][c] = 1;
     sums.node_name_id = at::empty({n}, at::kLong);
@@ -362,6 +379,10 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
       if (p == 0) {  // which nodes are mentioned does not depend on the ordering
         sums.node_mask = at::zeros({n}, at::kByte);
         for (int node : item.mentioned) sums.node_mask[node] = 1;
+      }
+      if (item.mentioned.empty()) {  // nothing to read: every node stays masked
+        ++sums.seen;
+        continue;
       }
       batch.push_back(std::move(item));
       if (static_cast<int>(batch.size()) == spec.batch_size) {

@@ -30,6 +30,8 @@ const std::vector<FlagSpec> kRunFlags = {
     {"print-spec", false, "print the spec that would run (JSON) and exit"},
     {"delete-datasets", false, "remove each dataset file once its cells are done"},
     {"threads", true, "CPU threads (default: all cores)"},
+    {"separate-extraction", false,
+     "one forward pass per dataset instead of one per family of feature modes (for measuring)"},
     {"help", false, "show this help"},
 };
 
@@ -177,6 +179,7 @@ absl::Status Run(const Flags& flags) {
   AblationRunOptions options;
   options.out_dir = flags.Get("out", "graphprobe-run");
   options.delete_datasets = flags.Has("delete-datasets");
+  options.share_forward_passes = !flags.Has("separate-extraction");
   const size_t cells = ExpandAblation(spec).size();
   std::cout << "ablation '" << spec.name << "': " << cells << " cells -> " << options.out_dir
             << std::endl;

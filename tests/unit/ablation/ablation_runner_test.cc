@@ -8,6 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
 #include "common/core/json_file.h"
 #include "tests/unit/ablation/tiny_model_dir.h"
 
@@ -41,21 +44,25 @@ class AblationRunnerTest : public ::testing::Test {
 };
 
 TEST_F(AblationRunnerTest, WritesResultsAndResumes) {
-  int finished = 0;
+  int finished = 0, datasets_built = 0;
   auto first = RunAblation(spec_, options_, [&](const AblationProgress& p) {
     finished += p.finished != nullptr;
-    EXPECT_EQ(p.cells_total, 2 * (2 * 3 + 1));
+    datasets_built += p.stage == "dataset";
+    // Per model: 2 modes x (2 probes + 2 on the control task) + 1 positional.
+    EXPECT_EQ(p.cells_total, 2 * (2 * 4 + 1));
   });
   ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_EQ(first->size(), 14u);
-  EXPECT_EQ(finished, 14);
-  for (const char* f : {"results.csv", "results.json", "results.jsonl", "spec.json",
-                        "heads-tiny.csv", "heads-model-random.csv"}) {
+  EXPECT_EQ(first->size(), 18u);
+  EXPECT_EQ(finished, 18);
+  // Extract once, pool many: both modes of a model come from one forward pass.
+  EXPECT_EQ(datasets_built, 2);
+  for (const char* f : {"results.csv", "summary.csv", "results.json", "results.jsonl",
+                        "spec.json", "heads-tiny.csv", "heads-model-random.csv"}) {
     EXPECT_TRUE(fs::exists(fs::path(options_.out_dir) / f)) << f;
   }
   auto json = ReadJsonFile((fs::path(options_.out_dir) / "results.json").string());
   ASSERT_TRUE(json.ok());
-  EXPECT_EQ((*json)["cells"].size(), 14u);
+  EXPECT_EQ((*json)["cells"].size(), 18u);
   // tiny-llama3: 2 layers x 4 heads ranked.
   EXPECT_EQ((*json)["head_ranking"]["tiny"].size(), 8u);
 
@@ -68,8 +75,8 @@ TEST_F(AblationRunnerTest, WritesResultsAndResumes) {
   }
   {
     std::ofstream out(log, std::ios::trunc);
-    for (size_t i = 0; i < 10; ++i) out << lines[i] << "\n";
-    out << lines[10].substr(0, 20);
+    for (size_t i = 0; i < 14; ++i) out << lines[i] << "\n";
+    out << lines[14].substr(0, 20);
   }
   int resumed = -1;
   finished = 0;
@@ -78,14 +85,80 @@ TEST_F(AblationRunnerTest, WritesResultsAndResumes) {
     finished += p.finished != nullptr;
   });
   ASSERT_TRUE(second.ok()) << second.status();
-  EXPECT_EQ(resumed, 10);
+  EXPECT_EQ(resumed, 14);
   EXPECT_EQ(finished, 4);
-  ASSERT_EQ(second->size(), 14u);
-  for (size_t i = 0; i < 14; ++i) {
+  ASSERT_EQ(second->size(), 18u);
+  for (size_t i = 0; i < 18; ++i) {
     EXPECT_EQ((*second)[i].cell_id, (*first)[i].cell_id);
-    // Same data, seeds and code: the re-run cells reproduce the interrupted ones.
+    // Same data, seeds and code: the re-run cells reproduce the interrupted ones, and the
+    // resumed ones read back every metric they logged.
     EXPECT_DOUBLE_EQ((*second)[i].test.f1, (*first)[i].test.f1) << (*first)[i].cell_id;
+    EXPECT_DOUBLE_EQ((*second)[i].test.exact, (*first)[i].test.exact) << (*first)[i].cell_id;
+    EXPECT_DOUBLE_EQ((*second)[i].test_interval.f1_low, (*first)[i].test_interval.f1_low);
   }
+}
+
+TEST(CellResultTest, RoundTripsEveryMetricThroughTheLog) {
+  CellResult r;
+  r.cell_id = "m/n7/pair-mlp";
+  r.test.exact = 0.25;
+  r.test.f1 = 0.5;
+  r.val.exact = 0.125;
+  r.test_interval.f1_low = 0.4;
+  r.test_interval.auc_high = 0.9;
+  r.head_ranking = {{1, 2, 0.6, 0.8}};
+  auto back = CellResult::FromJson(r.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->test.exact, 0.25);  // written as exact_graphs, read as exact_graphs
+  EXPECT_EQ(back->val.exact, 0.125);
+  EXPECT_EQ(back->test_interval.f1_low, 0.4);
+  EXPECT_EQ(back->test_interval.auc_high, 0.9);
+  EXPECT_EQ(back->head_ranking[0].val_auc, 0.8);
+  EXPECT_EQ(back->ToJson(), r.ToJson());
+  nlohmann::json broken = r.ToJson();
+  broken.erase("test");
+  auto error = CellResult::FromJson(broken);
+  ASSERT_FALSE(error.ok());
+  EXPECT_EQ(error.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(error.status().message().find("test"), std::string::npos);
+}
+
+TEST(ResultTablesTest, SelectionUsesValidationAndIntervalsSpanTheSeeds) {
+  std::vector<CellResult> cells;
+  const auto add = [&](const std::string& probe, const std::string& control, uint64_t seed,
+                       double val_f1, double test_f1) {
+    CellResult r;
+    r.model = "m";
+    r.graph_size = 7;
+    r.probe = probe;
+    r.control = control;
+    r.seed = seed;
+    r.dataset_id = absl::StrCat("m/n7-s", seed);
+    r.cell_id = absl::StrCat(r.dataset_id, "/", probe, "/", control);
+    r.val.f1 = val_f1;
+    r.test.f1 = test_f1;
+    cells.push_back(r);
+  };
+  for (uint64_t seed : {1, 2, 3}) {
+    add("gcn", "", seed, 0.80, 0.60 + 0.01 * seed);       // best on validation
+    add("pair-mlp", "", seed, 0.70, 0.90);                // best on test: never chosen for it
+    add("gcn", "control-task", seed, 0.5, 0.40);
+  }
+  const std::vector<ConfigSummary> summaries = SummarizeOverSeeds(cells);
+  ASSERT_EQ(summaries.size(), 3u);
+  auto best = BestByValidation(summaries, "m", 7);
+  ASSERT_TRUE(best.has_value());
+  EXPECT_EQ(best->settings.probe, "gcn");
+  EXPECT_NEAR(best->test_f1, 0.62, 1e-12);
+  // t-interval over 3 seeds: mean 0.62, sd 0.01, half-width 4.303 * 0.01 / sqrt(3).
+  EXPECT_NEAR(best->test_f1_high - best->test_f1, 4.303 * 0.01 / std::sqrt(3.0), 1e-6);
+  EXPECT_NEAR(best->test_f1 - best->test_f1_low, 4.303 * 0.01 / std::sqrt(3.0), 1e-6);
+  ASSERT_TRUE(best->selectivity_f1.has_value());
+  EXPECT_NEAR(*best->selectivity_f1, 0.22, 1e-12);
+  auto control = ControlOf(summaries, *best, "control-task");
+  ASSERT_TRUE(control.has_value());
+  EXPECT_NEAR(control->test_f1, 0.40, 1e-12);
+  EXPECT_FALSE(BestByValidation(summaries, "other", 7).has_value());
 }
 
 TEST_F(AblationRunnerTest, RefusesAnOutputDirectoryOfAnotherSpec) {

@@ -25,14 +25,14 @@ TEST(AblationSpecTest, ParsesEveryFieldAndResolvesRelativePaths) {
   json["notations"] = {"arrow", "parents"};
   json["node_header"] = false;
   json["names"] = {"integers"};
-  json["feature_modes"] = {"raw", "topk:2"};
+  json["feature_modes"] = {"raw", "topk:2", "argmax+drop-sink+max+both"};
   json["permutations"] = {1, 3};
   json["probes"] = {"gcn"};
   json["seeds"] = {7};
   json["dataset_sizes"] = {50};
-  json["controls"] = {{"label_shuffle", false}};
+  json["controls"] = {{"label_shuffle", true}, {"control_task", false}};
   json["probe_training"] = {{"epochs", 5}, {"hidden", 16}, {"task", "directed"}};
-  json["extraction"] = {{"batch_size", 4}};
+  json["extraction"] = {{"batch_size", 4}, {"dtype", "bfloat16"}, {"device", "cuda:1"}};
   auto spec = ParseAblationSpec(json, "spec.json", "/base");
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->models[0].path, "/base/models/m");
@@ -41,10 +41,20 @@ TEST(AblationSpecTest, ParsesEveryFieldAndResolvesRelativePaths) {
   EXPECT_EQ(spec->graph_sizes, (std::vector<int>{5, 9}));
   EXPECT_FALSE(spec->node_header);
   EXPECT_EQ(spec->feature_modes[1].top_k, 2);
+  // Every option `graphprobe dataset` has can be named in a spec.
+  const FeatureOptions& options = spec->feature_modes[2];
+  EXPECT_EQ(options.mode, FeatureMode::kArgmax);
+  EXPECT_TRUE(options.drop_sink);
+  EXPECT_EQ(options.aggregation, MentionAggregation::kMax);
+  EXPECT_TRUE(options.both_directions);
+  EXPECT_EQ(FeatureModeName(options), "argmax+drop-sink+max+both");
+  EXPECT_EQ(spec->dtype, "bfloat16");
+  EXPECT_EQ(spec->device, "cuda:1");
   EXPECT_EQ(spec->probe_training.epochs, 5);
   EXPECT_EQ(spec->probe_training.task, ProbeTask::kDirected);
   EXPECT_EQ(spec->probe_training.positive_weight, 0);  // the ablation default: balanced
-  EXPECT_FALSE(spec->label_shuffle_control);
+  EXPECT_TRUE(spec->label_shuffle_control);
+  EXPECT_FALSE(spec->control_task);
   EXPECT_TRUE(spec->positional_baseline_control);
   // ToJson round-trips.
   auto again = ParseAblationSpec(spec->ToJson(), "again", "/elsewhere");
@@ -69,6 +79,16 @@ TEST(AblationSpecTest, BadSpecsNameTheField) {
   EXPECT_NE(ErrorOf(with("permutations", {"4"})).find("permutations[0]"), std::string::npos);
   EXPECT_NE(ErrorOf(with("probe_training", {{"epochs", -1}})).find("epochs"), std::string::npos);
   EXPECT_NE(ErrorOf(with("controls", {{"shuffle", true}})).find("'shuffle'"), std::string::npos);
+  EXPECT_NE(ErrorOf(with("feature_modes", {"raw+sink"})).find("unknown option '+sink'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(with("extraction", {{"dtype", "float16"}})).find("field 'dtype'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(with("extraction", {{"device", "tpu"}})).find("field 'device'"),
+            std::string::npos);
+  // A grid over the documented limit: 40000 seeds x 3 cells.
+  std::vector<int> many(40000);
+  for (size_t i = 0; i < many.size(); ++i) many[i] = static_cast<int>(i);
+  EXPECT_NE(ErrorOf(with("seeds", many)).find("over the limit of 100000"), std::string::npos);
   nlohmann::json twins = MinimalSpec();
   twins["models"].push_back({{"name", "m"}, {"path", "other"}});
   EXPECT_NE(ErrorOf(twins).find("two models are named 'm'"), std::string::npos);
@@ -78,19 +98,27 @@ TEST(AblationSpecTest, BadSpecsNameTheField) {
 TEST(AblationSpecTest, ExpandsTheGridWithControlsAndUniqueIds) {
   const AblationSpec spec = DefaultAblationSpec("/models/graph-toy");
   const std::vector<AblationCell> cells = ExpandAblation(spec);
-  // 2 models x 3 sizes x 2 notations x 2 permutation counts = 24 graph settings; each has 3
-  // modes x (3 probes + label shuffle) cells and one positional-baseline cell.
-  EXPECT_EQ(cells.size(), 24u * (3 * 4 + 1));
+  // 2 models x 3 seeds x 2 sizes x 2 notations = 24 graph settings; each has 3 modes x
+  // (4 probes + each on the control task) cells and one positional-baseline cell.
+  EXPECT_EQ(cells.size(), 24u * (3 * 8 + 1));
+  int control_task = 0, positional = 0;
   std::set<std::string> ids, datasets;
   for (const AblationCell& cell : cells) {
     EXPECT_TRUE(ids.insert(cell.id).second) << cell.id;
     datasets.insert(cell.dataset_id);
     EXPECT_EQ(cell.training.probe.kind, cell.probe);
-    EXPECT_EQ(cell.training.label_shuffle, cell.control == CellControl::kLabelShuffle);
+    EXPECT_EQ(cell.training.control, cell.control);
+    control_task += cell.control == ProbeControl::kControlTask;
+    positional += cell.control == ProbeControl::kPositional;
     EXPECT_EQ(cell.dataset.random_init, cell.model_name == "graph-toy-random");
     EXPECT_TRUE(cell.dataset.prompt.node_header);
   }
   EXPECT_EQ(datasets.size(), 24u * 3);
+  EXPECT_EQ(control_task, 24 * 3 * 4);
+  EXPECT_EQ(positional, 24);
+  // The default includes sink dropping for argmax and top-k.
+  EXPECT_EQ(FeatureModeName(spec.feature_modes[1]), "argmax+drop-sink");
+  EXPECT_EQ(FeatureModeName(spec.feature_modes[2]), "topk:3+drop-sink");
   // The cells of a dataset are adjacent, so each dataset is built and loaded once.
   std::set<std::string> seen;
   for (size_t i = 0; i < cells.size(); ++i) {

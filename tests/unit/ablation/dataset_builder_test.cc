@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 
+#include "absl/strings/str_cat.h"
 #include "common/core/json_file.h"
 #include "common/model/tensor_io.h"
 #include "tests/unit/ablation/tiny_model_dir.h"
@@ -52,9 +54,18 @@ TEST_F(DatasetBuilderTest, WritesTheDatasetContract) {
   EXPECT_EQ(d["adjacency"].diagonal(0, 1, 2).sum().item<int64_t>(), 0);
   EXPECT_TRUE(at::equal(d["node_mask"], at::ones({12, 5}, at::kByte)));
   EXPECT_TRUE(at::equal(d["graph_id"], at::arange(12, at::kLong)));
-  // Mean token index of each node: inside the prompt, distinct nodes at distinct places.
-  EXPECT_EQ(d["node_position"].sizes(), (std::vector<int64_t>{12, 5}));
-  EXPECT_GT(d["node_position"].min().item<float>(), 0.0f);
+  // Names and mention offsets for the control task and the positional baseline.
+  EXPECT_EQ(d["node_name_id"].sizes(), (std::vector<int64_t>{12, 5}));
+  for (int64_t g = 0; g < 12; ++g) {  // distinct names within a graph
+    EXPECT_EQ(std::get<0>(at::_unique(d["node_name_id"][g])).numel(), 5);
+  }
+  const at::Tensor position = d["position_features"];
+  EXPECT_EQ(position.sizes(), (std::vector<int64_t>{12, 5, 5, 7}));
+  // Offsets from i to j are minus those from j to i; counts at +1 mirror counts at -1.
+  EXPECT_TRUE(at::allclose(position.select(3, 0), -position.select(3, 0).transpose(1, 2)));
+  EXPECT_TRUE(at::allclose(position.select(3, 1), -position.select(3, 1).transpose(1, 2)));
+  EXPECT_TRUE(at::allclose(position.select(3, 5), position.select(3, 4).transpose(1, 2)));
+  EXPECT_GT(position.select(3, 2).sum().item<float>(), 0.0f);
   EXPECT_LE(d["split"].max().item<int64_t>(), 2);
   EXPECT_TRUE(at::isfinite(d["features"]).all().item<bool>());
   // topk:3 keeps three keys per query row, so a node's outgoing features sum to at most 3.
@@ -68,6 +79,7 @@ TEST_F(DatasetBuilderTest, WritesTheDatasetContract) {
   EXPECT_EQ(spec["permutations"], 2);
   EXPECT_EQ(spec["feature_order"]["layers"], 2);
   EXPECT_EQ(spec["feature_order"]["heads"], 4);
+  EXPECT_EQ(spec["position_features"].size(), 7u);
   EXPECT_FALSE(fs::exists(dir_ / "a.safetensors.partial"));
 }
 
@@ -97,10 +109,12 @@ TEST_F(DatasetBuilderTest, ResumesFromTheCheckpointOfAStoppedRun) {
   nlohmann::json meta = spec_.ToJson();
   meta["feature_order"] = {{"layers", 2}};
   const std::string out = (dir_ / "resumed.safetensors").string();
-  ASSERT_TRUE(WriteTensors(out + ".partial",
-                           {{"features", full["features"].narrow(0, 0, 5)},
-                            {"adjacency", full["adjacency"].narrow(0, 0, 5)},
-                            {"node_position", full["node_position"].narrow(0, 0, 5)}},
+  std::vector<std::pair<std::string, at::Tensor>> first_five;
+  for (const char* name :
+       {"features", "adjacency", "node_mask", "node_name_id", "position_features"}) {
+    first_five.push_back({name, full[name].narrow(0, 0, 5)});
+  }
+  ASSERT_TRUE(WriteTensors(out + ".partial", first_five,
                            {{"spec", meta.dump()}, {"format", "graphprobe-dataset-v1"}})
                   .ok());
   int resumed_from = -1;
@@ -111,7 +125,117 @@ TEST_F(DatasetBuilderTest, ResumesFromTheCheckpointOfAStoppedRun) {
   auto resumed = ReadTensors(out);
   ASSERT_TRUE(resumed.ok());
   EXPECT_TRUE(at::allclose(resumed->at("features"), full["features"], 1e-5, 1e-6));
-  EXPECT_TRUE(at::allclose(resumed->at("node_position"), full["node_position"]));
+  EXPECT_TRUE(at::allclose(resumed->at("position_features"), full["position_features"]));
+  EXPECT_TRUE(at::equal(resumed->at("node_name_id"), full["node_name_id"]));
+}
+
+TEST_F(DatasetBuilderTest, APartialFileOfAnotherLayoutIsNotResumed) {
+  // One direction, stopped early...
+  DatasetSpec one = spec_;
+  one.num_graphs = 4;
+  const std::string out = (dir_ / "d.safetensors").string();
+  ASSERT_TRUE(BuildDataset(one, out).ok());
+  fs::rename(out, out + ".partial");
+  // ...then the same dataset with both directions: a different identity, built from scratch.
+  DatasetSpec both = one;
+  both.features.both_directions = true;
+  int resumed_from = -1;
+  absl::Status status =
+      BuildDataset(both, out, [&](const DatasetProgress& p) { resumed_from = p.resumed_from; });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(resumed_from, 0);
+  auto d = ReadTensors(out);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->at("features").size(3), 2 * 2 * 4);
+}
+
+TEST_F(DatasetBuilderTest, TheIdentityCoversEveryOptionThatChangesTheContents) {
+  const nlohmann::json base = spec_.ToJson();
+  std::vector<std::pair<std::string, std::function<void(DatasetSpec&)>>> changes = {
+      {"model", [](DatasetSpec& s) { s.model += "x"; }},
+      {"random_init", [](DatasetSpec& s) { s.random_init = true; }},
+      {"init_seed", [](DatasetSpec& s) { s.init_seed = 9; }},
+      {"dtype", [](DatasetSpec& s) { s.dtype = "bfloat16"; }},
+      {"graphs", [](DatasetSpec& s) { s.num_graphs += 1; }},
+      {"nodes", [](DatasetSpec& s) { s.generator.num_nodes += 1; }},
+      {"generator", [](DatasetSpec& s) { s.generator.kind = GeneratorKind::kTree; }},
+      {"edge_probability", [](DatasetSpec& s) { s.generator.edge_probability = 0.3; }},
+      {"expected_degree", [](DatasetSpec& s) { s.generator.expected_degree = 3; }},
+      {"num_trees", [](DatasetSpec& s) { s.generator.num_trees += 1; }},
+      {"names", [](DatasetSpec& s) { s.names = NameScheme::kWords; }},
+      {"notation", [](DatasetSpec& s) { s.prompt.notation = Notation::kParents; }},
+      {"separator", [](DatasetSpec& s) { s.prompt.separator = Separator::kNewline; }},
+      {"node_header", [](DatasetSpec& s) { s.prompt.node_header = false; }},
+      {"preamble", [](DatasetSpec& s) { s.prompt.preamble = "Graph:"; }},
+      {"question", [](DatasetSpec& s) { s.prompt.question = "Parents of A:"; }},
+      {"mode", [](DatasetSpec& s) { s.features.mode = FeatureMode::kArgmax; }},
+      {"k", [](DatasetSpec& s) { s.features.top_k += 1; }},
+      {"top_k_ones", [](DatasetSpec& s) { s.features.top_k_ones = true; }},
+      {"drop_sink", [](DatasetSpec& s) { s.features.drop_sink = true; }},
+      {"aggregation", [](DatasetSpec& s) { s.features.aggregation = MentionAggregation::kMax; }},
+      {"both_directions", [](DatasetSpec& s) { s.features.both_directions = true; }},
+      {"permutations", [](DatasetSpec& s) { s.permutations += 1; }},
+      {"seed", [](DatasetSpec& s) { s.seed += 1; }},
+      {"test_fraction", [](DatasetSpec& s) { s.test_fraction = 0.3; }},
+      {"val_fraction", [](DatasetSpec& s) { s.val_fraction = 0.2; }},
+  };
+  for (const auto& [field, change] : changes) {
+    DatasetSpec changed = spec_;
+    change(changed);
+    const nlohmann::json json = changed.ToJson();
+    EXPECT_NE(json, base) << field;
+    EXPECT_NE(json[field], base[field]) << field;
+  }
+  // How it is computed is not what it is.
+  DatasetSpec same = spec_;
+  same.batch_size = 99;
+  same.device = "cuda";
+  EXPECT_EQ(same.ToJson(), base);
+}
+
+TEST_F(DatasetBuilderTest, ModesOfOneFamilyShareOneForwardPassAndEqualSeparateBuilds) {
+  std::vector<DatasetSpec> specs;
+  std::vector<std::string> paths;
+  for (const char* mode : {"raw", "argmax+drop-sink", "topk1:2+max+both"}) {
+    DatasetSpec s = spec_;
+    s.features = *ParseFeatureMode(mode, {});
+    specs.push_back(s);
+    paths.push_back((dir_ / absl::StrCat("family-", specs.size(), ".safetensors")).string());
+  }
+  ASSERT_TRUE(BuildDatasets(specs, paths).ok());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    auto together = ReadTensors(paths[i]);
+    ASSERT_TRUE(together.ok());
+    auto alone = Build(specs[i], absl::StrCat("alone-", i, ".safetensors"));
+    for (const char* name : {"features", "position_features"}) {
+      EXPECT_TRUE(at::allclose(together->at(name), alone[name], 1e-5, 1e-6)) << name << " " << i;
+    }
+    EXPECT_TRUE(at::equal(together->at("adjacency"), alone["adjacency"]));
+  }
+  // Specs of different families cannot share a pass.
+  specs[1].seed += 1;
+  absl::Status mixed = BuildDatasets(specs, paths);
+  EXPECT_EQ(mixed.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(mixed.message().find("differ only in their feature options"), std::string::npos);
+}
+
+TEST_F(DatasetBuilderTest, WithoutTheHeaderUnmentionedNodesAreMaskedNotAnError) {
+  DatasetSpec spec = spec_;
+  spec.prompt.node_header = false;
+  spec.generator.edge_probability = 0.1;  // isolated nodes are common
+  spec.num_graphs = 20;
+  auto d = Build(spec, "no-header.safetensors");
+  const at::Tensor mask = d["node_mask"].to(at::kBool);
+  const at::Tensor adjacency = d["adjacency"].to(at::kBool);
+  const at::Tensor has_edge = adjacency.any(2).logical_or(adjacency.any(1));
+  // Exactly the nodes without an edge are masked in the arrow notation, and some are.
+  EXPECT_TRUE(at::equal(mask, has_edge));
+  EXPECT_GT((~mask).sum().item<int64_t>(), 0);
+  // Their features are zero; the mentioned nodes' are not.
+  const at::Tensor pair_mask = mask.unsqueeze(2).logical_and(mask.unsqueeze(1));
+  const at::Tensor magnitude = d["features"].abs().sum(3);
+  EXPECT_EQ(magnitude.masked_select(~pair_mask).sum().item<float>(), 0.0f);
+  EXPECT_GT(magnitude.masked_select(pair_mask).sum().item<float>(), 0.0f);
 }
 
 TEST_F(DatasetBuilderTest, ClearErrors) {
@@ -122,8 +246,14 @@ TEST_F(DatasetBuilderTest, ClearErrors) {
   EXPECT_NE(status.message().find("tokenizer.json"), std::string::npos);
   DatasetSpec bad = spec_;
   bad.permutations = 0;
-  EXPECT_EQ(BuildDataset(bad, (dir_ / "x.safetensors").string()).code(),
-            absl::StatusCode::kInvalidArgument);
+  absl::Status permutations = BuildDataset(bad, (dir_ / "x.safetensors").string());
+  EXPECT_EQ(permutations.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(permutations.message(), "permutations 0: must be >= 1");  // the field, not a flag
+  DatasetSpec dtype = spec_;
+  dtype.dtype = "float16";
+  absl::Status bad_dtype = BuildDataset(dtype, (dir_ / "x.safetensors").string());
+  EXPECT_EQ(bad_dtype.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad_dtype.message(), "dtype 'float16': expected float32 or bfloat16");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "services/cli/attention_command.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -146,7 +147,7 @@ TEST(DatasetCommandTest, WritesADatasetAndRejectsBadFlags) {
                                out}),
             0);
   EXPECT_NE(::testing::internal::GetCapturedStdout().find(
-                "6 graphs of 4 nodes, mode argmax, 2 ordering(s)"),
+                "6 graphs of 4 nodes, mode argmax+both, 2 ordering(s)"),
             std::string::npos);
   auto data = ReadTensors(out);
   ASSERT_TRUE(data.ok());
@@ -157,7 +158,11 @@ TEST(DatasetCommandTest, WritesADatasetAndRejectsBadFlags) {
            {"--mode", "softmax", "unknown feature mode 'softmax'"},
            {"--nodes", "99", "graph size 99 outside [2, 64]"},
            {"--notation", "dot", "unknown notation 'dot'"},
-           {"--separator", "tab", "--separator 'tab'"}}) {
+           {"--separator", "tab", "--separator 'tab'"},
+           // Library errors name fields; the command names its flags.
+           {"--graphs", "0", "--graphs 0: must be >= 1"},
+           {"--perms", "0", "--perms 0: must be >= 1"},
+           {"--dtype", "float16", "--dtype 'float16': expected float32 or bfloat16"}}) {
     ::testing::internal::CaptureStderr();
     EXPECT_EQ(
         RunDatasetCommand({"--model", dir.string(), "--graphs", "2", flag, value, "--out", out}),
@@ -167,13 +172,49 @@ TEST(DatasetCommandTest, WritesADatasetAndRejectsBadFlags) {
   fs::remove_all(dir);
 }
 
+TEST(DatasetCommandTest, TheDocumentedExampleWorksOnGraphsWithIsolatedNodes) {
+  // As a new user types it: the node header is on by default, so isolated nodes are mentioned.
+  namespace fs = std::filesystem;
+  const fs::path dir = TempPath("gp_cli_dataset_example");
+  fs::create_directories(dir);
+  const fs::path src = std::string(GP_TEST_DATA) + "/hf-reference/models/tiny-qwen2";
+  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(src / f, dir / f);
+  ASSERT_TRUE(
+      WriteJsonFile((dir / "tokenizer.json").string(), ByteLevelTokenizerJson({"<s>"})).ok());
+  const std::string out = (dir / "d.safetensors").string();
+  const std::vector<std::string> example = {
+      "--model", dir.string(), "--graphs", "40",      "--nodes", "7",      "--generator",
+      "dag",     "--notation", "arrow",    "--names", "letters", "--mode", "topk:3",
+      "--perms", "2",          "--seed",   "1",       "--out",   out};
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(RunDatasetCommand(example), 0);
+  ::testing::internal::GetCapturedStdout();
+  auto with_header = ReadTensors(out);
+  ASSERT_TRUE(with_header.ok());
+  EXPECT_TRUE(at::equal(with_header->at("node_mask"), at::ones({40, 7}, at::kByte)));
+  // Without the header, nodes without edges are masked instead of failing the build.
+  std::vector<std::string> no_header = example;
+  no_header.push_back("--no-header");
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(RunDatasetCommand(no_header), 0);
+  ::testing::internal::GetCapturedStdout();
+  auto masked = ReadTensors(out);
+  ASSERT_TRUE(masked.ok());
+  const at::Tensor adjacency = masked->at("adjacency").to(at::kBool);
+  EXPECT_TRUE(at::equal(masked->at("node_mask").to(at::kBool),
+                        adjacency.any(2).logical_or(adjacency.any(1))));
+  fs::remove_all(dir);
+}
+
 TEST(TrainCommandTest, WritesMetricsHistoryModelAndPredictions) {
   namespace fs = std::filesystem;
   const fs::path dir = TempPath("gp_cli_train");
   fs::create_directories(dir);
-  // 60 graphs of 5 nodes whose first feature is the adjacency.
-  at::Tensor adjacency = (at::rand({60, 5, 5}) < 0.3).to(at::kByte).triu(1);
-  at::Tensor features = at::randn({60, 5, 5, 4}) * 0.1;
+  // 60 graphs of 5 nodes whose first feature is the adjacency (seeded: the test is the same
+  // every run).
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(17);
+  at::Tensor adjacency = (at::rand({60, 5, 5}, gen) < 0.3).to(at::kByte).triu(1);
+  at::Tensor features = at::randn({60, 5, 5, 4}, gen) * 0.1;
   features.select(3, 0).add_(adjacency.to(at::kFloat));
   at::Tensor split = at::zeros({60}, at::kByte);
   split.narrow(0, 40, 8).fill_(1);
@@ -196,9 +237,16 @@ TEST(TrainCommandTest, WritesMetricsHistoryModelAndPredictions) {
   ASSERT_TRUE(metrics.ok());
   EXPECT_GT((*metrics)["test"]["f1"].get<double>(), 0.9);
   EXPECT_GE((*metrics)["best_epoch"].get<int>(), 1);
-  for (const char* f : {"training_history.csv", "best_model.pt", "predictions.safetensors"}) {
+  EXPECT_LE((*metrics)["test_interval"]["f1_low"].get<double>(),
+            (*metrics)["test"]["f1"].get<double>());
+  EXPECT_GE((*metrics)["test_interval"]["f1_high"].get<double>(),
+            (*metrics)["test"]["f1"].get<double>());
+  for (const char* f : {"training_history.csv", "predictions.safetensors"}) {
     EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
   }
+  auto model = ReadTensors(out + "/best_model.safetensors");
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->at("parameter_0").sizes(), (std::vector<int64_t>{16, 4}));  // 4 -> 16 -> ...
   auto predictions = ReadTensors(out + "/predictions.safetensors");
   ASSERT_TRUE(predictions.ok());
   EXPECT_EQ(predictions->at("probabilities").sizes(), (std::vector<int64_t>{12, 5, 5}));
@@ -207,10 +255,16 @@ TEST(TrainCommandTest, WritesMetricsHistoryModelAndPredictions) {
   EXPECT_EQ(RunTrainCommand({"--data", kInput, "--out", out}), 2);
   EXPECT_NE(::testing::internal::GetCapturedStderr().find("missing tensor 'features'"),
             std::string::npos);
-  ::testing::internal::CaptureStderr();
-  EXPECT_EQ(RunTrainCommand({"--data", data, "--out", out, "--probe", "svm"}), 2);
-  EXPECT_NE(::testing::internal::GetCapturedStderr().find("unknown probe 'svm'"),
-            std::string::npos);
+  for (const auto& [flag, value, message] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"--probe", "svm", "--probe 'svm': unknown"},
+           {"--epochs", "0", "--epochs 0: must be >= 1"},
+           {"--lr", "-1", "--lr -1: must be > 0"},
+           {"--control", "shuffle", "--control 'shuffle': expected"}}) {
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(RunTrainCommand({"--data", data, "--out", out, flag, value}), 2) << flag;
+    EXPECT_NE(::testing::internal::GetCapturedStderr().find(message), std::string::npos) << message;
+  }
   fs::remove_all(dir);
 }
 

@@ -73,6 +73,42 @@ TEST(PairFeaturesTest, TopKValuesOrOnes) {
   EXPECT_FALSE(ParseFeatureMode("mean", {}).ok());
 }
 
+TEST(PairFeaturesTest, TopKNeverPicksKeysARowCannotSee) {
+  // Token 1 sees keys 0 and 1 only: with K = 3 the ones go on those two, not on a future key.
+  at::Tensor rows = PreprocessAttentionRows(Attention(), *ParseFeatureMode("topk1:3", {}));
+  EXPECT_FLOAT_EQ(rows[0][0][1].sum().item<float>(), 2.0f);
+  EXPECT_FLOAT_EQ(rows[0][0][1].narrow(0, 2, 3).sum().item<float>(), 0.0f);
+  EXPECT_FLOAT_EQ(rows[0][0][0].sum().item<float>(), 1.0f);  // token 0 sees itself only
+  at::Tensor values = PreprocessAttentionRows(Attention(), *ParseFeatureMode("topk:3", {}));
+  EXPECT_FLOAT_EQ(values[0][0][1].narrow(0, 2, 3).sum().item<float>(), 0.0f);
+  // After dropping the sink, token 1 keeps only itself.
+  at::Tensor dropped =
+      PreprocessAttentionRows(Attention(), *ParseFeatureMode("topk1:3+drop-sink", {}));
+  EXPECT_FLOAT_EQ(dropped[0][0][1].sum().item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(dropped[0][0][1][1].item<float>(), 1.0f);
+}
+
+TEST(PairFeaturesTest, ArgmaxOfARowWithNothingLeftIsZeroNotTheSink) {
+  // Token 0 attended only to the sink (itself): with the sink dropped nothing is left.
+  at::Tensor rows =
+      PreprocessAttentionRows(Attention(), *ParseFeatureMode("argmax+drop-sink", {}));
+  EXPECT_FLOAT_EQ(rows[0][0][0].sum().item<float>(), 0.0f);
+  EXPECT_FLOAT_EQ(rows[0][0][4].sum().item<float>(), 1.0f);  // others stay one-hot
+}
+
+TEST(PairFeaturesTest, ModeNamesCarryEveryOptionAndParseBack) {
+  for (const char* name : {"raw", "argmax+drop-sink", "topk:3+max", "topk1:2+drop-sink+max+both",
+                           "raw+both"}) {
+    auto options = ParseFeatureMode(name, {});
+    ASSERT_TRUE(options.ok()) << name;
+    EXPECT_EQ(FeatureModeName(*options), name);
+  }
+  auto bad = ParseFeatureMode("argmax+sink", {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("unknown option '+sink'"), std::string::npos);
+}
+
 TEST(PairFeaturesTest, DroppingTheSinkRenormalizesRows) {
   FeatureOptions o;
   o.drop_sink = true;
