@@ -2,7 +2,7 @@
 # Sets up graphprobe on Debian 12 (as root, idempotent): installs the Debian packages the
 # build and tests need, configures and builds, then runs the main job unless --no-run is given:
 # `graphprobe run`, the built-in ablation on the embedded toy model (models/graph-toy), about
-# 15 minutes on 2 cores; results in graphprobe-run/.
+# 12 minutes on 2 cores; results in graphprobe-run/.
 #   bash scripts/setup.sh            # install, build, run `graphprobe run`
 #   bash scripts/setup.sh --no-run
 #   bash scripts/setup.sh --deps-only

@@ -180,7 +180,10 @@ absl::StatusOr<std::vector<CellResult>> RunAblation(
           paths.push_back(path);
         }
         report("dataset", cell.dataset_id, nullptr);
+        const auto dataset_start = std::chrono::steady_clock::now();
         GP_RETURN_IF_ERROR(Annotate(BuildDatasets(family, paths), cell.dataset_id));
+        progress.dataset_seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - dataset_start).count();
       }
       GP_ASSIGN_OR_RETURN(data, LoadProbeDataset(dataset_path));
       loaded_id = cell.dataset_id;
@@ -199,6 +202,7 @@ absl::StatusOr<std::vector<CellResult>> RunAblation(
     result.head_ranking = trained->head_ranking;
     result.probe_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - probe_start).count();
+    progress.probe_seconds += result.probe_seconds;
     GP_RETURN_IF_ERROR(AppendResult(log_path, result));
     results.push_back(result);
     ++progress.cells_done;

@@ -23,7 +23,9 @@ struct AblationProgress {
   std::string current;  // the cell (or dataset) being worked on
   std::string stage;    // "dataset", "probe" or "done"
   double elapsed_seconds = 0;
-  double eta_seconds = -1;               // unknown until a cell of this run finished
+  double dataset_seconds = 0;  // of this run, building datasets (forward passes and pooling)
+  double probe_seconds = 0;    // of this run, training probes
+  double eta_seconds = -1;     // unknown until a cell of this run finished
   const CellResult* finished = nullptr;  // set when a cell just finished
 };
 

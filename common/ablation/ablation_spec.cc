@@ -6,8 +6,8 @@
 #include <functional>
 #include <set>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
@@ -235,9 +235,8 @@ absl::StatusOr<AblationSpec> ParseAblationSpec(const Json& json, const std::stri
   }
   if (json.contains("controls")) {
     const Json& c = json["controls"];
-    GP_RETURN_IF_ERROR(
-        CheckKnownFields(c, source + ": controls",
-                         {"control_task", "label_shuffle", "positional_baseline"}));
+    GP_RETURN_IF_ERROR(CheckKnownFields(c, source + ": controls",
+                                        {"control_task", "label_shuffle", "positional_baseline"}));
     for (const auto& [key, value] : c.items()) {
       if (!value.is_boolean())
         return FieldError(source, "controls." + key, "must be true or false");
@@ -267,14 +266,16 @@ absl::StatusOr<AblationSpec> ParseAblationSpec(const Json& json, const std::stri
       *target = *v;
     }
     if (spec.dtype != "float32" && spec.dtype != "bfloat16") {
-      return FieldError(where, "dtype", absl::StrCat("'", spec.dtype, "': expected float32 or bfloat16"));
+      return FieldError(where, "dtype",
+                        absl::StrCat("'", spec.dtype, "': expected float32 or bfloat16"));
     }
     // Syntax only: whether a CUDA device exists is for the machine that extracts to say.
     int index = 0;
     if (spec.device != "cpu" && spec.device != "cuda" &&
         !(spec.device.rfind("cuda:", 0) == 0 && absl::SimpleAtoi(spec.device.substr(5), &index) &&
           index >= 0)) {
-      return FieldError(where, "device", absl::StrCat("'", spec.device, "': expected cpu, cuda or cuda:N"));
+      return FieldError(where, "device",
+                        absl::StrCat("'", spec.device, "': expected cpu, cuda or cuda:N"));
     }
   }
   const size_t cells = ExpandAblation(spec).size();

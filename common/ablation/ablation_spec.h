@@ -71,7 +71,8 @@ struct AblationSpec {
 };
 
 // InvalidArgument naming `source` and the field for unknown fields, wrong types, empty lists,
-// values out of range and grids over kMaxAblationCells. Relative model paths are resolved against `base_dir`.
+// values out of range and grids over kMaxAblationCells. Relative model paths are resolved against
+// `base_dir`.
 absl::StatusOr<AblationSpec> ParseAblationSpec(const nlohmann::json& json,
                                                const std::string& source,
                                                const std::string& base_dir);

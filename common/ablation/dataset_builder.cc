@@ -30,8 +30,8 @@ constexpr const char* kFormat = "graphprobe-dataset-v1";
 struct Item {
   int graph;
   std::vector<int32_t> ids;
-  std::vector<int> positions;  // sorted node tokens: the captured rows
-  std::vector<int> mentioned;  // the nodes the prompt mentions, ascending
+  std::vector<int> positions;                           // sorted node tokens: the captured rows
+  std::vector<int> mentioned;                           // the nodes the prompt mentions, ascending
   std::vector<std::vector<std::vector<int>>> mentions;  // [mentioned node][mention] -> tokens
 };
 
@@ -294,8 +294,7 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
   const auto zero_sums = [&](Pending& sums) {
     for (size_t o = 0; o < outputs; ++o) {
       if (!sums.features[o].defined()) {
-        sums.features[o] =
-            at::zeros({n, n, layers * heads * specs[o].features.directions()});
+        sums.features[o] = at::zeros({n, n, layers * heads * specs[o].features.directions()});
       }
     }
     if (!sums.positions.defined()) {
@@ -335,12 +334,13 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
       std::vector<int> row_of_token(len, -1);
       for (int64_t r = 0; r < k; ++r) row_of_token[item.positions[r]] = static_cast<int>(r);
       const at::Tensor item_rows = rows.select(1, i).narrow(2, 0, k).narrow(3, 0, len);
-      const at::Tensor index = at::tensor(
-          std::vector<int64_t>(item.mentioned.begin(), item.mentioned.end()), at::kLong);
+      const at::Tensor index =
+          at::tensor(std::vector<int64_t>(item.mentioned.begin(), item.mentioned.end()), at::kLong);
       Pending& sums = pending[item.graph];
       for (size_t o = 0; o < outputs; ++o) {
-        GP_ASSIGN_OR_RETURN(at::Tensor mentioned_features,
-                            PairFeatures(item_rows, row_of_token, item.mentions, specs[o].features));
+        GP_ASSIGN_OR_RETURN(
+            at::Tensor mentioned_features,
+            PairFeatures(item_rows, row_of_token, item.mentions, specs[o].features));
         // Back to all N nodes: unmentioned nodes keep zero features.
         at::Tensor features = at::zeros({n, n, mentioned_features.size(2)});
         features.index_put_({index.unsqueeze(1), index.unsqueeze(0)}, mentioned_features);
@@ -405,7 +405,7 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
 
 const std::vector<std::string>& PositionFeatureNames() {
   static const std::vector<std::string> names = {
-      "mean_offset", "nearest_offset", "nearest_distance", "count_offset_-2",
+      "mean_offset",     "nearest_offset",  "nearest_distance", "count_offset_-2",
       "count_offset_-1", "count_offset_+1", "count_offset_+2"};
   return names;
 }
@@ -466,8 +466,8 @@ absl::Status BuildDatasets(const std::vector<DatasetSpec>& specs,
   try {
     return BuildFamily(specs, out_paths, on_progress);
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("building the dataset failed: ",
-                                            e.what_without_backtrace()));
+    return absl::InternalError(
+        absl::StrCat("building the dataset failed: ", e.what_without_backtrace()));
   }
 }
 

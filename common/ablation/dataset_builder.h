@@ -76,8 +76,8 @@ absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
 
 // Several datasets of one family (specs equal but for `features`) from one forward pass per
 // prompt: specs[i] is written to out_paths[i].
-absl::Status BuildDatasets(const std::vector<DatasetSpec>& specs,
-                           const std::vector<std::string>& out_paths,
-                           const std::function<void(const DatasetProgress&)>& on_progress = nullptr);
+absl::Status BuildDatasets(
+    const std::vector<DatasetSpec>& specs, const std::vector<std::string>& out_paths,
+    const std::function<void(const DatasetProgress&)>& on_progress = nullptr);
 
 }  // namespace gp

@@ -35,7 +35,8 @@ MeanInterval OverSeeds(const std::vector<double>& values) {
   double variance = 0;
   for (double v : values) variance += (v - m.mean) * (v - m.mean);
   variance /= values.size() - 1;
-  const double half = T95(static_cast<int>(values.size()) - 1) * std::sqrt(variance / values.size());
+  const double half =
+      T95(static_cast<int>(values.size()) - 1) * std::sqrt(variance / values.size());
   m.low = m.mean - half;
   m.high = m.mean + half;
   return m;

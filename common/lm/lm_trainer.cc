@@ -269,8 +269,8 @@ absl::StatusOr<LmTrainResult> TrainGraphLm(
     adam.Step();
     losses.push_back(answer_loss.item<double>());
     if (!std::isfinite(losses.back())) {
-      return absl::InternalError(
-          absl::StrCat("training diverged at step ", step + 1, " (loss not finite): lower --lr"));
+      return absl::InternalError(absl::StrCat("training diverged at step ", step + 1,
+                                              " (loss not finite): lower the learning rate"));
     }
 
     LmTrainProgress progress{step + 1, options.steps, losses.back(), lr, max_nodes, elapsed(), {}};

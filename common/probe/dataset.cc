@@ -70,9 +70,9 @@ absl::StatusOr<ProbeDataset> LoadProbeDataset(const std::string& path) {
                         at::Tensor* slot) -> absl::Status {
     auto it = tensors.find(name);
     if (it == tensors.end()) {
-      return required ? absl::InvalidArgumentError(
-                            absl::StrCat(path, ": missing tensor '", name, "'"))
-                      : absl::OkStatus();
+      return required
+                 ? absl::InvalidArgumentError(absl::StrCat(path, ": missing tensor '", name, "'"))
+                 : absl::OkStatus();
     }
     if (it->second.scalar_type() != dtype) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": tensor '", name, "' is ",

@@ -12,15 +12,15 @@
 namespace gp {
 
 struct ProbeDataset {
-  at::Tensor features;       // float [G, N, N, F]
-  at::Tensor adjacency;      // uint8 [G, N, N]
-  at::Tensor node_mask;      // bool [G, N]
-  at::Tensor split;          // uint8 [G]: 0 train, 1 validation, 2 test
-  at::Tensor graph_id;       // int64 [G]
+  at::Tensor features;   // float [G, N, N, F]
+  at::Tensor adjacency;  // uint8 [G, N, N]
+  at::Tensor node_mask;  // bool [G, N]
+  at::Tensor split;      // uint8 [G]: 0 train, 1 validation, 2 test
+  at::Tensor graph_id;   // int64 [G]
   // Optional (undefined when the file has none):
   at::Tensor node_name_id;       // int64 [G, N]: the node's name (a hash), for the control task
   at::Tensor position_features;  // float [G, N, N, P]: mention offsets, for the positional baseline
-  nlohmann::json spec;       // metadata "spec" (empty when absent)
+  nlohmann::json spec;           // metadata "spec" (empty when absent)
 
   int64_t num_graphs() const { return features.size(0); }
   int64_t num_nodes() const { return features.size(1); }

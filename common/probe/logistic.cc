@@ -40,7 +40,7 @@ LogisticFit FitLogisticGroups(const at::Tensor& x, const at::Tensor& labels,
   for (int it = 0; it < max_iterations; ++it) {
     const at::Tensor z = at::matmul(design, beta.unsqueeze(2)).squeeze(2);
     const at::Tensor prob = at::sigmoid(z);
-    const at::Tensor residual = (prob - y) * weight / static_cast<double>(p);        // [K, P]
+    const at::Tensor residual = (prob - y) * weight / static_cast<double>(p);          // [K, P]
     const at::Tensor curvature = prob * (1 - prob) * weight / static_cast<double>(p);  // [K, P]
     const at::Tensor gradient =
         at::matmul(design.transpose(1, 2), residual.unsqueeze(2)).squeeze(2) +
@@ -77,8 +77,7 @@ LogisticFit FitLogisticGroups(const at::Tensor& x, const at::Tensor& labels,
 }
 
 at::Tensor LogisticLogits(const LogisticFit& fit, const at::Tensor& x) {
-  return at::matmul(x.to(at::kDouble), fit.weight.unsqueeze(2)).squeeze(2) +
-         fit.bias.unsqueeze(1);
+  return at::matmul(x.to(at::kDouble), fit.weight.unsqueeze(2)).squeeze(2) + fit.bias.unsqueeze(1);
 }
 
 }  // namespace gp

@@ -181,8 +181,10 @@ bool IsLogisticProbe(const std::string& kind) {
 absl::StatusOr<std::unique_ptr<Probe>> MakeProbe(const ProbeOptions& o, int64_t n, int64_t f,
                                                  uint64_t seed) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  if (o.hidden < 1) return absl::InvalidArgumentError(absl::StrCat("hidden ", o.hidden, ": must be >= 1"));
-  if (o.layers < 0) return absl::InvalidArgumentError(absl::StrCat("layers ", o.layers, ": must be >= 0"));
+  if (o.hidden < 1)
+    return absl::InvalidArgumentError(absl::StrCat("hidden ", o.hidden, ": must be >= 1"));
+  if (o.layers < 0)
+    return absl::InvalidArgumentError(absl::StrCat("layers ", o.layers, ": must be >= 0"));
   if (o.dropout < 0 || o.dropout >= 1) {
     return absl::InvalidArgumentError(absl::StrCat("dropout ", o.dropout, ": must be in [0, 1)"));
   }

@@ -25,7 +25,8 @@ struct ProbeOptions {
   int layers = 2;  // hidden layers of the MLPs, GCN layers of gcn
   double dropout = 0.0;
   bool gcn_edge_weights = true;
-  int64_t heads_per_layer = 0;  // logreg-head/-layer: from the dataset spec (0: every feature alone)
+  int64_t heads_per_layer =
+      0;  // logreg-head/-layer: from the dataset spec (0: every feature alone)
   int64_t directions = 1;
 };
 

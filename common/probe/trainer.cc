@@ -17,8 +17,14 @@ namespace gp {
 namespace {
 
 // Seeds of the generators one training draws from, one stream each.
-enum SeedStream : uint64_t { kInit = 0, kLabelShuffle = 1, kBatches = 2, kDropout = 3,
-                             kControlTask = 4, kBootstrap = 5 };
+enum SeedStream : uint64_t {
+  kInit = 0,
+  kLabelShuffle = 1,
+  kBatches = 2,
+  kDropout = 3,
+  kControlTask = 4,
+  kBootstrap = 5
+};
 
 uint64_t Mix(uint64_t x) {  // splitmix64's finalizer
   x += 0x9e3779b97f4a7c15ULL;
@@ -40,9 +46,9 @@ bool NamePairLabel(uint64_t seed, int64_t a, int64_t b, double density) {
 // The share of positive task pairs among the training graphs.
 double TrainingDensity(const at::Tensor& adjacency, const at::Tensor& mask, const at::Tensor& train,
                        ProbeTask task) {
-  const TaskPairs p = PairsForTask(at::zeros_like(adjacency.index_select(0, train)),
-                                   adjacency.index_select(0, train), mask.index_select(0, train),
-                                   task);
+  const TaskPairs p =
+      PairsForTask(at::zeros_like(adjacency.index_select(0, train)),
+                   adjacency.index_select(0, train), mask.index_select(0, train), task);
   return p.labels.masked_select(p.valid).mean().item<double>();
 }
 
@@ -174,8 +180,7 @@ absl::StatusOr<TrainResult> TrainLogistic(const Prepared& p, const TrainOptions&
   const at::Tensor symmetric = o.task == ProbeTask::kUndirected
                                    ? (train_features + train_features.transpose(1, 2)) / 2
                                    : train_features;
-  const TaskPairs train_pairs =
-      SplitPairs(p, at::zeros({p.train.size(0), n, n}), p.train, o.task);
+  const TaskPairs train_pairs = SplitPairs(p, at::zeros({p.train.size(0), n, n}), p.train, o.task);
   const at::Tensor x = symmetric.reshape({p.train.size(0), n * n, f})
                            .masked_select(train_pairs.valid.unsqueeze(2))
                            .view({-1, k, group})
@@ -192,8 +197,8 @@ absl::StatusOr<TrainResult> TrainLogistic(const Prepared& p, const TrainOptions&
   std::vector<F1Threshold> thresholds(k);
   for (int64_t out = 0; out < k; ++out) {
     const TaskPairs pairs = SplitPairs(p, val_logits.select(3, out), p.val, o.task);
-    aucs[out] = RocAuc(pairs.logits.masked_select(pairs.valid),
-                       pairs.labels.masked_select(pairs.valid));
+    aucs[out] =
+        RocAuc(pairs.logits.masked_select(pairs.valid), pairs.labels.masked_select(pairs.valid));
     thresholds[out] = BestF1Threshold(pairs);
     result.head_ranking.push_back({per_layer ? out : out / heads, per_layer ? -1 : out % heads,
                                    thresholds[out].f1, aucs[out]});
@@ -224,8 +229,8 @@ at::Tensor Predict(const Probe& probe, const Prepared& p, const at::Tensor& indi
   std::vector<at::Tensor> parts;
   for (int64_t s = 0; s < indices.size(0); s += batch_size) {
     const at::Tensor idx = indices.narrow(0, s, std::min<int64_t>(batch_size, indices.size(0) - s));
-    parts.push_back(probe.Forward(p.features.index_select(0, idx), p.mask.index_select(0, idx),
-                                  nullptr));
+    parts.push_back(
+        probe.Forward(p.features.index_select(0, idx), p.mask.index_select(0, idx), nullptr));
   }
   return at::cat(parts).select(3, 0);
 }
@@ -233,9 +238,9 @@ at::Tensor Predict(const Probe& probe, const Prepared& p, const at::Tensor& indi
 absl::StatusOr<TrainResult> TrainGradient(const Prepared& p, const TrainOptions& o,
                                           const ProbeOptions& probe_options,
                                           const std::function<void(const EpochRecord&)>& on_epoch) {
-  GP_ASSIGN_OR_RETURN(std::unique_ptr<Probe> probe,
-                      MakeProbe(probe_options, p.features.size(1), p.features.size(3),
-                                StreamSeed(o.seed, kInit)));
+  GP_ASSIGN_OR_RETURN(
+      std::unique_ptr<Probe> probe,
+      MakeProbe(probe_options, p.features.size(1), p.features.size(3), StreamSeed(o.seed, kInit)));
   AdamOptions adam_options;
   adam_options.learning_rate = o.learning_rate;
   adam_options.weight_decay = o.weight_decay;
@@ -318,8 +323,8 @@ absl::StatusOr<ProbeControl> ParseProbeControl(const std::string& name) {
                          ProbeControl::kControlTask, ProbeControl::kPositional}) {
     if (name == ProbeControlName(c)) return c;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "control '", name, "': expected label-shuffle, control-task or positional"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("control '", name, "': expected label-shuffle, control-task or positional"));
 }
 
 void ApplyFeatureLayout(const ProbeDataset& data, ProbeOptions* probe) {
@@ -335,7 +340,8 @@ void ApplyFeatureLayout(const ProbeDataset& data, ProbeOptions* probe) {
 
 absl::StatusOr<TrainResult> TrainProbe(const ProbeDataset& data, const TrainOptions& o,
                                        const std::function<void(const EpochRecord&)>& on_epoch) {
-  if (o.epochs < 1) return absl::InvalidArgumentError(absl::StrCat("epochs ", o.epochs, ": must be >= 1"));
+  if (o.epochs < 1)
+    return absl::InvalidArgumentError(absl::StrCat("epochs ", o.epochs, ": must be >= 1"));
   if (o.batch_size < 1) {
     return absl::InvalidArgumentError(absl::StrCat("batch_size ", o.batch_size, ": must be >= 1"));
   }
@@ -356,7 +362,8 @@ absl::StatusOr<TrainResult> TrainProbe(const ProbeDataset& data, const TrainOpti
     GP_ASSIGN_OR_RETURN(p.adjacency, LabelsFor(data, p.mask, o));
     GP_ASSIGN_OR_RETURN(p.features, StandardizedFeatures(data, p.mask, p.train, o));
     const double density = TrainingDensity(p.adjacency, p.mask, p.train, o.task);
-    if (!(density > 0)) return absl::InvalidArgumentError("the training labels have no positive pair");
+    if (!(density > 0))
+      return absl::InvalidArgumentError("the training labels have no positive pair");
     p.positive_weight = o.positive_weight > 0 ? o.positive_weight : (1 - density) / density;
 
     ProbeOptions probe = o.probe;

@@ -10,8 +10,8 @@
 #include <ATen/core/Tensor.h>
 
 #include <functional>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -30,7 +30,8 @@ namespace gp {
 // - positional: the features are replaced by token offsets between the two nodes' mentions
 //   (the dataset's `position_features`): what position alone explains.
 enum class ProbeControl { kNone, kLabelShuffle, kControlTask, kPositional };
-std::string ProbeControlName(ProbeControl control);  // "", "label-shuffle", "control-task", "positional"
+std::string ProbeControlName(
+    ProbeControl control);  // "", "label-shuffle", "control-task", "positional"
 // Errors name the field `control`.
 absl::StatusOr<ProbeControl> ParseProbeControl(const std::string& name);
 

@@ -43,7 +43,12 @@ std::string Duration(double seconds) {
 }
 
 void PrintProgress(const AblationProgress& p) {
-  if (p.stage == "dataset") {
+  if (p.stage == "done") {
+    std::cout << absl::StrFormat(
+        "done in %s: building datasets %.1f s, training probes %.1f s (this run; resumed cells "
+        "excluded)\n",
+        Duration(p.elapsed_seconds), p.dataset_seconds, p.probe_seconds);
+  } else if (p.stage == "dataset") {
     std::cout << absl::StrFormat("[%d/%d] building dataset %s  (elapsed %s, ETA %s)\n",
                                  p.cells_done, p.cells_total, p.current,
                                  Duration(p.elapsed_seconds), Duration(p.eta_seconds));

@@ -167,8 +167,9 @@ absl::Status RunTrain(const Flags& flags) {
         test_adjacency[k], result.test_probabilities[k],
         data.graph_id[result.test_indices[k].item<int64_t>()].item<int64_t>());
   }
-  std::cout << "wrote " << out_dir
-            << "/{metrics.json,training_history.csv,best_model.safetensors,predictions.safetensors}\n";
+  std::cout
+      << "wrote " << out_dir
+      << "/{metrics.json,training_history.csv,best_model.safetensors,predictions.safetensors}\n";
   return absl::OkStatus();
 }
 

@@ -5,10 +5,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
-
-#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "common/core/json_file.h"
@@ -56,8 +55,8 @@ TEST_F(AblationRunnerTest, WritesResultsAndResumes) {
   EXPECT_EQ(finished, 18);
   // Extract once, pool many: both modes of a model come from one forward pass.
   EXPECT_EQ(datasets_built, 2);
-  for (const char* f : {"results.csv", "summary.csv", "results.json", "results.jsonl",
-                        "spec.json", "heads-tiny.csv", "heads-model-random.csv"}) {
+  for (const char* f : {"results.csv", "summary.csv", "results.json", "results.jsonl", "spec.json",
+                        "heads-tiny.csv", "heads-model-random.csv"}) {
     EXPECT_TRUE(fs::exists(fs::path(options_.out_dir) / f)) << f;
   }
   auto json = ReadJsonFile((fs::path(options_.out_dir) / "results.json").string());
@@ -140,8 +139,8 @@ TEST(ResultTablesTest, SelectionUsesValidationAndIntervalsSpanTheSeeds) {
     cells.push_back(r);
   };
   for (uint64_t seed : {1, 2, 3}) {
-    add("gcn", "", seed, 0.80, 0.60 + 0.01 * seed);       // best on validation
-    add("pair-mlp", "", seed, 0.70, 0.90);                // best on test: never chosen for it
+    add("gcn", "", seed, 0.80, 0.60 + 0.01 * seed);  // best on validation
+    add("pair-mlp", "", seed, 0.70, 0.90);           // best on test: never chosen for it
     add("gcn", "control-task", seed, 0.5, 0.40);
   }
   const std::vector<ConfigSummary> summaries = SummarizeOverSeeds(cells);

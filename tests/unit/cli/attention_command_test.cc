@@ -114,14 +114,21 @@ TEST(TokenizeCommandTest, PrintsIdsTokensAndOffsetsAsOneJsonObject) {
   std::remove(path.c_str());
 }
 
-TEST(DatasetCommandTest, WritesADatasetAndRejectsBadFlags) {
+// A scratch copy of the tiny Qwen2 reference checkpoint with a byte-level tokenizer.json.
+std::filesystem::path TinyQwenModelDir(const std::string& name) {
   namespace fs = std::filesystem;
-  const fs::path dir = TempPath("gp_cli_dataset");
+  const fs::path dir = TempPath(name);
   fs::create_directories(dir);
   const fs::path src = std::string(GP_TEST_DATA) + "/hf-reference/models/tiny-qwen2";
   for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(src / f, dir / f);
-  ASSERT_TRUE(
+  EXPECT_TRUE(
       WriteJsonFile((dir / "tokenizer.json").string(), ByteLevelTokenizerJson({"<s>"})).ok());
+  return dir;
+}
+
+TEST(DatasetCommandTest, WritesADatasetAndRejectsBadFlags) {
+  namespace fs = std::filesystem;
+  const fs::path dir = TinyQwenModelDir("gp_cli_dataset");
   const std::string out = (dir / "data.safetensors").string();
   ::testing::internal::CaptureStdout();
   ASSERT_EQ(RunDatasetCommand({"--model",
@@ -175,12 +182,7 @@ TEST(DatasetCommandTest, WritesADatasetAndRejectsBadFlags) {
 TEST(DatasetCommandTest, TheDocumentedExampleWorksOnGraphsWithIsolatedNodes) {
   // As a new user types it: the node header is on by default, so isolated nodes are mentioned.
   namespace fs = std::filesystem;
-  const fs::path dir = TempPath("gp_cli_dataset_example");
-  fs::create_directories(dir);
-  const fs::path src = std::string(GP_TEST_DATA) + "/hf-reference/models/tiny-qwen2";
-  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(src / f, dir / f);
-  ASSERT_TRUE(
-      WriteJsonFile((dir / "tokenizer.json").string(), ByteLevelTokenizerJson({"<s>"})).ok());
+  const fs::path dir = TinyQwenModelDir("gp_cli_dataset_example");
   const std::string out = (dir / "d.safetensors").string();
   const std::vector<std::string> example = {
       "--model", dir.string(), "--graphs", "40",      "--nodes", "7",      "--generator",

@@ -90,15 +90,14 @@ TEST(PairFeaturesTest, TopKNeverPicksKeysARowCannotSee) {
 
 TEST(PairFeaturesTest, ArgmaxOfARowWithNothingLeftIsZeroNotTheSink) {
   // Token 0 attended only to the sink (itself): with the sink dropped nothing is left.
-  at::Tensor rows =
-      PreprocessAttentionRows(Attention(), *ParseFeatureMode("argmax+drop-sink", {}));
+  at::Tensor rows = PreprocessAttentionRows(Attention(), *ParseFeatureMode("argmax+drop-sink", {}));
   EXPECT_FLOAT_EQ(rows[0][0][0].sum().item<float>(), 0.0f);
   EXPECT_FLOAT_EQ(rows[0][0][4].sum().item<float>(), 1.0f);  // others stay one-hot
 }
 
 TEST(PairFeaturesTest, ModeNamesCarryEveryOptionAndParseBack) {
-  for (const char* name : {"raw", "argmax+drop-sink", "topk:3+max", "topk1:2+drop-sink+max+both",
-                           "raw+both"}) {
+  for (const char* name :
+       {"raw", "argmax+drop-sink", "topk:3+max", "topk1:2+drop-sink+max+both", "raw+both"}) {
     auto options = ParseFeatureMode(name, {});
     ASSERT_TRUE(options.ok()) << name;
     EXPECT_EQ(FeatureModeName(*options), name);

@@ -4,9 +4,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
-#include "common/model/tensor_io.h"
 #include <set>
 
+#include "common/model/tensor_io.h"
 #include "common/probe/dataset.h"
 #include "common/probe/logistic.h"
 #include "common/probe/metrics.h"
@@ -204,8 +204,8 @@ TEST(LogisticProbeTest, NewtonReachesTheOptimumWhateverTheScale) {
   EXPECT_NEAR(fit.weight[0][0].item<double>(), 2.0, 0.1);
   EXPECT_NEAR(fit.bias[0].item<double>(), -1.0, 0.1);
   // The same data scaled by 100: the weight scales by 1/100.
-  const LogisticFit scaled = FitLogisticGroups(
-      (x.select(0, 0) * 100).unsqueeze(0), y, at::ones({20000}), /*l2=*/0.0);
+  const LogisticFit scaled =
+      FitLogisticGroups((x.select(0, 0) * 100).unsqueeze(0), y, at::ones({20000}), /*l2=*/0.0);
   EXPECT_NEAR(scaled.weight[0][0].item<double>(), 0.02, 0.001);
 }
 

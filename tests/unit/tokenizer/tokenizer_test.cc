@@ -215,7 +215,9 @@ TEST(NormalizerTest, NfcCompositionAlignsLikeTokenizersNormalizedString) {
   EXPECT_EQ(twice.tokens, (std::vector<std::string>{"\xc3\xa9", "\xcc\x81"}));
   EXPECT_EQ(twice.offsets, (Offsets{{0, 1}, {3, 5}}));
   // A singleton decomposition (ANGSTROM SIGN -> A WITH RING) replaces one character.
-  Encoding angstrom = Encode(j, "\xe2\x84\xab" "a");
+  Encoding angstrom = Encode(j,
+                             "\xe2\x84\xab"
+                             "a");
   EXPECT_EQ(angstrom.tokens, (std::vector<std::string>{"\xc3\x85", "a"}));
   EXPECT_EQ(angstrom.offsets, (Offsets{{0, 3}, {3, 4}}));
 }
