@@ -153,9 +153,13 @@ absl::StatusOr<std::vector<CellResult>> RunAblation(
 
   std::vector<CellResult> results;
   std::string loaded_id;
+  ModelCache models(2);  // a model and its random-init twin stay loaded across families
   ProbeDataset data;
   for (size_t i = 0; i < cells.size(); ++i) {
     const AblationCell& cell = cells[i];
+    if (options.cancel != nullptr && options.cancel->load()) {
+      return absl::CancelledError("ablation cancelled");
+    }
     if (auto it = done.find(cell.id); it != done.end()) {
       results.push_back(it->second);
       continue;
@@ -181,7 +185,10 @@ absl::StatusOr<std::vector<CellResult>> RunAblation(
         }
         report("dataset", cell.dataset_id, nullptr);
         const auto dataset_start = std::chrono::steady_clock::now();
-        GP_RETURN_IF_ERROR(Annotate(BuildDatasets(family, paths), cell.dataset_id));
+        DatasetBuildOptions build;
+        build.cache = &models;
+        build.cancel = options.cancel;
+        GP_RETURN_IF_ERROR(Annotate(BuildDatasets(family, paths, build), cell.dataset_id));
         progress.dataset_seconds +=
             std::chrono::duration<double>(std::chrono::steady_clock::now() - dataset_start).count();
       }

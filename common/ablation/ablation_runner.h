@@ -5,6 +5,7 @@
 // results.csv, summary.csv, results.json and each model's head ranking (heads-<model>.csv).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ struct AblationRunOptions {
   // Build the datasets of a family (same model and graphs, other feature modes) from one
   // forward pass; off builds each dataset alone (for measuring what sharing saves).
   bool share_forward_passes = true;
+  // Set by another thread to stop between forward passes and cells (Cancelled); finished
+  // cells stay in results.jsonl.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // The results of every cell, resumed ones included, in grid order. An OUT holding another

@@ -15,48 +15,37 @@
 #include "absl/strings/str_cat.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
-#include "common/graph/node_tokens.h"
 #include "common/graph/random.h"
-#include "common/model/decoder_model.h"
 #include "common/model/tensor_io.h"
-#include "common/tokenizer/tokenizer.h"
 
 namespace gp {
 namespace {
 
 constexpr const char* kFormat = "graphprobe-dataset-v1";
 
-// One prompt of one graph, tokenized, with the tokens of every mentioned node.
+// One captured prompt of one graph, restricted to the nodes it mentions (the others are
+// masked: there is no attention row to read for them).
 struct Item {
   int graph;
-  std::vector<int32_t> ids;
-  std::vector<int> positions;                           // sorted node tokens: the captured rows
+  std::vector<int> positions;                           // sorted node tokens: the rows of `rows`
   std::vector<int> mentioned;                           // the nodes the prompt mentions, ascending
   std::vector<std::vector<std::vector<int>>> mentions;  // [mentioned node][mention] -> tokens
+  int64_t num_tokens = 0;
+  at::Tensor rows;  // [layers, heads, K, T]
 };
 
-absl::StatusOr<Item> MakeItem(const DatasetSpec& spec, const Tokenizer& tokenizer,
-                              const Graph& graph, const std::vector<std::string>& names,
-                              const Ordering& ordering, int graph_id, int ordering_id) {
-  GP_ASSIGN_OR_RETURN(Prompt prompt, RenderPrompt(graph, names, spec.prompt, ordering));
-  GP_ASSIGN_OR_RETURN(Encoding encoding,
-                      tokenizer.Encode(prompt.text, /*add_special_tokens=*/true));
-  NodeTokens tokens = MapMentionsToTokens(prompt, encoding.offsets);
-  if (!tokens.shared_tokens.empty()) {
-    const int t = tokens.shared_tokens[0];
-    return absl::InvalidArgumentError(absl::StrCat(
-        "graph ", graph_id, ", ordering ", ordering_id, ": token '", encoding.tokens[t],
-        "' spans two node names in \"", prompt.text, "\"; use another name scheme or separator"));
+Item ItemOf(int graph, CapturedPrompt captured) {
+  Item item{graph,
+            std::move(captured.prompt.positions),
+            {},
+            {},
+            static_cast<int64_t>(captured.prompt.ids.size()),
+            std::move(captured.rows)};
+  for (size_t node = 0; node < captured.prompt.mentions.size(); ++node) {
+    if (captured.prompt.mentions[node].empty()) continue;
+    item.mentioned.push_back(static_cast<int>(node));
+    item.mentions.push_back(std::move(captured.prompt.mentions[node]));
   }
-  Item item{graph_id, encoding.ids, {}, {}, {}};
-  std::set<int> positions;
-  for (int node = 0; node < graph.num_nodes; ++node) {
-    if (tokens.mentions[node].empty()) continue;  // masked: no attention row to read
-    item.mentioned.push_back(node);
-    item.mentions.push_back(tokens.mentions[node]);
-    for (int t : tokens.AllTokens(node)) positions.insert(t);
-  }
-  item.positions.assign(positions.begin(), positions.end());
   return item;
 }
 
@@ -206,29 +195,11 @@ absl::Status CheckSpec(const DatasetSpec& spec) {
   return ParseModelOptions(spec.dtype, spec.device).status();
 }
 
-absl::StatusOr<DecoderModel> LoadModel(const DatasetSpec& spec) {
-  GP_ASSIGN_OR_RETURN(ModelOptions model_options, ParseModelOptions(spec.dtype, spec.device));
-  if (spec.random_init) {
-    GP_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(spec.model));
-    return DecoderModel::RandomInit(config, model_options, spec.init_seed);
-  }
-  return DecoderModel::Load(spec.model, model_options);
-}
-
 absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
-                         const std::vector<std::string>& out_paths,
-                         const std::function<void(const DatasetProgress&)>& on_progress) {
+                         const std::vector<std::string>& out_paths, AttentionSource& source,
+                         const DatasetBuildOptions& options) {
   const DatasetSpec& spec = specs[0];
-  GP_RETURN_IF_ERROR(CheckSpec(spec));
-  for (const DatasetSpec& other : specs) {
-    if (other.FamilyJson() != spec.FamilyJson()) {
-      return absl::InvalidArgumentError(
-          "datasets built together must differ only in their feature options");
-    }
-  }
-  GP_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromFile(spec.model + "/tokenizer.json"));
-  GP_ASSIGN_OR_RETURN(DecoderModel model, LoadModel(spec));
-  const int64_t layers = model.config().num_layers, heads = model.config().num_heads;
+  const int64_t layers = source.shape().layers, heads = source.shape().heads;
   const int64_t n = spec.generator.num_nodes;
   const size_t outputs = specs.size();
 
@@ -256,7 +227,6 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
   DatasetProgress progress{static_cast<int>(done.size()), spec.num_graphs,
                            static_cast<int>(done.size())};
   const auto start = std::chrono::steady_clock::now();
-  c10::InferenceMode inference;
 
   // Graphs in flight: the sums over the orderings seen so far.
   struct Pending {
@@ -266,11 +236,52 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
     int seen = 0;
   };
   std::map<int, Pending> pending;
-  std::vector<Item> batch;
-  std::function<absl::Status()> forward_batch;  // set below: the forward pass of `batch`
-  // Runs the batch (if any) and moves completed graphs into the dataset.
+  std::vector<CapturePrompt> prompts;
+  std::vector<int> prompt_graph;
+  // Captures the collected prompts, pools every output's features, and moves completed graphs
+  // into the dataset.
   auto run_batch = [&]() -> absl::Status {
-    if (!batch.empty()) GP_RETURN_IF_ERROR(forward_batch());
+    if (!prompts.empty()) {
+      if (options.cancel != nullptr && options.cancel->load()) {
+        return absl::CancelledError("dataset build cancelled");
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      GP_ASSIGN_OR_RETURN(std::vector<CapturedPrompt> captured,
+                          source.Capture(prompts, options.cancel));
+      progress.forward_seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (captured.size() != prompts.size()) {
+        return absl::InternalError(absl::StrCat("the attention source returned ", captured.size(),
+                                                " prompts for ", prompts.size()));
+      }
+      for (size_t i = 0; i < captured.size(); ++i) {
+        const Item item = ItemOf(prompt_graph[i], std::move(captured[i]));
+        Pending& sums = pending[item.graph];
+        if (sums.seen == 0) {  // which nodes are mentioned does not depend on the ordering
+          for (int node : item.mentioned) sums.node_mask[node] = 1;
+        }
+        ++sums.seen;
+        if (item.mentioned.empty()) continue;  // nothing to read: every node stays masked
+        std::vector<int> row_of_token(item.num_tokens, -1);
+        for (size_t r = 0; r < item.positions.size(); ++r) {
+          row_of_token[item.positions[r]] = static_cast<int>(r);
+        }
+        const at::Tensor index = at::tensor(
+            std::vector<int64_t>(item.mentioned.begin(), item.mentioned.end()), at::kLong);
+        for (size_t o = 0; o < outputs; ++o) {
+          GP_ASSIGN_OR_RETURN(
+              at::Tensor mentioned_features,
+              PairFeatures(item.rows, row_of_token, item.mentions, specs[o].features));
+          // Back to all N nodes: unmentioned nodes keep zero features.
+          at::Tensor features = at::zeros({n, n, mentioned_features.size(2)});
+          features.index_put_({index.unsqueeze(1), index.unsqueeze(0)}, mentioned_features);
+          sums.features[o] += features;
+        }
+        sums.positions += PositionFeatures(item, n);
+      }
+      prompts.clear();
+      prompt_graph.clear();
+    }
     // Completed graphs, in id order, join the dataset.
     while (!pending.empty() && pending.begin()->first == static_cast<int>(done.size()) &&
            pending.begin()->second.seen == spec.permutations) {
@@ -287,69 +298,7 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
     progress.graphs_done = static_cast<int>(done.size());
     progress.total_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (on_progress) on_progress(progress);
-    return absl::OkStatus();
-  };
-  // Zero sums for a graph; an ordering that mentions no node adds nothing else.
-  const auto zero_sums = [&](Pending& sums) {
-    for (size_t o = 0; o < outputs; ++o) {
-      if (!sums.features[o].defined()) {
-        sums.features[o] = at::zeros({n, n, layers * heads * specs[o].features.directions()});
-      }
-    }
-    if (!sums.positions.defined()) {
-      sums.positions = at::zeros({n, n, static_cast<int64_t>(PositionFeatureNames().size())});
-    }
-  };
-  forward_batch = [&]() -> absl::Status {
-    size_t max_len = 0, max_k = 0;
-    for (const Item& item : batch) {
-      max_len = std::max(max_len, item.ids.size());
-      max_k = std::max(max_k, item.positions.size());
-    }
-    const int64_t b = static_cast<int64_t>(batch.size());
-    at::Tensor ids = at::zeros({b, static_cast<int64_t>(max_len)}, at::kLong);
-    at::Tensor mask = at::zeros_like(ids);
-    at::Tensor positions = at::zeros({b, static_cast<int64_t>(max_k)}, at::kLong);
-    for (int64_t i = 0; i < b; ++i) {
-      for (size_t t = 0; t < batch[i].ids.size(); ++t) {
-        ids[i][t] = batch[i].ids[t];
-        mask[i][t] = 1;
-      }
-      for (size_t k = 0; k < batch[i].positions.size(); ++k)
-        positions[i][k] = batch[i].positions[k];
-    }
-    ForwardOptions forward;
-    forward.capture = ForwardOptions::Capture::kPositionRows;
-    forward.capture_positions = positions;
-    const auto t0 = std::chrono::steady_clock::now();
-    GP_ASSIGN_OR_RETURN(ForwardOutput out, model.Forward(ids, mask, forward));
-    at::Tensor rows = at::stack(out.attentions).to(at::kCPU);  // [L, B, H, K, T]
-    progress.forward_seconds +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    for (int64_t i = 0; i < b; ++i) {
-      const Item& item = batch[i];
-      const int64_t len = static_cast<int64_t>(item.ids.size()),
-                    k = static_cast<int64_t>(item.positions.size());
-      std::vector<int> row_of_token(len, -1);
-      for (int64_t r = 0; r < k; ++r) row_of_token[item.positions[r]] = static_cast<int>(r);
-      const at::Tensor item_rows = rows.select(1, i).narrow(2, 0, k).narrow(3, 0, len);
-      const at::Tensor index =
-          at::tensor(std::vector<int64_t>(item.mentioned.begin(), item.mentioned.end()), at::kLong);
-      Pending& sums = pending[item.graph];
-      for (size_t o = 0; o < outputs; ++o) {
-        GP_ASSIGN_OR_RETURN(
-            at::Tensor mentioned_features,
-            PairFeatures(item_rows, row_of_token, item.mentions, specs[o].features));
-        // Back to all N nodes: unmentioned nodes keep zero features.
-        at::Tensor features = at::zeros({n, n, mentioned_features.size(2)});
-        features.index_put_({index.unsqueeze(1), index.unsqueeze(0)}, mentioned_features);
-        sums.features[o] += features;
-      }
-      sums.positions += PositionFeatures(item, n);
-      ++sums.seen;
-    }
-    batch.clear();
+    if (options.on_progress) options.on_progress(progress);
     return absl::OkStatus();
   };
 
@@ -367,26 +316,22 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
     GP_ASSIGN_OR_RETURN(std::vector<std::string> names,
                         DrawNodeNames(spec.names, graph.num_nodes, graph_seed ^ 0xa5a5));
     Pending& sums = pending[g];
-    sums.features.resize(outputs);
-    zero_sums(sums);
+    for (size_t o = 0; o < outputs; ++o) {
+      sums.features.push_back(at::zeros({n, n, layers * heads * specs[o].features.directions()}));
+    }
+    sums.positions = at::zeros({n, n, static_cast<int64_t>(PositionFeatureNames().size())});
     sums.adjacency = at::zeros({n, n}, at::kByte);
     for (const auto& [p, c] : graph.edges) sums.adjacency[p][c] = 1;
+    sums.node_mask = at::zeros({n}, at::kByte);
     sums.node_name_id = at::empty({n}, at::kLong);
     for (int node = 0; node < n; ++node) sums.node_name_id[node] = NameId(names[node]);
     const std::vector<Ordering> orderings = MakeOrderings(graph, spec.permutations, graph_seed);
     for (int p = 0; p < spec.permutations; ++p) {
-      GP_ASSIGN_OR_RETURN(Item item, MakeItem(spec, tokenizer, graph, names, orderings[p], g, p));
-      if (p == 0) {  // which nodes are mentioned does not depend on the ordering
-        sums.node_mask = at::zeros({n}, at::kByte);
-        for (int node : item.mentioned) sums.node_mask[node] = 1;
-      }
-      if (item.mentioned.empty()) {  // nothing to read: every node stays masked
-        ++sums.seen;
-        continue;
-      }
-      batch.push_back(std::move(item));
-      if (static_cast<int>(batch.size()) == spec.batch_size) {
-        GP_RETURN_IF_ERROR(run_batch());
+      GP_ASSIGN_OR_RETURN(Prompt prompt, RenderPrompt(graph, names, spec.prompt, orderings[p]));
+      prompts.push_back({std::move(prompt.text), std::move(prompt.mentions)});
+      prompt_graph.push_back(g);
+      if (static_cast<int>(prompts.size()) == spec.batch_size) {
+        GP_RETURN_IF_ERROR(Annotate(run_batch(), absl::StrCat("graph ", g)));
         // Checkpoint every 8 batches: a stopped run loses at most that much.
         if (++batches_since_checkpoint == 8) {
           GP_RETURN_IF_ERROR(write_all(/*partial=*/true));
@@ -454,17 +399,36 @@ uint8_t SplitOfGraph(uint64_t seed, int64_t graph_id, double test_fraction, doub
 
 absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
                           const std::function<void(const DatasetProgress&)>& on_progress) {
-  return BuildDatasets({spec}, {out_path}, on_progress);
+  DatasetBuildOptions options;
+  options.on_progress = on_progress;
+  return BuildDatasets({spec}, {out_path}, options);
+}
+
+ModelRef ModelRefOf(const DatasetSpec& spec) {
+  return {spec.model, spec.random_init, spec.init_seed, spec.dtype, spec.device};
 }
 
 absl::Status BuildDatasets(const std::vector<DatasetSpec>& specs,
                            const std::vector<std::string>& out_paths,
-                           const std::function<void(const DatasetProgress&)>& on_progress) {
+                           const DatasetBuildOptions& options) {
   if (specs.empty() || specs.size() != out_paths.size()) {
     return absl::InvalidArgumentError("one output path per dataset spec is needed");
   }
+  GP_RETURN_IF_ERROR(CheckSpec(specs[0]));
+  for (const DatasetSpec& other : specs) {
+    if (other.FamilyJson() != specs[0].FamilyJson()) {
+      return absl::InvalidArgumentError(
+          "datasets built together must differ only in their feature options");
+    }
+  }
   try {
-    return BuildFamily(specs, out_paths, on_progress);
+    if (options.source != nullptr) return BuildFamily(specs, out_paths, *options.source, options);
+    ModelCache own_cache(1);
+    ModelCache* cache = options.cache != nullptr ? options.cache : &own_cache;
+    GP_ASSIGN_OR_RETURN(
+        std::unique_ptr<LocalAttentionSource> local,
+        LocalAttentionSource::Create(ModelRefOf(specs[0]), cache, specs[0].batch_size));
+    return BuildFamily(specs, out_paths, *local, options);
   } catch (const c10::Error& e) {
     return absl::InternalError(
         absl::StrCat("building the dataset failed: ", e.what_without_backtrace()));

@@ -11,12 +11,14 @@
 // there.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/ablation/attention_source.h"
 #include "common/features/pair_features.h"
 #include "common/graph/graph.h"
 #include "common/graph/node_names.h"
@@ -74,10 +76,25 @@ struct DatasetProgress {
 absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
                           const std::function<void(const DatasetProgress&)>& on_progress = nullptr);
 
+// The model a spec names, as the attention sources and the model cache key it.
+ModelRef ModelRefOf(const DatasetSpec& spec);
+
+struct DatasetBuildOptions {
+  // Where the attention comes from; null: the spec's model in this process, from `cache`
+  // (null: a cache of its own, dropped at the end).
+  AttentionSource* source = nullptr;
+  ModelCache* cache = nullptr;
+  // Set by another thread to stop between forward passes (Cancelled); what was checkpointed
+  // stays for a resume.
+  const std::atomic<bool>* cancel = nullptr;
+  std::function<void(const DatasetProgress&)> on_progress;
+};
+
 // Several datasets of one family (specs equal but for `features`) from one forward pass per
-// prompt: specs[i] is written to out_paths[i].
-absl::Status BuildDatasets(
-    const std::vector<DatasetSpec>& specs, const std::vector<std::string>& out_paths,
-    const std::function<void(const DatasetProgress&)>& on_progress = nullptr);
+// prompt: specs[i] is written to out_paths[i]. Prompts go to the source in batches of
+// specs[0].batch_size.
+absl::Status BuildDatasets(const std::vector<DatasetSpec>& specs,
+                           const std::vector<std::string>& out_paths,
+                           const DatasetBuildOptions& options = {});
 
 }  // namespace gp

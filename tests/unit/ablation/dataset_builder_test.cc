@@ -258,3 +258,88 @@ TEST_F(DatasetBuilderTest, ClearErrors) {
 
 }  // namespace
 }  // namespace gp
+
+namespace gp {
+namespace {
+
+// Wraps another source, counting the prompts it was asked for.
+class CountingSource : public AttentionSource {
+ public:
+  explicit CountingSource(AttentionSource* inner) : inner_(inner) {}
+  SourceShape shape() const override { return inner_->shape(); }
+  absl::StatusOr<std::vector<CapturedPrompt>> Capture(const std::vector<CapturePrompt>& prompts,
+                                                      const std::atomic<bool>* cancel) override {
+    prompts_ += static_cast<int>(prompts.size());
+    ++calls_;
+    return inner_->Capture(prompts, cancel);
+  }
+  int prompts_ = 0, calls_ = 0;
+
+ private:
+  AttentionSource* inner_;
+};
+
+TEST_F(DatasetBuilderTest, AnyAttentionSourceBuildsTheSameDatasetInBatches) {
+  auto local = Build(spec_, "local.safetensors");
+  ModelCache cache(1);
+  auto inner = LocalAttentionSource::Create(ModelRefOf(spec_), &cache, 3);
+  ASSERT_TRUE(inner.ok()) << inner.status();
+  CountingSource counting(inner->get());
+  DatasetBuildOptions options;
+  options.source = &counting;
+  const std::string out = (dir_ / "sourced.safetensors").string();
+  ASSERT_TRUE(BuildDatasets({spec_}, {out}, options).ok());
+  EXPECT_EQ(counting.prompts_, 12 * 2);      // graphs x orderings
+  EXPECT_EQ(counting.calls_, (24 + 3) / 4);  // batches of spec.batch_size = 4
+  auto sourced = ReadTensors(out);
+  ASSERT_TRUE(sourced.ok());
+  for (const char* name : {"features", "position_features"}) {
+    EXPECT_TRUE(at::allclose(sourced->at(name), local[name], 1e-5, 1e-6)) << name;
+  }
+}
+
+TEST_F(DatasetBuilderTest, CancellingStopsBetweenBatchesAndKeepsTheCheckpointForAResume) {
+  std::atomic<bool> cancel{false};
+  DatasetBuildOptions options;
+  options.cancel = &cancel;
+  int progress_calls = 0;
+  options.on_progress = [&](const DatasetProgress&) {
+    if (++progress_calls == 2) cancel = true;
+  };
+  DatasetSpec spec = spec_;
+  spec.batch_size = 1;
+  const std::string out = (dir_ / "cancelled.safetensors").string();
+  absl::Status status = BuildDatasets({spec}, {out}, options);
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(progress_calls, 2);  // no forward pass after the flag was set
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(ModelCacheTest, LoadsOnceAndEvictsTheLeastRecentlyUsed) {
+  const fs::path dir = testing::MakeTinyModelScratchDir("gp_cache_");
+  ModelCache cache(1);
+  ModelRef ref;
+  ref.path = (dir / "model").string();
+  auto a = cache.Get(ref);
+  auto again = cache.Get(ref);
+  ASSERT_TRUE(a.ok() && again.ok()) << a.status();
+  EXPECT_EQ(a->get(), again->get());
+  EXPECT_EQ(cache.loads(), 1);
+  ModelRef twin = ref;
+  twin.random_init = true;
+  ASSERT_TRUE(cache.Get(twin).ok());
+  EXPECT_EQ(cache.loads(), 2);
+  EXPECT_EQ(cache.size(), 1u);
+  ASSERT_TRUE(cache.Get(ref).ok());  // evicted: loaded again
+  EXPECT_EQ(cache.loads(), 3);
+  EXPECT_NE(ref.Key(), twin.Key());
+  ModelRef missing = ref;
+  missing.path = (dir / "nowhere").string();
+  auto error = cache.Get(missing);
+  ASSERT_FALSE(error.ok());
+  EXPECT_EQ(error.status().code(), absl::StatusCode::kNotFound);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gp

@@ -1,0 +1,165 @@
+// Prompt preparation, the model cache and the in-process attention source.
+#include "common/ablation/attention_source.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/core/status.h"
+#include "common/graph/node_tokens.h"
+
+namespace gp {
+
+std::string ModelRef::Key() const {
+  return absl::StrCat(path, "|", random_init ? absl::StrCat("random:", init_seed) : "weights", "|",
+                      dtype, "|", device);
+}
+
+absl::StatusOr<PreparedPrompt> PreparePrompt(const Tokenizer& tokenizer,
+                                             const CapturePrompt& prompt) {
+  GP_ASSIGN_OR_RETURN(Encoding encoding,
+                      tokenizer.Encode(prompt.text, /*add_special_tokens=*/true));
+  Prompt spans{prompt.text, prompt.mentions};
+  NodeTokens tokens = MapMentionsToTokens(spans, encoding.offsets);
+  if (!tokens.shared_tokens.empty()) {
+    const int t = tokens.shared_tokens[0];
+    return absl::InvalidArgumentError(absl::StrCat("token '", encoding.tokens[t],
+                                                   "' spans two node names in \"", prompt.text,
+                                                   "\"; use another name scheme or separator"));
+  }
+  PreparedPrompt out;
+  out.ids = encoding.ids;
+  std::set<int> positions;
+  for (size_t node = 0; node < tokens.mentions.size(); ++node) {
+    for (int t : tokens.AllTokens(static_cast<int>(node))) positions.insert(t);
+  }
+  out.mentions = std::move(tokens.mentions);
+  out.positions.assign(positions.begin(), positions.end());
+  return out;
+}
+
+absl::StatusOr<std::shared_ptr<const LoadedModel>> ModelCache::Get(const ModelRef& ref) {
+  const std::string key = ref.Key();
+  const auto find = [&]() -> std::shared_ptr<const LoadedModel> {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->first == key) {
+        entries_.splice(entries_.begin(), entries_, it);  // most recently used first
+        return it->second;
+      }
+    }
+    return nullptr;
+  };
+  if (auto hit = find()) return hit;
+  std::lock_guard<std::mutex> loading(load_mutex_);
+  if (auto hit = find()) return hit;  // loaded while we waited
+  GP_ASSIGN_OR_RETURN(ModelOptions options, ParseModelOptions(ref.dtype, ref.device));
+  GP_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromFile(ref.path + "/tokenizer.json"));
+  absl::StatusOr<DecoderModel> model = absl::UnknownError("unset");
+  if (ref.random_init) {
+    GP_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(ref.path));
+    model = DecoderModel::RandomInit(config, options, ref.init_seed);
+  } else {
+    model = DecoderModel::Load(ref.path, options);
+  }
+  GP_RETURN_IF_ERROR(model.status());
+  auto loaded =
+      std::make_shared<const LoadedModel>(LoadedModel{*std::move(model), std::move(tokenizer)});
+  ++loads_;
+  std::lock_guard<std::mutex> lock(mutex_);
+  entries_.emplace_front(key, loaded);
+  while (entries_.size() > std::max<size_t>(capacity_, 1)) entries_.pop_back();
+  return loaded;
+}
+
+size_t ModelCache::size() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return entries_.size();
+}
+
+absl::StatusOr<std::vector<at::Tensor>> CaptureRows(const DecoderModel& model,
+                                                    const std::vector<PreparedPrompt>& prompts) {
+  c10::InferenceMode inference;
+  size_t max_len = 0, max_k = 0;
+  for (const PreparedPrompt& p : prompts) {
+    if (p.positions.empty()) {
+      return absl::InvalidArgumentError("a prompt without capture positions");
+    }
+    max_len = std::max(max_len, p.ids.size());
+    max_k = std::max(max_k, p.positions.size());
+  }
+  const int64_t b = static_cast<int64_t>(prompts.size());
+  at::Tensor ids = at::zeros({b, static_cast<int64_t>(max_len)}, at::kLong);
+  at::Tensor mask = at::zeros_like(ids);
+  at::Tensor positions = at::zeros({b, static_cast<int64_t>(max_k)}, at::kLong);
+  auto id = ids.accessor<int64_t, 2>();
+  auto m = mask.accessor<int64_t, 2>();
+  auto pos = positions.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < b; ++i) {
+    for (size_t t = 0; t < prompts[i].ids.size(); ++t) {
+      id[i][t] = prompts[i].ids[t];
+      m[i][t] = 1;
+    }
+    for (size_t k = 0; k < prompts[i].positions.size(); ++k) pos[i][k] = prompts[i].positions[k];
+  }
+  ForwardOptions forward;
+  forward.capture = ForwardOptions::Capture::kPositionRows;
+  forward.capture_positions = positions;
+  GP_ASSIGN_OR_RETURN(ForwardOutput out, model.Forward(ids, mask, forward));
+  const at::Tensor rows = at::stack(out.attentions).to(at::kCPU);  // [L, B, H, K, T]
+  std::vector<at::Tensor> result;
+  for (int64_t i = 0; i < b; ++i) {
+    result.push_back(rows.select(1, i)
+                         .narrow(2, 0, static_cast<int64_t>(prompts[i].positions.size()))
+                         .narrow(3, 0, static_cast<int64_t>(prompts[i].ids.size()))
+                         .to(at::kFloat)
+                         .contiguous());
+  }
+  return result;
+}
+
+absl::StatusOr<std::unique_ptr<LocalAttentionSource>> LocalAttentionSource::Create(
+    const ModelRef& ref, ModelCache* cache, int batch_size) {
+  if (batch_size < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("batch_size ", batch_size, ": must be >= 1"));
+  }
+  GP_ASSIGN_OR_RETURN(std::shared_ptr<const LoadedModel> model, cache->Get(ref));
+  return std::unique_ptr<LocalAttentionSource>(
+      new LocalAttentionSource(std::move(model), batch_size));
+}
+
+SourceShape LocalAttentionSource::shape() const {
+  return {model_->model.config().num_layers, model_->model.config().num_heads};
+}
+
+absl::StatusOr<std::vector<CapturedPrompt>> LocalAttentionSource::Capture(
+    const std::vector<CapturePrompt>& prompts, const std::atomic<bool>* cancel) {
+  std::vector<CapturedPrompt> out;
+  std::vector<PreparedPrompt> batch;
+  const auto run = [&]() -> absl::Status {
+    if (batch.empty()) return absl::OkStatus();
+    if (cancel != nullptr && cancel->load()) return absl::CancelledError("cancelled");
+    GP_ASSIGN_OR_RETURN(std::vector<at::Tensor> rows, CaptureRows(model_->model, batch));
+    for (size_t i = 0; i < batch.size(); ++i) {
+      out.push_back({std::move(batch[i]), std::move(rows[i])});
+    }
+    batch.clear();
+    return absl::OkStatus();
+  };
+  for (const CapturePrompt& prompt : prompts) {
+    GP_ASSIGN_OR_RETURN(PreparedPrompt prepared, PreparePrompt(model_->tokenizer, prompt));
+    if (prepared.positions.empty()) {  // nothing mentioned: nothing to run
+      GP_RETURN_IF_ERROR(run());
+      out.push_back({std::move(prepared), at::Tensor()});
+      continue;
+    }
+    batch.push_back(std::move(prepared));
+    if (static_cast<int>(batch.size()) == batch_size_) GP_RETURN_IF_ERROR(run());
+  }
+  GP_RETURN_IF_ERROR(run());
+  return out;
+}
+
+}  // namespace gp

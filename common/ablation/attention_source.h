@@ -1,0 +1,126 @@
+// Where a dataset's attention comes from. A source takes prompts (text plus every node's
+// mentions as byte spans), tokenizes them with its model's tokenizer, maps the mentions to
+// tokens and returns each prompt's captured attention rows: the node tokens' rows over every
+// key, [layers, heads, K, T]. The local source runs a DecoderModel in this process; a remote
+// one (common/rpc) asks extractor services. Dataset building never knows which.
+//
+//   GP_ASSIGN_OR_RETURN(auto source, LocalAttentionSource::Create(model_ref, &cache));
+//   GP_ASSIGN_OR_RETURN(std::vector<CapturedPrompt> out, source->Capture(prompts, &cancel));
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/graph/prompt.h"
+#include "common/model/decoder_model.h"
+#include "common/tokenizer/tokenizer.h"
+
+namespace gp {
+
+// A model as a request names it: a checkpoint directory (or its random-weight twin) and the
+// numerics to run it in.
+struct ModelRef {
+  std::string path;
+  bool random_init = false;
+  uint64_t init_seed = 0;
+  std::string dtype = "float32";
+  std::string device = "cpu";
+
+  std::string Key() const;  // identifies the loaded model
+};
+
+// One prompt to capture.
+struct CapturePrompt {
+  std::string text;
+  std::vector<std::vector<MentionSpan>> mentions;  // per node, byte spans of `text`
+};
+
+// A prompt tokenized with its mentions mapped to tokens.
+struct PreparedPrompt {
+  std::vector<int32_t> ids;  // with the tokenizer's special tokens
+  // [node][mention] -> token indices; a node without mentions has an empty list.
+  std::vector<std::vector<std::vector<int>>> mentions;
+  std::vector<int> positions;  // every mentioned token, ascending: the rows to capture
+};
+
+// Tokenizes `prompt` (add_special_tokens) and maps its mentions; InvalidArgument when a token
+// spans two nodes' names.
+absl::StatusOr<PreparedPrompt> PreparePrompt(const Tokenizer& tokenizer,
+                                             const CapturePrompt& prompt);
+
+struct CapturedPrompt {
+  PreparedPrompt prompt;
+  at::Tensor rows;  // float [layers, heads, K, T]: rows of prompt.positions over every key
+};
+
+struct SourceShape {
+  int64_t layers = 0, heads = 0;
+};
+
+class AttentionSource {
+ public:
+  virtual ~AttentionSource() = default;
+  virtual SourceShape shape() const = 0;
+  // Results in the order of `prompts`. A set `cancel` stops the work between forward passes
+  // (Cancelled).
+  virtual absl::StatusOr<std::vector<CapturedPrompt>> Capture(
+      const std::vector<CapturePrompt>& prompts, const std::atomic<bool>* cancel) = 0;
+};
+
+// A loaded model and its tokenizer, shared read-only by every request that names it.
+struct LoadedModel {
+  DecoderModel model;
+  Tokenizer tokenizer;
+};
+
+// Loaded models by ModelRef::Key, at most `capacity`, least recently used evicted (a model in
+// use stays alive through its shared_ptr). Thread-safe; concurrent loads of one model load it
+// once.
+class ModelCache {
+ public:
+  explicit ModelCache(size_t capacity = 2) : capacity_(capacity) {}
+  absl::StatusOr<std::shared_ptr<const LoadedModel>> Get(const ModelRef& ref);
+  size_t size() const;
+  int64_t loads() const { return loads_; }
+
+ private:
+  size_t capacity_;
+  mutable std::mutex mutex_;
+  std::mutex load_mutex_;  // one load at a time: no model is read twice concurrently
+  std::list<std::pair<std::string, std::shared_ptr<const LoadedModel>>> entries_;  // MRU first
+  std::atomic<int64_t> loads_{0};
+};
+
+// Runs prompts through a model of the cache in this process, `batch_size` per forward pass,
+// capturing only the node tokens' rows.
+class LocalAttentionSource : public AttentionSource {
+ public:
+  static absl::StatusOr<std::unique_ptr<LocalAttentionSource>> Create(const ModelRef& ref,
+                                                                      ModelCache* cache,
+                                                                      int batch_size);
+  SourceShape shape() const override;
+  absl::StatusOr<std::vector<CapturedPrompt>> Capture(const std::vector<CapturePrompt>& prompts,
+                                                      const std::atomic<bool>* cancel) override;
+
+ private:
+  LocalAttentionSource(std::shared_ptr<const LoadedModel> model, int batch_size)
+      : model_(std::move(model)), batch_size_(batch_size) {}
+  std::shared_ptr<const LoadedModel> model_;
+  int batch_size_;
+};
+
+// The forward pass of prepared prompts on one model, padded into one batch: each prompt's
+// rows [layers, heads, K, T] on the CPU. Shared by the local source and the extractor.
+absl::StatusOr<std::vector<at::Tensor>> CaptureRows(const DecoderModel& model,
+                                                    const std::vector<PreparedPrompt>& prompts);
+
+}  // namespace gp
