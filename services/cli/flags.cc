@@ -1,6 +1,7 @@
 // Strict --flag parsing for the graphprobe subcommands.
 #include "services/cli/flags.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <iostream>
@@ -12,7 +13,8 @@
 namespace gp {
 
 absl::StatusOr<Flags> Flags::Parse(const std::vector<std::string>& args,
-                                   const std::vector<FlagSpec>& specs) {
+                                   const std::vector<FlagSpec>& specs,
+                                   const std::string& env_prefix) {
   Flags flags;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -39,6 +41,22 @@ absl::StatusOr<Flags> Flags::Parse(const std::vector<std::string>& args,
       return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
     }
     flags.values_[name] = value;
+  }
+  if (env_prefix.empty()) return flags;
+  for (const FlagSpec& spec : specs) {
+    if (flags.Has(spec.name)) continue;
+    std::string variable = env_prefix;
+    for (char c : spec.name) variable += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr) continue;
+    if (spec.takes_value) {
+      flags.values_[spec.name] = value;
+    } else if (std::string(value) == "1" || std::string(value) == "true") {
+      flags.values_[spec.name] = "";
+    } else if (std::string(value) != "0" && std::string(value) != "false" && *value != '\0') {
+      return absl::InvalidArgumentError(
+          absl::StrCat(variable, "='", value, "': expected 1, true, 0 or false"));
+    }
   }
   return flags;
 }
@@ -96,8 +114,9 @@ absl::Status NameFlagsInError(const absl::Status& status, const std::vector<Flag
 int RunSubcommand(const std::string& name, const std::string& usage,
                   const std::vector<FlagSpec>& specs, const std::vector<std::string>& args,
                   std::ostream& out, const std::function<absl::Status(const Flags&)>& body,
-                  const std::map<std::string, std::string>& field_flags) {
-  auto flags = Flags::Parse(args, specs);
+                  const std::map<std::string, std::string>& field_flags,
+                  const std::string& env_prefix) {
+  auto flags = Flags::Parse(args, specs, env_prefix);
   if (flags.ok() && flags->Has("help")) {
     out << "usage: " << usage << "\n" << FlagsHelp(specs);
     return 0;

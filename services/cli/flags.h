@@ -21,8 +21,12 @@ struct FlagSpec {
 
 class Flags {
  public:
+  // With an `env_prefix` ("GRAPHPROBE_EXTRACTOR_"), a flag not on the command line is read
+  // from the environment variable prefix + its name in capitals with '_' for '-'
+  // (GRAPHPROBE_EXTRACTOR_MODEL_ROOT); a boolean flag is set by "1" or "true".
   static absl::StatusOr<Flags> Parse(const std::vector<std::string>& args,
-                                     const std::vector<FlagSpec>& specs);
+                                     const std::vector<FlagSpec>& specs,
+                                     const std::string& env_prefix = "");
 
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
   std::string Get(const std::string& name, const std::string& fallback) const;
@@ -47,9 +51,11 @@ absl::Status NameFlagsInError(const absl::Status& status, const std::vector<Flag
 // flags for --help (to `out`), run `body`, and turn an error into a message on stderr
 // ("graphprobe NAME: ...", fields named as flags) and an exit code: 2 for bad input
 // (InvalidArgument, NotFound), 1 for anything else, 0 on success.
+// `env_prefix` as in Flags::Parse.
 int RunSubcommand(const std::string& name, const std::string& usage,
                   const std::vector<FlagSpec>& specs, const std::vector<std::string>& args,
                   std::ostream& out, const std::function<absl::Status(const Flags&)>& body,
-                  const std::map<std::string, std::string>& field_flags = {});
+                  const std::map<std::string, std::string>& field_flags = {},
+                  const std::string& env_prefix = "");
 
 }  // namespace gp

@@ -1,0 +1,223 @@
+// Extractor clients: spreading prompts, reassembling streams, failing over.
+#include "common/rpc/remote_attention_source.h"
+
+#include <c10/util/Logging.h>
+#include <grpcpp/grpcpp.h>
+
+#include <future>
+
+#include "absl/strings/str_cat.h"
+#include "common/core/status.h"
+#include "common/rpc/status.h"
+#include "common/rpc/tensor_wire.h"
+
+namespace gp {
+namespace {
+
+// Failures of the extractor rather than of the request: try another one.
+bool ExtractorFailed(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kDeadlineExceeded ||
+         status.code() == absl::StatusCode::kCancelled;
+}
+
+std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(16 << 20);
+  args.SetMaxSendMessageSize(64 << 20);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+graphprobe::v1::ModelRef ToProto(const ModelRef& ref) {
+  graphprobe::v1::ModelRef out;
+  out.set_path(ref.path);
+  out.set_random_init(ref.random_init);
+  out.set_init_seed(ref.init_seed);
+  out.set_dtype(ref.dtype);
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<RemoteAttentionSource>> RemoteAttentionSource::Create(
+    const RemoteSourceOptions& options) {
+  if (options.extractors.empty()) return absl::InvalidArgumentError("extractors: none given");
+  std::unique_ptr<RemoteAttentionSource> source(new RemoteAttentionSource(options));
+  absl::Status last =
+      absl::NotFoundError(absl::StrCat("model '", options.model.path, "': no extractor serves it"));
+  bool found = false;
+  for (const std::string& address : options.extractors) {
+    Endpoint endpoint;
+    endpoint.address = address;
+    endpoint.stub = graphprobe::v1::Extractor::NewStub(ChannelTo(address));
+    if (!found) {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      graphprobe::v1::ListModelsResponse models;
+      const absl::Status status = FromGrpcStatus(
+          endpoint.stub->ListModels(&context, graphprobe::v1::ListModelsRequest(), &models),
+          absl::StrCat("extractor ", address));
+      if (!status.ok()) last = status;
+      for (const auto& model : models.models()) {
+        if (model.path() == options.model.path) {
+          source->shape_ = {model.layers(), model.heads()};
+          found = true;
+        }
+      }
+    }
+    source->endpoints_.push_back(std::move(endpoint));
+  }
+  if (!found) return last;
+  return source;
+}
+
+std::vector<int64_t> RemoteAttentionSource::PromptsServed() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<int64_t> out;
+  for (const Endpoint& e : endpoints_) out.push_back(e.served);
+  return out;
+}
+
+absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::ExtractOn(
+    Endpoint& endpoint, const std::vector<CapturePrompt>& prompts,
+    const std::atomic<bool>* cancel) {
+  graphprobe::v1::ExtractRequest request;
+  *request.mutable_model() = ToProto(options_.model);
+  request.set_wire_dtype(options_.wire_dtype);
+  for (const CapturePrompt& p : prompts) {
+    auto* prompt = request.add_prompts();
+    prompt->set_text(p.text);
+    for (const auto& node : p.mentions) {
+      auto* spans = prompt->add_nodes();
+      for (const MentionSpan& m : node) {
+        auto* span = spans->add_spans();
+        span->set_begin(m.begin);
+        span->set_end(m.end);
+      }
+    }
+  }
+  grpc::ClientContext context;
+  context.set_deadline(
+      std::chrono::system_clock::now() +
+      std::chrono::milliseconds(static_cast<int64_t>(options_.deadline_seconds * 1000)));
+  auto reader = endpoint.stub->Extract(&context, request);
+  const std::string where = absl::StrCat("extractor ", endpoint.address);
+  std::vector<CapturedPrompt> out(prompts.size());
+  std::vector<bool> have_tokens(prompts.size(), false), have_rows(prompts.size(), false);
+  TensorAssembler assembler;
+  graphprobe::v1::ExtractResponse response;
+  absl::Status protocol = absl::OkStatus();
+  while (protocol.ok() && reader->Read(&response)) {
+    if (cancel != nullptr && cancel->load()) {
+      context.TryCancel();
+      break;
+    }
+    const uint32_t i = response.prompt_index();
+    if (i >= prompts.size()) {
+      protocol = absl::DataLossError(absl::StrCat(where, ": prompt index ", i, " out of range"));
+      break;
+    }
+    if (response.has_tokens()) {
+      const auto& t = response.tokens();
+      PreparedPrompt& p = out[i].prompt;
+      p.ids.assign(t.ids().begin(), t.ids().end());
+      p.positions.assign(t.positions().begin(), t.positions().end());
+      for (const auto& node : t.nodes()) {
+        p.mentions.emplace_back();
+        for (const auto& mention : node.mentions()) {
+          p.mentions.back().emplace_back(mention.tokens().begin(), mention.tokens().end());
+        }
+      }
+      have_tokens[i] = true;
+    } else if (response.has_rows()) {
+      protocol = Annotate(assembler.Add(response.rows()), where);
+      if (protocol.ok() && assembler.complete()) {
+        absl::StatusOr<at::Tensor> rows = assembler.Take();
+        if (!rows.ok()) {
+          protocol = rows.status();
+          break;
+        }
+        out[i].rows = *std::move(rows);
+        have_rows[i] = true;
+      }
+    }
+  }
+  if (!protocol.ok()) {
+    context.TryCancel();
+    reader->Finish();
+    return protocol;
+  }
+  GP_RETURN_IF_ERROR(FromGrpcStatus(reader->Finish(), where));
+  if (cancel != nullptr && cancel->load()) return absl::CancelledError("cancelled");
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    if (!have_tokens[i] || !have_rows[i]) {
+      return absl::DataLossError(absl::StrCat(where, ": the stream ended without prompt ", i));
+    }
+    if (out[i].rows.numel() == 0) out[i].rows = at::Tensor();  // nothing mentioned
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::Capture(
+    const std::vector<CapturePrompt>& prompts, const std::atomic<bool>* cancel) {
+  std::vector<CapturedPrompt> out(prompts.size());
+  // Pieces of the batch still to do: [begin, end) of `prompts`.
+  std::vector<std::pair<size_t, size_t>> todo = {{0, prompts.size()}};
+  absl::Status last_failure = absl::UnavailableError("no extractor is alive");
+  while (!todo.empty()) {
+    std::vector<Endpoint*> alive;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (Endpoint& e : endpoints_) {
+        if (e.alive) alive.push_back(&e);
+      }
+    }
+    if (alive.empty()) return last_failure;
+    // Split every pending piece evenly over the live extractors.
+    std::vector<std::pair<size_t, size_t>> pieces;
+    for (const auto& [begin, end] : todo) {
+      const size_t n = end - begin, parts = std::min(alive.size(), std::max<size_t>(n, 1));
+      for (size_t k = 0; k < parts; ++k) {
+        const size_t b = begin + n * k / parts, e = begin + n * (k + 1) / parts;
+        if (e > b) pieces.push_back({b, e});
+      }
+    }
+    todo.clear();
+    std::vector<std::future<absl::StatusOr<std::vector<CapturedPrompt>>>> futures;
+    std::vector<Endpoint*> assigned;
+    for (size_t k = 0; k < pieces.size(); ++k) {
+      Endpoint* endpoint = alive[k % alive.size()];
+      assigned.push_back(endpoint);
+      std::vector<CapturePrompt> piece(prompts.begin() + pieces[k].first,
+                                       prompts.begin() + pieces[k].second);
+      futures.push_back(std::async(std::launch::async, [this, endpoint, piece, cancel]() {
+        return ExtractOn(*endpoint, piece, cancel);
+      }));
+    }
+    absl::Status error = absl::OkStatus();
+    for (size_t k = 0; k < futures.size(); ++k) {
+      absl::StatusOr<std::vector<CapturedPrompt>> result = futures[k].get();
+      if (result.ok()) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        assigned[k]->served += static_cast<int64_t>(result->size());
+        for (size_t i = 0; i < result->size(); ++i) {
+          out[pieces[k].first + i] = std::move((*result)[i]);
+        }
+      } else if (ExtractorFailed(result.status()) && !(cancel != nullptr && cancel->load())) {
+        LOG(WARNING) << "event=extractor_failed address=" << assigned[k]->address << " status=\""
+                     << result.status().message() << "\"";
+        std::lock_guard<std::mutex> lock(mutex_);
+        assigned[k]->alive = false;
+        last_failure = result.status();
+        todo.push_back(pieces[k]);
+      } else if (error.ok()) {
+        error = result.status();
+      }
+    }
+    GP_RETURN_IF_ERROR(error);
+    if (cancel != nullptr && cancel->load()) return absl::CancelledError("cancelled");
+  }
+  return out;
+}
+
+}  // namespace gp

@@ -1,0 +1,357 @@
+// The extractor: request validation, the model cache, cross-request batching, streaming.
+#include "services/extractor/extractor_service.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Logging.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "common/core/status.h"
+#include "common/model/config.h"
+#include "common/rpc/status.h"
+#include "common/rpc/tensor_wire.h"
+
+namespace gp {
+namespace {
+
+namespace fs = std::filesystem;
+using graphprobe::v1::ExtractResponse;
+
+grpc::Status Error(grpc::StatusCode code, const std::string& message) {
+  return grpc::Status(code, message);
+}
+
+}  // namespace
+
+ExtractorService::ExtractorService(ExtractorOptions options)
+    : options_(std::move(options)),
+      cache_(static_cast<size_t>(std::max(1, options_.cached_models))) {
+  std::error_code error;
+  root_ = fs::weakly_canonical(options_.model_root, error).string();
+  batcher_ = std::thread([this] { RunBatches(); });
+}
+
+ExtractorService::~ExtractorService() {
+  Stop();
+  batcher_.join();
+}
+
+void ExtractorService::Stop() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stopping_ = true;
+  wake_.notify_all();
+}
+
+absl::StatusOr<std::string> ExtractorService::ResolveModelPath(const std::string& path) const {
+  if (path.empty()) return absl::InvalidArgumentError("model.path: empty");
+  if (fs::path(path).is_absolute()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model.path '", path, "': must be relative to the model root"));
+  }
+  std::error_code error;
+  const fs::path resolved = fs::weakly_canonical(fs::path(root_) / path, error);
+  const std::string s = resolved.string();
+  if (error || (s != root_ && s.rfind(root_ + "/", 0) != 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model.path '", path, "': leaves the model root"));
+  }
+  if (!fs::exists(resolved / "config.json")) {
+    return absl::NotFoundError(absl::StrCat("model.path '", path, "': no such model"));
+  }
+  return s;
+}
+
+absl::StatusOr<std::shared_ptr<const LoadedModel>> ExtractorService::ModelFor(
+    const graphprobe::v1::ModelRef& ref, std::string* key) const {
+  ModelRef model;
+  GP_ASSIGN_OR_RETURN(model.path, ResolveModelPath(ref.path()));
+  model.random_init = ref.random_init();
+  model.init_seed = ref.init_seed();
+  model.dtype = ref.dtype().empty() ? options_.dtype : ref.dtype();
+  model.device = options_.device;
+  if (model.dtype != "float32" && model.dtype != "bfloat16") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model.dtype '", model.dtype, "': expected float32 or bfloat16"));
+  }
+  *key = model.Key();
+  return cache_.Get(model);
+}
+
+absl::Status ExtractorService::WarmUp(const std::vector<std::string>& model_paths) {
+  for (const std::string& path : model_paths) {
+    graphprobe::v1::ModelRef ref;
+    ref.set_path(path);
+    std::string key;
+    GP_RETURN_IF_ERROR(ModelFor(ref, &key).status());
+    LOG(INFO) << "event=model_loaded path=" << path;
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status ExtractorService::ListModels(grpc::ServerContext*,
+                                          const graphprobe::v1::ListModelsRequest*,
+                                          graphprobe::v1::ListModelsResponse* response) {
+  std::error_code error;
+  std::vector<std::string> found;
+  for (auto it = fs::recursive_directory_iterator(root_, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (it.depth() > 3) it.disable_recursion_pending();
+    if (it->is_regular_file() && it->path().filename() == "config.json") {
+      found.push_back(fs::relative(it->path().parent_path(), root_).string());
+    }
+  }
+  std::sort(found.begin(), found.end());
+  for (const std::string& path : found) {
+    absl::StatusOr<ModelConfig> config = LoadModelConfig((fs::path(root_) / path).string());
+    if (!config.ok()) continue;  // not a model we can run
+    auto* model = response->add_models();
+    model->set_path(path);
+    model->set_model_type(config->model_type);
+    model->set_layers(static_cast<int32_t>(config->num_layers));
+    model->set_heads(static_cast<int32_t>(config->num_heads));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ExtractorService::Tokenize(grpc::ServerContext*,
+                                        const graphprobe::v1::TokenizeRequest* request,
+                                        graphprobe::v1::TokenizeResponse* response) {
+  std::string key;
+  absl::StatusOr<std::shared_ptr<const LoadedModel>> model = ModelFor(request->model(), &key);
+  if (!model.ok()) return ToGrpcStatus(model.status());
+  if (static_cast<int64_t>(request->text().size()) > 16 * options_.max_tokens) {
+    return Error(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                 absl::StrCat("text: ", request->text().size(), " bytes, over the limit of ",
+                              16 * options_.max_tokens));
+  }
+  absl::StatusOr<Encoding> encoding =
+      (*model)->tokenizer.Encode(request->text(), request->add_special_tokens());
+  if (!encoding.ok()) return ToGrpcStatus(Annotate(encoding.status(), "text"));
+  for (size_t i = 0; i < encoding->ids.size(); ++i) {
+    response->add_ids(encoding->ids[i]);
+    response->add_tokens(encoding->tokens[i]);
+    auto* span = response->add_offsets();
+    span->set_begin(encoding->offsets[i].first);
+    span->set_end(encoding->offsets[i].second);
+  }
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<std::future<absl::StatusOr<std::vector<at::Tensor>>>> ExtractorService::Submit(
+    std::shared_ptr<Work> work) {
+  auto future = work->done.get_future();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_) return absl::UnavailableError("the extractor is shutting down");
+  const int n = static_cast<int>(work->prompts.size());
+  if (queued_prompts_ + n > options_.max_queued_prompts) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the extractor's queue is full (", queued_prompts_, " prompts waiting); retry later"));
+  }
+  queued_prompts_ += n;
+  queue_.push_back(std::move(work));
+  wake_.notify_all();
+  return future;
+}
+
+void ExtractorService::RunBatches() {
+  for (;;) {
+    std::vector<std::shared_ptr<Work>> batch;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) {
+        for (auto& work : queue_) {
+          work->done.set_value(absl::UnavailableError("the extractor is shutting down"));
+        }
+        queue_.clear();
+        return;
+      }
+      // The first waiting model's prompts, and more of the same model for up to max_wait_ms
+      // until a forward pass is full.
+      const std::string key = queue_.front()->model_key;
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.max_wait_ms);
+      int prompts = 0;
+      for (;;) {
+        for (auto it = queue_.begin(); it != queue_.end() && prompts < options_.max_batch;) {
+          const int n = static_cast<int>((*it)->prompts.size());
+          if ((*it)->model_key == key && (prompts == 0 || prompts + n <= options_.max_batch)) {
+            prompts += n;
+            queued_prompts_ -= n;
+            batch.push_back(*it);
+            it = queue_.erase(it);
+          } else {
+            ++it;
+          }
+        }
+        if (prompts >= options_.max_batch || stopping_ ||
+            !wake_.wait_until(lock, deadline, [&] { return stopping_ || !queue_.empty(); })) {
+          break;
+        }
+      }
+    }
+    std::vector<PreparedPrompt> prompts;
+    for (const auto& work : batch) {
+      prompts.insert(prompts.end(), work->prompts.begin(), work->prompts.end());
+    }
+    absl::StatusOr<std::vector<at::Tensor>> rows = CaptureRows(batch[0]->model->model, prompts);
+    ++forward_passes_;
+    size_t next = 0;
+    for (const auto& work : batch) {
+      if (!rows.ok()) {
+        work->done.set_value(rows.status());
+        continue;
+      }
+      std::vector<at::Tensor> mine(rows->begin() + next,
+                                   rows->begin() + next + work->prompts.size());
+      next += work->prompts.size();
+      work->done.set_value(std::move(mine));
+    }
+  }
+}
+
+grpc::Status ExtractorService::Extract(grpc::ServerContext* context,
+                                       const graphprobe::v1::ExtractRequest* request,
+                                       grpc::ServerWriter<ExtractResponse>* writer) {
+  const auto wire = request->wire_dtype() == graphprobe::v1::DTYPE_UNSPECIFIED
+                        ? graphprobe::v1::DTYPE_F32
+                        : request->wire_dtype();
+  if (wire != graphprobe::v1::DTYPE_F32 && wire != graphprobe::v1::DTYPE_BF16) {
+    return Error(grpc::StatusCode::INVALID_ARGUMENT,
+                 "wire_dtype: expected DTYPE_F32 or DTYPE_BF16");
+  }
+  if (request->prompts_size() > options_.max_prompts) {
+    return Error(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                 absl::StrCat("prompts: ", request->prompts_size(), ", over the limit of ",
+                              options_.max_prompts, " per request"));
+  }
+  std::string key;
+  absl::StatusOr<std::shared_ptr<const LoadedModel>> model = ModelFor(request->model(), &key);
+  if (!model.ok()) return ToGrpcStatus(model.status());
+  const ModelConfig& config = (*model)->model.config();
+
+  // Tokenize and map every prompt first: a bad prompt fails the request before any work.
+  std::vector<PreparedPrompt> prepared;
+  for (int i = 0; i < request->prompts_size(); ++i) {
+    const auto& p = request->prompts(i);
+    CapturePrompt prompt{p.text(), {}};
+    for (const auto& node : p.nodes()) {
+      prompt.mentions.emplace_back();
+      for (const auto& span : node.spans()) {
+        if (span.begin() > span.end() || span.end() > p.text().size()) {
+          return Error(grpc::StatusCode::INVALID_ARGUMENT,
+                       absl::StrCat("prompts[", i, "].nodes: span [", span.begin(), ", ",
+                                    span.end(), ") outside the text"));
+        }
+        prompt.mentions.back().push_back({span.begin(), span.end()});
+      }
+    }
+    absl::StatusOr<PreparedPrompt> ready = PreparePrompt((*model)->tokenizer, prompt);
+    if (!ready.ok())
+      return ToGrpcStatus(Annotate(ready.status(), absl::StrCat("prompts[", i, "]")));
+    if (static_cast<int>(ready->ids.size()) > options_.max_tokens) {
+      return Error(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                   absl::StrCat("prompts[", i, "]: ", ready->ids.size(),
+                                " tokens, over the limit of ", options_.max_tokens));
+    }
+    if (static_cast<int>(ready->positions.size()) > options_.max_positions) {
+      return Error(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("prompts[", i, "]: ", ready->positions.size(),
+                       " positions to capture, over the limit of ", options_.max_positions));
+    }
+    prepared.push_back(*std::move(ready));
+  }
+
+  // Sends one prompt: its tokens, then its rows in chunks.
+  const auto send = [&](size_t index, const PreparedPrompt& p, const at::Tensor& rows) -> bool {
+    ExtractResponse header;
+    header.set_prompt_index(static_cast<uint32_t>(index));
+    auto* tokens = header.mutable_tokens();
+    for (int32_t id : p.ids) tokens->add_ids(id);
+    for (int position : p.positions) tokens->add_positions(position);
+    for (const auto& node : p.mentions) {
+      auto* n = tokens->add_nodes();
+      for (const auto& mention : node) {
+        auto* m = n->add_mentions();
+        for (int t : mention) m->add_tokens(t);
+      }
+    }
+    tokens->set_layers(static_cast<int32_t>(config.num_layers));
+    tokens->set_heads(static_cast<int32_t>(config.num_heads));
+    if (!writer->Write(header)) return false;
+    const at::Tensor data = rows.defined() ? rows
+                                           : at::zeros({config.num_layers, config.num_heads, 0,
+                                                        static_cast<int64_t>(p.ids.size())});
+    return SendTensorChunks("rows", data, wire, kMaxChunkBytes,
+                            [&](graphprobe::v1::TensorChunk chunk) {
+                              ExtractResponse part;
+                              part.set_prompt_index(static_cast<uint32_t>(index));
+                              *part.mutable_rows() = std::move(chunk);
+                              return writer->Write(part)
+                                         ? absl::OkStatus()
+                                         : absl::CancelledError("the client went away");
+                            })
+        .ok();
+  };
+
+  // Submit in pieces of at most max_batch prompts so other requests interleave; prompts that
+  // mention nothing need no forward pass.
+  std::vector<std::pair<std::vector<size_t>, std::future<absl::StatusOr<std::vector<at::Tensor>>>>>
+      pending;
+  std::vector<size_t> indices;
+  auto flush = [&]() -> grpc::Status {
+    if (indices.empty()) return grpc::Status::OK;
+    auto work = std::make_shared<Work>();
+    work->model_key = key;
+    work->model = *model;
+    for (size_t i : indices) work->prompts.push_back(prepared[i]);
+    absl::StatusOr<std::future<absl::StatusOr<std::vector<at::Tensor>>>> future = Submit(work);
+    if (!future.ok()) return ToGrpcStatus(future.status());
+    pending.push_back({indices, *std::move(future)});
+    indices.clear();
+    return grpc::Status::OK;
+  };
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    if (prepared[i].positions.empty()) continue;
+    indices.push_back(i);
+    if (static_cast<int>(indices.size()) == options_.max_batch) {
+      grpc::Status status = flush();
+      if (!status.ok()) return status;
+    }
+  }
+  grpc::Status status = flush();
+  if (!status.ok()) return status;
+
+  // Stream in prompt order as the forward passes finish.
+  std::vector<at::Tensor> rows(prepared.size());
+  std::vector<bool> ready(prepared.size(), false);
+  for (size_t i = 0; i < prepared.size(); ++i) ready[i] = prepared[i].positions.empty();
+  size_t sent = 0;
+  for (auto& [piece, future] : pending) {
+    absl::StatusOr<std::vector<at::Tensor>> result = future.get();
+    if (!result.ok()) return ToGrpcStatus(result.status());
+    for (size_t k = 0; k < piece.size(); ++k) {
+      rows[piece[k]] = std::move((*result)[k]);
+      ready[piece[k]] = true;
+    }
+    while (sent < prepared.size() && ready[sent]) {
+      if (context->IsCancelled() || !send(sent, prepared[sent], rows[sent])) {
+        return Error(grpc::StatusCode::CANCELLED, "the client went away or the deadline passed");
+      }
+      rows[sent] = at::Tensor();
+      ++sent;
+    }
+  }
+  while (sent < prepared.size()) {  // trailing prompts without mentions
+    if (!send(sent, prepared[sent], rows[sent])) {
+      return Error(grpc::StatusCode::CANCELLED, "the client went away or the deadline passed");
+    }
+    ++sent;
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace gp

@@ -1,0 +1,91 @@
+// The extractor service: models under --model-root, run on the prompts of many concurrent
+// requests batched together (up to max_batch prompts per forward pass, waiting at most
+// max_wait_ms for more), the node tokens' attention rows streamed back per prompt in chunks.
+//
+//   ExtractorOptions options;
+//   options.model_root = "/models";
+//   ExtractorService service(options);
+//   GP_RETURN_IF_ERROR(service.WarmUp({}));   // then report SERVING
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/ablation/attention_source.h"
+#include "graphprobe/v1/extractor.grpc.pb.h"
+
+namespace gp {
+
+struct ExtractorOptions {
+  std::string model_root;         // every model path of a request resolves under it
+  std::string device = "cpu";     // where the models run
+  std::string dtype = "float32";  // when a request names none
+  int max_batch = 64;             // prompts per forward pass, across requests
+  int max_wait_ms = 5;            // how long a forward pass waits to fill up
+  int cached_models = 2;          // models kept loaded
+  int max_queued_prompts = 4096;  // beyond: RESOURCE_EXHAUSTED (backpressure)
+  // Documented request limits (RESOURCE_EXHAUSTED beyond them).
+  int max_prompts = 1024;
+  int max_tokens = 8192;
+  int max_positions = 1024;
+};
+
+class ExtractorService final : public graphprobe::v1::Extractor::Service {
+ public:
+  explicit ExtractorService(ExtractorOptions options);
+  ~ExtractorService() override;
+
+  // Loads the models named (paths relative to the root) so the first requests do not wait.
+  absl::Status WarmUp(const std::vector<std::string>& model_paths);
+  // `path` under the model root: InvalidArgument when it is absolute or leaves the root
+  // (through ".." or a symbolic link), NotFound when it holds no config.json.
+  absl::StatusOr<std::string> ResolveModelPath(const std::string& path) const;
+  // Stops taking work: queued and later requests fail with UNAVAILABLE (for a drain).
+  void Stop();
+
+  grpc::Status ListModels(grpc::ServerContext* context,
+                          const graphprobe::v1::ListModelsRequest* request,
+                          graphprobe::v1::ListModelsResponse* response) override;
+  grpc::Status Tokenize(grpc::ServerContext* context,
+                        const graphprobe::v1::TokenizeRequest* request,
+                        graphprobe::v1::TokenizeResponse* response) override;
+  grpc::Status Extract(grpc::ServerContext* context, const graphprobe::v1::ExtractRequest* request,
+                       grpc::ServerWriter<graphprobe::v1::ExtractResponse>* writer) override;
+
+  int64_t forward_passes() const { return forward_passes_; }
+
+ private:
+  // Prompts of one request for one model, waiting for their forward pass.
+  struct Work {
+    std::string model_key;
+    std::shared_ptr<const LoadedModel> model;
+    std::vector<PreparedPrompt> prompts;
+    std::promise<absl::StatusOr<std::vector<at::Tensor>>> done;
+  };
+  absl::StatusOr<std::shared_ptr<const LoadedModel>> ModelFor(const graphprobe::v1::ModelRef& ref,
+                                                              std::string* key) const;
+  absl::StatusOr<std::future<absl::StatusOr<std::vector<at::Tensor>>>> Submit(
+      std::shared_ptr<Work> work);
+  void RunBatches();  // the batching thread
+
+  ExtractorOptions options_;
+  std::string root_;  // canonical model root
+  mutable ModelCache cache_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::shared_ptr<Work>> queue_;
+  int queued_prompts_ = 0;
+  bool stopping_ = false;
+  std::atomic<int64_t> forward_passes_{0};
+  std::thread batcher_;
+};
+
+}  // namespace gp

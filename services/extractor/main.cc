@@ -1,0 +1,93 @@
+// graphprobe-extractor: serves the Extractor RPC (and gRPC health and reflection) for the
+// models under --model-root. Flags also come from GRAPHPROBE_EXTRACTOR_* environment
+// variables. SIGTERM or SIGINT drains: NOT_SERVING first, then in-flight requests finish
+// (for up to --drain-seconds) before the process exits.
+#include <c10/util/Logging.h>
+
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/core/status.h"
+#include "common/rpc/server.h"
+#include "services/cli/flags.h"
+#include "services/extractor/extractor_service.h"
+
+namespace gp {
+namespace {
+
+const std::vector<FlagSpec> kFlags = {
+    {"listen", true, "host:port to serve on (default 127.0.0.1:50051; port 0 picks one)"},
+    {"model-root", true, "directory under which request model paths resolve (required)"},
+    {"device", true, "cpu (default), cuda or cuda:N"},
+    {"dtype", true, "float32 (default) or bfloat16, for requests that name none"},
+    {"max-batch", true, "prompts per forward pass, across requests (default 64)"},
+    {"max-wait-ms", true, "how long a forward pass waits to fill up (default 5)"},
+    {"cached-models", true, "models kept loaded (default 2)"},
+    {"preload", true, "comma-separated model paths to load before reporting SERVING"},
+    {"drain-seconds", true, "on SIGTERM, how long in-flight requests may finish (default 30)"},
+    {"health-check", true, "ask the server at ADDR for its health and exit 0 if SERVING"},
+    {"help", false, "show this help"},
+};
+
+absl::Status Serve(const Flags& flags) {
+  if (flags.Has("health-check")) {
+    const absl::Status health = CheckHealth(flags.Get("health-check", ""), 5);
+    if (health.ok()) std::cout << "SERVING\n";
+    return health;
+  }
+  ExtractorOptions options;
+  GP_ASSIGN_OR_RETURN(options.model_root, flags.Required("model-root"));
+  options.device = flags.Get("device", options.device);
+  options.dtype = flags.Get("dtype", options.dtype);
+  GP_ASSIGN_OR_RETURN(int64_t max_batch, flags.Int("max-batch", options.max_batch));
+  GP_ASSIGN_OR_RETURN(int64_t max_wait, flags.Int("max-wait-ms", options.max_wait_ms));
+  GP_ASSIGN_OR_RETURN(int64_t cached, flags.Int("cached-models", options.cached_models));
+  GP_ASSIGN_OR_RETURN(double drain, flags.Double("drain-seconds", 30));
+  if (max_batch < 1 || max_wait < 0 || cached < 1) {
+    return absl::InvalidArgumentError(
+        "--max-batch and --cached-models must be >= 1, --max-wait-ms >= 0");
+  }
+  options.max_batch = static_cast<int>(max_batch);
+  options.max_wait_ms = static_cast<int>(max_wait);
+  options.cached_models = static_cast<int>(cached);
+  GP_RETURN_IF_ERROR(ParseModelOptions(options.dtype, options.device).status());
+  if (!std::filesystem::is_directory(options.model_root)) {
+    return absl::NotFoundError(
+        absl::StrCat("--model-root ", options.model_root, ": no such directory"));
+  }
+
+  ExtractorService service(options);
+  GP_ASSIGN_OR_RETURN(RunningServer running,
+                      StartServer(flags.Get("listen", "127.0.0.1:50051"), {&service}, 64 << 20));
+  // The address first, on its own line: scripts and tests read it when the port was 0.
+  std::cout << "listening on " << running.address << std::endl;
+  LOG(INFO) << "event=listening address=" << running.address << " model_root=" << options.model_root
+            << " device=" << options.device << " max_batch=" << options.max_batch;
+  std::vector<std::string> preload;
+  for (absl::string_view path : absl::StrSplit(flags.Get("preload", ""), ',', absl::SkipEmpty())) {
+    preload.emplace_back(path);
+  }
+  GP_RETURN_IF_ERROR(service.WarmUp(preload));
+  SetServing(running.server.get(), true);
+  LOG(INFO) << "event=serving";
+
+  const int signal = WaitForTerminationSignal();
+  LOG(INFO) << "event=draining signal=" << signal << " deadline_seconds=" << drain;
+  SetServing(running.server.get(), false);
+  running.server->Shutdown(std::chrono::system_clock::now() +
+                           std::chrono::milliseconds(static_cast<int64_t>(drain * 1000)));
+  service.Stop();
+  LOG(INFO) << "event=stopped forward_passes=" << service.forward_passes();
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace gp
+
+int main(int argc, char** argv) {
+  gp::BlockTerminationSignals();  // before any thread starts, so every thread inherits it
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return gp::RunSubcommand("extractor", "graphprobe-extractor --model-root DIR [--listen ADDR]",
+                           gp::kFlags, args, std::cout, gp::Serve, {}, "GRAPHPROBE_EXTRACTOR_");
+}

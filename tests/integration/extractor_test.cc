@@ -1,0 +1,237 @@
+// The extractor service as real processes on loopback: datasets built through two extractors
+// equal the in-process build (bit for bit with a float32 wire, within bfloat16 rounding with a
+// bfloat16 wire), work spreads over both, a killed extractor's prompts finish on the other,
+// bad requests get the right status code and message while the server keeps serving, and
+// SIGTERM drains.
+#include <ATen/ATen.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "common/ablation/dataset_builder.h"
+#include "common/model/tensor_io.h"
+#include "common/rpc/remote_attention_source.h"
+#include "common/rpc/server.h"
+#include "graphprobe/v1/extractor.grpc.pb.h"
+#include "tests/integration/extractor_process.h"
+
+namespace gp {
+namespace {
+
+namespace fs = std::filesystem;
+namespace pb = graphprobe::v1;
+
+class ExtractorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("gp_extractor_" + std::to_string(getpid()));
+    fs::create_directories(root_ / "models");
+    fs::copy(GP_TOY_MODEL_DIR, root_ / "models" / "graph-toy", fs::copy_options::recursive);
+    spec_.num_graphs = 40;
+    spec_.generator.num_nodes = 6;
+    spec_.permutations = 2;
+    spec_.batch_size = 16;
+    spec_.features = *ParseFeatureMode("topk:3+drop-sink", {});
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::map<std::string, at::Tensor> BuildLocal(const std::string& name) {
+    DatasetSpec spec = spec_;
+    spec.model = (root_ / "models" / "graph-toy").string();
+    const std::string out = (root_ / name).string();
+    EXPECT_TRUE(BuildDataset(spec, out).ok());
+    return *ReadTensors(out);
+  }
+  std::unique_ptr<pb::Extractor::Stub> Stub(const std::string& address) {
+    return pb::Extractor::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  }
+  RemoteSourceOptions Remote(const std::vector<std::string>& addresses) {
+    RemoteSourceOptions options;
+    options.extractors = addresses;
+    options.model.path = "models/graph-toy";
+    return options;
+  }
+  std::map<std::string, at::Tensor> BuildRemote(AttentionSource* source, const std::string& name) {
+    DatasetBuildOptions options;
+    options.source = source;
+    const std::string out = (root_ / name).string();
+    const absl::Status status = BuildDatasets({spec_}, {out}, options);
+    EXPECT_TRUE(status.ok()) << status;
+    auto tensors = ReadTensors(out);
+    return tensors.ok() ? *tensors : std::map<std::string, at::Tensor>{};
+  }
+
+  fs::path root_;
+  DatasetSpec spec_;
+};
+
+TEST_F(ExtractorTest, TwoExtractorsBuildTheInProcessDatasetBitForBit) {
+  testing::ExtractorProcess a(GP_EXTRACTOR_BINARY, root_.string());
+  testing::ExtractorProcess b(GP_EXTRACTOR_BINARY, root_.string());
+  ASSERT_FALSE(a.address().empty());
+  ASSERT_FALSE(b.address().empty());
+  ASSERT_TRUE(CheckHealth(a.address(), 10).ok());
+  const auto local = BuildLocal("local.safetensors");
+
+  auto source = RemoteAttentionSource::Create(Remote({a.address(), b.address()}));
+  ASSERT_TRUE(source.ok()) << source.status();
+  EXPECT_EQ((*source)->shape().layers, 3);
+  const auto remote = BuildRemote(source->get(), "remote.safetensors");
+  for (const char* name :
+       {"features", "adjacency", "node_mask", "node_name_id", "position_features", "split"}) {
+    EXPECT_TRUE(at::equal(remote.at(name), local.at(name))) << name;
+  }
+  const std::vector<int64_t> served = (*source)->PromptsServed();
+  EXPECT_GT(served[0], 0);  // both extractors did part of the work
+  EXPECT_GT(served[1], 0);
+  EXPECT_EQ(served[0] + served[1], 40 * 2);
+
+  // A bfloat16 wire: half the bytes, raw features within bfloat16 rounding. (Top-k and argmax
+  // can pick another of two keys that rounding made equal, so the bound is on raw features.)
+  RemoteSourceOptions bf16 = Remote({a.address(), b.address()});
+  bf16.wire_dtype = pb::DTYPE_BF16;
+  auto half = RemoteAttentionSource::Create(bf16);
+  ASSERT_TRUE(half.ok());
+  spec_.features = FeatureOptions{};
+  const auto raw = BuildLocal("raw.safetensors");
+  const auto rounded = BuildRemote(half->get(), "bf16.safetensors");
+  const at::Tensor error = (rounded.at("features") - raw.at("features")).abs();
+  EXPECT_GT(error.max().item<double>(), 0);  // really rounded
+  // Attention weights rounded to bfloat16 (relative error <= 2^-9), then averaged and summed
+  // (all non-negative): every feature within 2^-8 of its own value.
+  EXPECT_TRUE((error <= raw.at("features").abs() / 256 + 1e-7).all().item<bool>())
+      << error.max().item<double>();
+  EXPECT_TRUE(at::equal(rounded.at("adjacency"), local.at("adjacency")));
+}
+
+// Kills one extractor after the first batch: the rest of the job finishes on the other.
+class KillAfterFirstBatch : public AttentionSource {
+ public:
+  KillAfterFirstBatch(AttentionSource* inner, testing::ExtractorProcess* victim)
+      : inner_(inner), victim_(victim) {}
+  SourceShape shape() const override { return inner_->shape(); }
+  absl::StatusOr<std::vector<CapturedPrompt>> Capture(const std::vector<CapturePrompt>& prompts,
+                                                      const std::atomic<bool>* cancel) override {
+    auto out = inner_->Capture(prompts, cancel);
+    if (++calls_ == 1) victim_->Kill();
+    return out;
+  }
+
+ private:
+  AttentionSource* inner_;
+  testing::ExtractorProcess* victim_;
+  int calls_ = 0;
+};
+
+TEST_F(ExtractorTest, AKilledExtractorsWorkFinishesOnTheOtherWithNothingLostOrDoubled) {
+  testing::ExtractorProcess a(GP_EXTRACTOR_BINARY, root_.string());
+  testing::ExtractorProcess b(GP_EXTRACTOR_BINARY, root_.string());
+  ASSERT_FALSE(a.address().empty() || b.address().empty());
+  const auto local = BuildLocal("local.safetensors");
+  auto source = RemoteAttentionSource::Create(Remote({a.address(), b.address()}));
+  ASSERT_TRUE(source.ok()) << source.status();
+  KillAfterFirstBatch killing(source->get(), &a);
+  const auto remote = BuildRemote(&killing, "remote.safetensors");
+  ASSERT_FALSE(remote.empty());
+  EXPECT_TRUE(at::equal(remote.at("features"), local.at("features")));
+  EXPECT_TRUE(at::equal(remote.at("adjacency"), local.at("adjacency")));
+  const std::vector<int64_t> served = (*source)->PromptsServed();
+  EXPECT_EQ(served[0] + served[1], 40 * 2);  // every prompt answered exactly once
+  EXPECT_GT(served[1], served[0]);
+}
+
+pb::ExtractRequest OnePrompt(const std::string& path, const std::string& text) {
+  pb::ExtractRequest request;
+  request.mutable_model()->set_path(path);
+  auto* prompt = request.add_prompts();
+  prompt->set_text(text);
+  auto* span = prompt->add_nodes()->add_spans();
+  span->set_begin(0);
+  span->set_end(1);
+  return request;
+}
+
+grpc::Status Drain(pb::Extractor::Stub& stub, const pb::ExtractRequest& request, int* messages) {
+  grpc::ClientContext context;
+  auto reader = stub.Extract(&context, request);
+  pb::ExtractResponse response;
+  *messages = 0;
+  while (reader->Read(&response)) ++*messages;
+  return reader->Finish();
+}
+
+TEST_F(ExtractorTest, BadRequestsGetTheirStatusAndTheServerKeepsServing) {
+  fs::create_directories(root_ / "outside");
+  fs::copy(GP_TOY_MODEL_DIR, root_ / "outside" / "toy", fs::copy_options::recursive);
+  fs::create_directory_symlink(root_ / "outside" / "toy", root_ / "models" / "link");
+  testing::ExtractorProcess server(GP_EXTRACTOR_BINARY, (root_ / "models").string());
+  ASSERT_FALSE(server.address().empty());
+  auto stub = Stub(server.address());
+  int messages = 0;
+  const auto expect = [&](const pb::ExtractRequest& request, grpc::StatusCode code,
+                          const std::string& message) {
+    const grpc::Status status = Drain(*stub, request, &messages);
+    EXPECT_EQ(status.error_code(), code) << status.error_message();
+    EXPECT_NE(status.error_message().find(message), std::string::npos) << status.error_message();
+  };
+  expect(OnePrompt("nowhere", "A -> B"), grpc::StatusCode::NOT_FOUND, "'nowhere': no such model");
+  expect(OnePrompt("../outside/toy", "A -> B"), grpc::StatusCode::INVALID_ARGUMENT,
+         "leaves the model root");
+  expect(OnePrompt("link", "A -> B"), grpc::StatusCode::INVALID_ARGUMENT, "leaves the model root");
+  expect(OnePrompt((root_ / "models" / "graph-toy").string(), "A"),
+         grpc::StatusCode::INVALID_ARGUMENT, "must be relative to the model root");
+  expect(OnePrompt("graph-toy", std::string(20000, 'A')), grpc::StatusCode::RESOURCE_EXHAUSTED,
+         "over the limit of 8192");
+  pb::ExtractRequest many = OnePrompt("graph-toy", "A -> B");
+  for (int i = 0; i < 1024; ++i) *many.add_prompts() = many.prompts(0);
+  expect(many, grpc::StatusCode::RESOURCE_EXHAUSTED, "prompts: 1025, over the limit of 1024");
+  pb::ExtractRequest outside = OnePrompt("graph-toy", "A");
+  outside.mutable_prompts(0)->mutable_nodes(0)->mutable_spans(0)->set_end(5);
+  expect(outside, grpc::StatusCode::INVALID_ARGUMENT, "prompts[0].nodes: span [0, 5) outside");
+  pb::ExtractRequest half = OnePrompt("graph-toy", "A -> B");
+  half.set_wire_dtype(pb::DTYPE_F16);
+  expect(half, grpc::StatusCode::INVALID_ARGUMENT, "wire_dtype");
+  pb::ExtractRequest dtype = OnePrompt("graph-toy", "A -> B");
+  dtype.mutable_model()->set_dtype("float16");
+  expect(dtype, grpc::StatusCode::INVALID_ARGUMENT, "model.dtype 'float16'");
+
+  // A client that goes away mid-stream.
+  {
+    pb::ExtractRequest big = OnePrompt("graph-toy", "A -> B, B -> C");
+    for (int i = 0; i < 200; ++i) *big.add_prompts() = big.prompts(0);
+    grpc::ClientContext context;
+    auto reader = stub->Extract(&context, big);
+    pb::ExtractResponse response;
+    ASSERT_TRUE(reader->Read(&response));
+    context.TryCancel();
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // Still serving: a good request streams one header and the rows of its one prompt.
+  const grpc::Status ok = Drain(*stub, OnePrompt("graph-toy", "A -> B"), &messages);
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_EQ(messages, 2);
+  grpc::ClientContext context;
+  pb::ListModelsResponse models;
+  ASSERT_TRUE(stub->ListModels(&context, pb::ListModelsRequest(), &models).ok());
+  ASSERT_GE(models.models_size(), 1);
+  EXPECT_EQ(models.models(0).path(), "graph-toy");  // the symlink's target is outside: not listed
+  EXPECT_EQ(models.models_size(), 1);
+  EXPECT_EQ(models.models(0).layers(), 3);
+  EXPECT_TRUE(CheckHealth(server.address(), 10).ok());
+  EXPECT_EQ(server.Terminate(), 0);  // SIGTERM drains and exits cleanly
+}
+
+TEST_F(ExtractorTest, HealthCheckFlagExitsZeroOnlyForAServingServer) {
+  testing::ExtractorProcess server(GP_EXTRACTOR_BINARY, root_.string());
+  ASSERT_FALSE(server.address().empty());
+  const std::string check = std::string(GP_EXTRACTOR_BINARY) + " --health-check " +
+                            server.address() + " > /dev/null 2>&1";
+  EXPECT_EQ(WEXITSTATUS(std::system(check.c_str())), 0);
+  server.Kill();
+  EXPECT_NE(WEXITSTATUS(std::system(check.c_str())), 0);
+}
+
+}  // namespace
+}  // namespace gp
