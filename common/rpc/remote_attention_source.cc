@@ -130,6 +130,7 @@ absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::ExtractOn(
       }
       have_tokens[i] = true;
     } else if (response.has_rows()) {
+      bytes_received_ += static_cast<int64_t>(response.rows().data().size());
       protocol = Annotate(assembler.Add(response.rows()), where);
       if (protocol.ok() && assembler.complete()) {
         absl::StatusOr<at::Tensor> rows = assembler.Take();

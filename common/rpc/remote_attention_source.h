@@ -10,6 +10,7 @@
 //   GP_ASSIGN_OR_RETURN(auto source, RemoteAttentionSource::Create(options));
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,6 +40,8 @@ class RemoteAttentionSource : public AttentionSource {
                                                       const std::atomic<bool>* cancel) override;
   // The prompts each extractor answered so far (for load checks).
   std::vector<int64_t> PromptsServed() const;
+  // Tensor bytes received so far (rows on the wire).
+  int64_t BytesReceived() const { return bytes_received_; }
 
  private:
   struct Endpoint {
@@ -56,6 +59,7 @@ class RemoteAttentionSource : public AttentionSource {
   SourceShape shape_;
   std::vector<Endpoint> endpoints_;
   mutable std::mutex mutex_;  // alive flags and counters
+  std::atomic<int64_t> bytes_received_{0};
 };
 
 // The ModelRef fields as the proto carries them.

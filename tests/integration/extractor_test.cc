@@ -15,7 +15,7 @@
 #include "common/rpc/remote_attention_source.h"
 #include "common/rpc/server.h"
 #include "graphprobe/v1/extractor.grpc.pb.h"
-#include "tests/integration/extractor_process.h"
+#include "tests/integration/service_process.h"
 
 namespace gp {
 namespace {

@@ -1,5 +1,5 @@
-// A graphprobe-extractor started as a real process on a loopback port chosen by the kernel
-// (its first stdout line says which), stopped with SIGTERM or killed with SIGKILL.
+// A graphprobe service binary started as a real process on a loopback port chosen by the
+// kernel (its first stdout line says which), stopped with SIGTERM or killed with SIGKILL.
 #pragma once
 
 #include <signal.h>
@@ -12,10 +12,10 @@
 
 namespace gp::testing {
 
-class ExtractorProcess {
+class ServiceProcess {
  public:
-  ExtractorProcess(const std::string& binary, const std::string& model_root,
-                   std::vector<std::string> extra = {}) {
+  // `binary --listen 127.0.0.1:0 ARGS...`
+  ServiceProcess(const std::string& binary, std::vector<std::string> args) {
     int out[2];
     if (pipe(out) != 0) return;
     pid_ = fork();
@@ -23,9 +23,7 @@ class ExtractorProcess {
       dup2(out[1], STDOUT_FILENO);
       close(out[0]);
       close(out[1]);
-      std::vector<std::string> args = {binary, "--model-root", model_root, "--listen",
-                                       "127.0.0.1:0"};
-      args.insert(args.end(), extra.begin(), extra.end());
+      args.insert(args.begin(), {binary, "--listen", "127.0.0.1:0"});
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -44,7 +42,7 @@ class ExtractorProcess {
     }
     stdout_ = stream;
   }
-  ~ExtractorProcess() {
+  ~ServiceProcess() {
     Kill();
     if (stdout_ != nullptr) fclose(stdout_);
   }
@@ -66,6 +64,21 @@ class ExtractorProcess {
   pid_t pid_ = -1;
   std::string address_;
   FILE* stdout_ = nullptr;
+};
+
+// graphprobe-extractor serving the models under `model_root`.
+class ExtractorProcess : public ServiceProcess {
+ public:
+  ExtractorProcess(const std::string& binary, const std::string& model_root,
+                   std::vector<std::string> extra = {})
+      : ServiceProcess(binary, WithRoot(model_root, std::move(extra))) {}
+
+ private:
+  static std::vector<std::string> WithRoot(const std::string& root,
+                                           std::vector<std::string> extra) {
+    extra.insert(extra.begin(), {"--model-root", root});
+    return extra;
+  }
 };
 
 }  // namespace gp::testing

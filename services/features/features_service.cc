@@ -1,0 +1,320 @@
+// Dataset jobs: queueing, running against the extractors, persistence and recovery, serving.
+#include "services/features/features_service.h"
+
+#include <c10/util/Logging.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/ablation/dataset_builder.h"
+#include "common/core/json_file.h"
+#include "common/core/status.h"
+#include "common/rpc/remote_attention_source.h"
+#include "common/rpc/status.h"
+#include "common/rpc/tensor_wire.h"
+#include "services/features/dataset_request.h"
+
+namespace gp {
+namespace {
+
+namespace fs = std::filesystem;
+namespace pb = graphprobe::v1;
+
+bool Finished(pb::Job::State state) {
+  return state == pb::Job::SUCCEEDED || state == pb::Job::FAILED || state == pb::Job::CANCELLED;
+}
+
+}  // namespace
+
+FeaturesService::FeaturesService(FeaturesOptions options) : options_(std::move(options)) {}
+
+FeaturesService::~FeaturesService() { Stop(); }
+
+std::string FeaturesService::DatasetPath(const std::string& key) const {
+  return (fs::path(options_.data_dir) / "datasets" / (key + ".safetensors")).string();
+}
+
+absl::Status FeaturesService::Persist(const JobEntry& entry) const {
+  std::string request, job;
+  google::protobuf::util::JsonPrintOptions print;
+  print.preserve_proto_field_names = true;
+  if (!google::protobuf::util::MessageToJsonString(entry.request, &request, print).ok() ||
+      !google::protobuf::util::MessageToJsonString(entry.job, &job, print).ok()) {
+    return absl::InternalError("cannot encode job " + entry.job.id());
+  }
+  const nlohmann::json record = {{"request", nlohmann::json::parse(request)},
+                                 {"job", nlohmann::json::parse(job)}};
+  return WriteJsonFile((fs::path(options_.data_dir) / "jobs" / (entry.job.id() + ".json")).string(),
+                       record);
+}
+
+absl::Status FeaturesService::Start() {
+  std::error_code error;
+  for (const char* sub : {"jobs", "datasets"}) {
+    fs::create_directories(fs::path(options_.data_dir) / sub, error);
+    if (error) {
+      return absl::InternalError(
+          absl::StrCat("cannot create ", options_.data_dir, "/", sub, ": ", error.message()));
+    }
+  }
+  // Recover: every job not finished goes back to the queue and resumes from its checkpoints.
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& file : fs::directory_iterator(fs::path(options_.data_dir) / "jobs")) {
+    if (file.path().extension() != ".json") continue;
+    absl::StatusOr<nlohmann::json> record = ReadJsonFile(file.path().string());
+    auto entry = std::make_unique<JobEntry>();
+    if (!record.ok() || !record->contains("request") || !record->contains("job") ||
+        !google::protobuf::util::JsonStringToMessage((*record)["request"].dump(), &entry->request)
+             .ok() ||
+        !google::protobuf::util::JsonStringToMessage((*record)["job"].dump(), &entry->job).ok()) {
+      LOG(WARNING) << "event=job_unreadable file=" << file.path();
+      continue;
+    }
+    const std::string id = entry->job.id();
+    if (!Finished(entry->job.state())) {
+      entry->job.set_state(pb::Job::QUEUED);
+      queue_.push_back(id);
+      LOG(INFO) << "event=job_recovered id=" << id << " graphs_done=" << entry->job.graphs_done();
+    }
+    jobs_[id] = std::move(entry);
+  }
+  for (int i = 0; i < std::max(1, options_.max_jobs); ++i) {
+    workers_.emplace_back([this] { RunWorker(); });
+  }
+  return absl::OkStatus();
+}
+
+void FeaturesService::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& [id, entry] : jobs_) entry->cancel = true;
+    changed_.notify_all();
+  }
+  for (std::thread& worker : workers_) worker.join();
+  workers_.clear();
+}
+
+void FeaturesService::Update(const std::string& id, const std::function<void(pb::Job&)>& change) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  JobEntry& entry = *jobs_.at(id);
+  change(entry.job);
+  ++entry.version;
+  const absl::Status persisted = Persist(entry);
+  if (!persisted.ok()) LOG(WARNING) << "event=job_not_persisted id=" << id << " " << persisted;
+  changed_.notify_all();
+}
+
+void FeaturesService::RunWorker() {
+  for (;;) {
+    std::string id;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      id = queue_.front();
+      queue_.pop_front();
+      if (jobs_.at(id)->cancel) continue;  // cancelled while queued
+    }
+    RunJob(id);
+  }
+}
+
+void FeaturesService::RunJob(const std::string& id) {
+  pb::BuildDatasetRequest request;
+  std::atomic<bool>* cancel;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    request = jobs_.at(id)->request;
+    cancel = &jobs_.at(id)->cancel;
+  }
+  Update(id, [](pb::Job& job) { job.set_state(pb::Job::RUNNING); });
+  LOG(INFO) << "event=job_started id=" << id;
+  const auto fail = [&](const absl::Status& status) {
+    const bool cancelled = status.code() == absl::StatusCode::kCancelled;
+    Update(id, [&](pb::Job& job) {
+      // Stopped by a shutdown rather than by a user: queued again, for the next start.
+      job.set_state(cancelled ? (stopping_ ? pb::Job::QUEUED : pb::Job::CANCELLED)
+                              : pb::Job::FAILED);
+      job.set_error(cancelled && stopping_ ? "" : std::string(status.message()));
+    });
+    LOG(INFO) << "event=job_ended id=" << id << " status=\"" << status.message() << "\"";
+  };
+  absl::StatusOr<std::vector<DatasetSpec>> specs = DatasetSpecsOf(request);
+  if (!specs.ok()) return fail(specs.status());
+  RemoteSourceOptions remote;
+  remote.extractors = options_.extractors;
+  remote.model = ModelRefOf((*specs)[0]);
+  remote.wire_dtype = request.wire_dtype() == pb::DTYPE_BF16 ? pb::DTYPE_BF16 : pb::DTYPE_F32;
+  remote.deadline_seconds = options_.extract_deadline_seconds;
+  absl::StatusOr<std::unique_ptr<RemoteAttentionSource>> source =
+      RemoteAttentionSource::Create(remote);
+  if (!source.ok()) return fail(source.status());
+  std::vector<std::string> paths;
+  for (const DatasetSpec& spec : *specs) paths.push_back(DatasetPath(ContentKey(spec)));
+  DatasetBuildOptions build;
+  build.source = source->get();
+  build.cancel = cancel;
+  build.on_progress = [&](const DatasetProgress& p) {
+    Update(id, [&](pb::Job& job) {
+      job.set_graphs_done(p.graphs_done);
+      job.set_resumed_from(p.resumed_from);
+      const double rate = (p.graphs_done - p.resumed_from) / std::max(p.total_seconds, 1e-9);
+      job.set_graphs_per_second(rate);
+      job.set_eta_seconds(rate > 0 ? (p.graphs_total - p.graphs_done) / rate : -1);
+    });
+  };
+  const absl::Status built = BuildDatasets(*specs, paths, build);
+  if (!built.ok()) return fail(built);
+  Update(id, [](pb::Job& job) {
+    job.set_state(pb::Job::SUCCEEDED);
+    job.set_graphs_done(job.graphs_total());
+    job.set_eta_seconds(0);
+  });
+  LOG(INFO) << "event=job_succeeded id=" << id;
+}
+
+grpc::Status FeaturesService::BuildDataset(grpc::ServerContext*,
+                                           const pb::BuildDatasetRequest* request, pb::Job* job) {
+  absl::StatusOr<std::vector<DatasetSpec>> specs = DatasetSpecsOf(*request);
+  if (!specs.ok()) return ToGrpcStatus(specs.status());
+  const std::string id = JobId(*specs);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = jobs_.find(id);
+  if (it != jobs_.end()) {
+    JobEntry& entry = *it->second;
+    // The same settings again: the same job. A failed or cancelled one runs again (resuming).
+    if (entry.job.state() == pb::Job::FAILED || entry.job.state() == pb::Job::CANCELLED) {
+      entry.cancel = false;
+      entry.job.set_state(pb::Job::QUEUED);
+      entry.job.clear_error();
+      ++entry.version;
+      queue_.push_back(id);
+      changed_.notify_all();
+    }
+    *job = entry.job;
+    return grpc::Status::OK;
+  }
+  if (static_cast<int>(queue_.size()) >= options_.max_queued_jobs) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat(queue_.size(), " jobs are queued, over the limit of ",
+                                     options_.max_queued_jobs));
+  }
+  auto entry = std::make_unique<JobEntry>();
+  entry->request = *request;
+  entry->job.set_id(id);
+  entry->job.set_state(pb::Job::QUEUED);
+  entry->job.set_graphs_total((*specs)[0].num_graphs);
+  entry->job.set_eta_seconds(-1);
+  for (const DatasetSpec& spec : *specs) entry->job.add_dataset_keys(ContentKey(spec));
+  const absl::Status persisted = Persist(*entry);
+  if (!persisted.ok()) return ToGrpcStatus(persisted);
+  *job = entry->job;
+  jobs_[id] = std::move(entry);
+  queue_.push_back(id);
+  changed_.notify_all();
+  LOG(INFO) << "event=job_queued id=" << id;
+  return grpc::Status::OK;
+}
+
+grpc::Status FeaturesService::GetJob(grpc::ServerContext*, const pb::JobRequest* request,
+                                     pb::Job* job) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = jobs_.find(request->id());
+  if (it == jobs_.end()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("job '", request->id(), "'"));
+  }
+  *job = it->second->job;
+  return grpc::Status::OK;
+}
+
+grpc::Status FeaturesService::WatchJob(grpc::ServerContext* context, const pb::JobRequest* request,
+                                       grpc::ServerWriter<pb::Job>* writer) {
+  int seen = -1;
+  for (;;) {
+    pb::Job job;
+    bool stopping = false;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      auto it = jobs_.find(request->id());
+      if (it == jobs_.end()) {
+        return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("job '", request->id(), "'"));
+      }
+      JobEntry& entry = *it->second;
+      changed_.wait_for(lock, std::chrono::milliseconds(200),
+                        [&] { return entry.version != seen || stopping_; });
+      if (entry.version == seen && !stopping_) {
+        if (context->IsCancelled()) return grpc::Status::CANCELLED;
+        continue;
+      }
+      seen = entry.version;
+      job = entry.job;
+      stopping = stopping_;
+    }
+    if (!writer->Write(job)) return grpc::Status::CANCELLED;
+    if (Finished(job.state())) return grpc::Status::OK;
+    if (stopping) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the feature service is shutting down");
+    }
+    // At most one update every 200 ms: progress is cheap to send but not free.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+grpc::Status FeaturesService::CancelJob(grpc::ServerContext*, const pb::JobRequest* request,
+                                        pb::Job* job) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = jobs_.find(request->id());
+  if (it == jobs_.end()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("job '", request->id(), "'"));
+  }
+  JobEntry& entry = *it->second;
+  entry.cancel = true;
+  if (entry.job.state() == pb::Job::QUEUED) {
+    entry.job.set_state(pb::Job::CANCELLED);
+    entry.job.set_error("cancelled while queued");
+    ++entry.version;
+    const absl::Status persisted = Persist(entry);
+    if (!persisted.ok()) LOG(WARNING) << "event=job_not_persisted id=" << entry.job.id();
+    changed_.notify_all();
+  }
+  *job = entry.job;
+  return grpc::Status::OK;
+}
+
+grpc::Status FeaturesService::GetDataset(grpc::ServerContext* context,
+                                         const pb::GetDatasetRequest* request,
+                                         grpc::ServerWriter<pb::DatasetChunk>* writer) {
+  const std::string& key = request->key();
+  if (key.size() != 16 || key.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("key '", key, "': expected 16 hex digits"));
+  }
+  std::ifstream in(DatasetPath(key), std::ios::binary);
+  if (!in) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("dataset '", key, "'"));
+  }
+  in.seekg(0, std::ios::end);
+  const uint64_t total = static_cast<uint64_t>(in.tellg());
+  in.seekg(0);
+  std::string buffer(kMaxChunkBytes, '\0');
+  uint64_t offset = 0;
+  do {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const size_t n = static_cast<size_t>(in.gcount());
+    pb::DatasetChunk chunk;
+    chunk.set_offset(offset);
+    chunk.set_total_bytes(total);
+    chunk.set_data(buffer.data(), n);
+    offset += n;
+    if (context->IsCancelled() || !writer->Write(chunk)) return grpc::Status::CANCELLED;
+    if (n == 0) break;
+  } while (offset < total);
+  return grpc::Status::OK;
+}
+
+}  // namespace gp

@@ -1,0 +1,83 @@
+// The feature service: dataset jobs run against the extractors (static list), a bounded
+// number at a time; each job's request and state live in DATA/jobs/ID.json and its datasets
+// in DATA/datasets/KEY.safetensors (written through a temporary file and a rename, so a
+// served file is always whole). A restarted service requeues every unfinished job, which
+// resumes from its checkpoint files.
+//
+//   FeaturesOptions options;
+//   options.data_dir = "/data";
+//   options.extractors = {"127.0.0.1:5001", "127.0.0.1:5002"};
+//   FeaturesService service(options);
+//   GP_RETURN_IF_ERROR(service.Start());  // recovers unfinished jobs, starts the workers
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "graphprobe/v1/features.grpc.pb.h"
+
+namespace gp {
+
+struct FeaturesOptions {
+  std::string data_dir;
+  std::vector<std::string> extractors;  // host:port
+  int max_jobs = 2;                     // jobs running at once
+  int max_queued_jobs = 1000;           // beyond: RESOURCE_EXHAUSTED
+  double extract_deadline_seconds = 300;
+};
+
+class FeaturesService final : public graphprobe::v1::Features::Service {
+ public:
+  explicit FeaturesService(FeaturesOptions options);
+  ~FeaturesService() override;
+
+  // Creates the data directories, requeues unfinished jobs and starts the workers.
+  absl::Status Start();
+  // Cancels running jobs (their checkpoints stay), stops the workers.
+  void Stop();
+
+  grpc::Status BuildDataset(grpc::ServerContext* context,
+                            const graphprobe::v1::BuildDatasetRequest* request,
+                            graphprobe::v1::Job* job) override;
+  grpc::Status GetJob(grpc::ServerContext* context, const graphprobe::v1::JobRequest* request,
+                      graphprobe::v1::Job* job) override;
+  grpc::Status WatchJob(grpc::ServerContext* context, const graphprobe::v1::JobRequest* request,
+                        grpc::ServerWriter<graphprobe::v1::Job>* writer) override;
+  grpc::Status CancelJob(grpc::ServerContext* context, const graphprobe::v1::JobRequest* request,
+                         graphprobe::v1::Job* job) override;
+  grpc::Status GetDataset(grpc::ServerContext* context,
+                          const graphprobe::v1::GetDatasetRequest* request,
+                          grpc::ServerWriter<graphprobe::v1::DatasetChunk>* writer) override;
+
+ private:
+  struct JobEntry {
+    graphprobe::v1::BuildDatasetRequest request;
+    graphprobe::v1::Job job;
+    std::atomic<bool> cancel{false};
+    int version = 0;  // bumped at every change, for WatchJob
+  };
+  void RunWorker();
+  void RunJob(const std::string& id);
+  // Writes DATA/jobs/ID.json (request and state); callers hold mutex_.
+  absl::Status Persist(const JobEntry& entry) const;
+  std::string DatasetPath(const std::string& key) const;
+  void Update(const std::string& id, const std::function<void(graphprobe::v1::Job&)>& change);
+
+  FeaturesOptions options_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::string, std::unique_ptr<JobEntry>> jobs_;
+  std::deque<std::string> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace gp
