@@ -52,7 +52,7 @@ absl::Status Run(const Flags& flags) {
 
   testing::ExtractorProcess extractor(binary, root, {"--preload", model});
   if (extractor.address().empty()) return absl::UnavailableError("the extractor did not start");
-  GP_RETURN_IF_ERROR(CheckHealth(extractor.address(), 60));
+  GP_RETURN_IF_ERROR(WaitForServing(extractor.address(), 60));
   ModelCache cache(1);
   GP_ASSIGN_OR_RETURN(auto local,
                       LocalAttentionSource::Create(ModelRefOf(spec), &cache, spec.batch_size));

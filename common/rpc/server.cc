@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -61,6 +62,16 @@ absl::Status CheckHealth(const std::string& address, double timeout_seconds) {
                      grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status())));
   }
   return absl::OkStatus();
+}
+
+absl::Status WaitForServing(const std::string& address, double timeout_seconds) {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000));
+  for (;;) {
+    const absl::Status status = CheckHealth(address, 1);
+    if (status.ok() || std::chrono::steady_clock::now() >= deadline) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 void BlockTerminationSignals() {

@@ -37,6 +37,10 @@ void SetServing(grpc::Server* server, bool serving);
 // it said (or why it could not be reached within `timeout_seconds`).
 absl::Status CheckHealth(const std::string& address, double timeout_seconds);
 
+// Polls CheckHealth until the server reports SERVING or `timeout_seconds` pass (its last
+// answer then).
+absl::Status WaitForServing(const std::string& address, double timeout_seconds);
+
 // Blocks SIGTERM and SIGINT in this and every thread started after (call first in main), so
 // WaitForTerminationSignal can take them synchronously.
 void BlockTerminationSignals();

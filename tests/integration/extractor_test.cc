@@ -72,7 +72,8 @@ TEST_F(ExtractorTest, TwoExtractorsBuildTheInProcessDatasetBitForBit) {
   testing::ExtractorProcess b(GP_EXTRACTOR_BINARY, root_.string());
   ASSERT_FALSE(a.address().empty());
   ASSERT_FALSE(b.address().empty());
-  ASSERT_TRUE(CheckHealth(a.address(), 10).ok());
+  ASSERT_TRUE(WaitForServing(a.address(), 30).ok());
+  ASSERT_TRUE(WaitForServing(b.address(), 30).ok());
   const auto local = BuildLocal("local.safetensors");
 
   auto source = RemoteAttentionSource::Create(Remote({a.address(), b.address()}));
@@ -129,6 +130,7 @@ TEST_F(ExtractorTest, AKilledExtractorsWorkFinishesOnTheOtherWithNothingLostOrDo
   testing::ExtractorProcess a(GP_EXTRACTOR_BINARY, root_.string());
   testing::ExtractorProcess b(GP_EXTRACTOR_BINARY, root_.string());
   ASSERT_FALSE(a.address().empty() || b.address().empty());
+  ASSERT_TRUE(WaitForServing(a.address(), 30).ok() && WaitForServing(b.address(), 30).ok());
   const auto local = BuildLocal("local.safetensors");
   auto source = RemoteAttentionSource::Create(Remote({a.address(), b.address()}));
   ASSERT_TRUE(source.ok()) << source.status();
@@ -168,6 +170,7 @@ TEST_F(ExtractorTest, BadRequestsGetTheirStatusAndTheServerKeepsServing) {
   fs::create_directory_symlink(root_ / "outside" / "toy", root_ / "models" / "link");
   testing::ExtractorProcess server(GP_EXTRACTOR_BINARY, (root_ / "models").string());
   ASSERT_FALSE(server.address().empty());
+  ASSERT_TRUE(WaitForServing(server.address(), 30).ok());
   auto stub = Stub(server.address());
   int messages = 0;
   const auto expect = [&](const pb::ExtractRequest& request, grpc::StatusCode code,
@@ -226,6 +229,7 @@ TEST_F(ExtractorTest, BadRequestsGetTheirStatusAndTheServerKeepsServing) {
 TEST_F(ExtractorTest, HealthCheckFlagExitsZeroOnlyForAServingServer) {
   testing::ExtractorProcess server(GP_EXTRACTOR_BINARY, root_.string());
   ASSERT_FALSE(server.address().empty());
+  ASSERT_TRUE(WaitForServing(server.address(), 30).ok());
   const std::string check = std::string(GP_EXTRACTOR_BINARY) + " --health-check " +
                             server.address() + " > /dev/null 2>&1";
   EXPECT_EQ(WEXITSTATUS(std::system(check.c_str())), 0);

@@ -33,6 +33,7 @@ class FeaturesTest : public ::testing::Test {
     b_ = std::make_unique<testing::ExtractorProcess>(GP_EXTRACTOR_BINARY,
                                                      (root_ / "models").string());
     ASSERT_FALSE(a_->address().empty() || b_->address().empty());
+    ASSERT_TRUE(WaitForServing(a_->address(), 30).ok() && WaitForServing(b_->address(), 30).ok());
   }
   void TearDown() override {
     features_.reset();
@@ -46,9 +47,7 @@ class FeaturesTest : public ::testing::Test {
         std::vector<std::string>{"--data", (root_ / "data").string(), "--extractors",
                                  a_->address() + "," + b_->address()});
     ASSERT_FALSE(features_->address().empty());
-    for (int i = 0; i < 100 && !CheckHealth(features_->address(), 1).ok(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    ASSERT_TRUE(WaitForServing(features_->address(), 30).ok());
     stub_ = pb::Features::NewStub(
         grpc::CreateChannel(features_->address(), grpc::InsecureChannelCredentials()));
   }
