@@ -9,33 +9,27 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/core/status.h"
-#include "common/rpc/server.h"
-#include "services/cli/flags.h"
+#include "services/common/service_main.h"
 #include "services/extractor/extractor_service.h"
 
 namespace gp {
 namespace {
 
-const std::vector<FlagSpec> kFlags = {
-    {"listen", true, "host:port to serve on (default 127.0.0.1:50051; port 0 picks one)"},
-    {"model-root", true, "directory under which request model paths resolve (required)"},
-    {"device", true, "cpu (default), cuda or cuda:N"},
-    {"dtype", true, "float32 (default) or bfloat16, for requests that name none"},
-    {"max-batch", true, "prompts per forward pass, across requests (default 64)"},
-    {"max-wait-ms", true, "how long a forward pass waits to fill up (default 5)"},
-    {"cached-models", true, "models kept loaded (default 2)"},
-    {"preload", true, "comma-separated model paths to load before reporting SERVING"},
-    {"drain-seconds", true, "on SIGTERM, how long in-flight requests may finish (default 30)"},
-    {"health-check", true, "ask the server at ADDR for its health and exit 0 if SERVING"},
-    {"help", false, "show this help"},
-};
+const std::vector<FlagSpec> kFlags = WithServiceFlags(
+    {
+        {"model-root", true, "directory under which request model paths resolve (required)"},
+        {"device", true, "cpu (default), cuda or cuda:N"},
+        {"dtype", true, "float32 (default) or bfloat16, for requests that name none"},
+        {"max-batch", true, "prompts per forward pass, across requests (default 64)"},
+        {"max-wait-ms", true, "how long a forward pass waits to fill up (default 5)"},
+        {"cached-models", true, "models kept loaded (default 2)"},
+        {"preload", true, "comma-separated model paths to load before reporting SERVING"},
+    },
+    "127.0.0.1:50051");
 
 absl::Status Serve(const Flags& flags) {
-  if (flags.Has("health-check")) {
-    const absl::Status health = CheckHealth(flags.Get("health-check", ""), 5);
-    if (health.ok()) std::cout << "SERVING\n";
-    return health;
-  }
+  absl::Status health;
+  if (HandledHealthCheck(flags, &health)) return health;
   ExtractorOptions options;
   GP_ASSIGN_OR_RETURN(options.model_root, flags.Required("model-root"));
   options.device = flags.Get("device", options.device);
@@ -43,7 +37,6 @@ absl::Status Serve(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(int64_t max_batch, flags.Int("max-batch", options.max_batch));
   GP_ASSIGN_OR_RETURN(int64_t max_wait, flags.Int("max-wait-ms", options.max_wait_ms));
   GP_ASSIGN_OR_RETURN(int64_t cached, flags.Int("cached-models", options.cached_models));
-  GP_ASSIGN_OR_RETURN(double drain, flags.Double("drain-seconds", 30));
   if (max_batch < 1 || max_wait < 0 || cached < 1) {
     return absl::InvalidArgumentError(
         "--max-batch and --cached-models must be >= 1, --max-wait-ms >= 0");
@@ -69,16 +62,8 @@ absl::Status Serve(const Flags& flags) {
     preload.emplace_back(path);
   }
   GP_RETURN_IF_ERROR(service.WarmUp(preload));
-  SetServing(running.server.get(), true);
-  LOG(INFO) << "event=serving";
-
-  const int signal = WaitForTerminationSignal();
-  LOG(INFO) << "event=draining signal=" << signal << " deadline_seconds=" << drain;
-  SetServing(running.server.get(), false);
-  running.server->Shutdown(std::chrono::system_clock::now() +
-                           std::chrono::milliseconds(static_cast<int64_t>(drain * 1000)));
-  service.Stop();
-  LOG(INFO) << "event=stopped forward_passes=" << service.forward_passes();
+  GP_RETURN_IF_ERROR(ServeUntilSignal(flags, running, [&] { service.Stop(); }));
+  LOG(INFO) << "event=extractor_done forward_passes=" << service.forward_passes();
   return absl::OkStatus();
 }
 

@@ -23,6 +23,10 @@ namespace {
 namespace fs = std::filesystem;
 namespace pb = graphprobe::v1;
 
+grpc::Status NoSuchJob(const std::string& id) {
+  return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("job '", id, "'"));
+}
+
 bool Finished(pb::Job::State state) {
   return state == pb::Job::SUCCEEDED || state == pb::Job::FAILED || state == pb::Job::CANCELLED;
 }
@@ -221,14 +225,17 @@ grpc::Status FeaturesService::BuildDataset(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+FeaturesService::JobEntry* FeaturesService::FindJob(const std::string& id) {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : it->second.get();
+}
+
 grpc::Status FeaturesService::GetJob(grpc::ServerContext*, const pb::JobRequest* request,
                                      pb::Job* job) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = jobs_.find(request->id());
-  if (it == jobs_.end()) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("job '", request->id(), "'"));
-  }
-  *job = it->second->job;
+  const JobEntry* entry = FindJob(request->id());
+  if (entry == nullptr) return NoSuchJob(request->id());
+  *job = entry->job;
   return grpc::Status::OK;
 }
 
@@ -240,11 +247,9 @@ grpc::Status FeaturesService::WatchJob(grpc::ServerContext* context, const pb::J
     bool stopping = false;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      auto it = jobs_.find(request->id());
-      if (it == jobs_.end()) {
-        return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("job '", request->id(), "'"));
-      }
-      JobEntry& entry = *it->second;
+      JobEntry* found = FindJob(request->id());
+      if (found == nullptr) return NoSuchJob(request->id());
+      JobEntry& entry = *found;
       changed_.wait_for(lock, std::chrono::milliseconds(200),
                         [&] { return entry.version != seen || stopping_; });
       if (entry.version == seen && !stopping_) {
@@ -268,11 +273,9 @@ grpc::Status FeaturesService::WatchJob(grpc::ServerContext* context, const pb::J
 grpc::Status FeaturesService::CancelJob(grpc::ServerContext*, const pb::JobRequest* request,
                                         pb::Job* job) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = jobs_.find(request->id());
-  if (it == jobs_.end()) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("job '", request->id(), "'"));
-  }
-  JobEntry& entry = *it->second;
+  JobEntry* found = FindJob(request->id());
+  if (found == nullptr) return NoSuchJob(request->id());
+  JobEntry& entry = *found;
   entry.cancel = true;
   if (entry.job.state() == pb::Job::QUEUED) {
     entry.job.set_state(pb::Job::CANCELLED);

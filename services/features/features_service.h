@@ -64,6 +64,7 @@ class FeaturesService final : public graphprobe::v1::Features::Service {
     std::atomic<bool> cancel{false};
     int version = 0;  // bumped at every change, for WatchJob
   };
+  JobEntry* FindJob(const std::string& id);  // callers hold mutex_; null when unknown
   void RunWorker();
   void RunJob(const std::string& id);
   // Writes DATA/jobs/ID.json (request and state); callers hold mutex_.

@@ -9,29 +9,23 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/core/status.h"
-#include "common/rpc/server.h"
-#include "services/cli/flags.h"
+#include "services/common/service_main.h"
 #include "services/features/features_service.h"
 
 namespace gp {
 namespace {
 
-const std::vector<FlagSpec> kFlags = {
-    {"listen", true, "host:port to serve on (default 127.0.0.1:50052; port 0 picks one)"},
-    {"data", true, "directory of job records and datasets (required)"},
-    {"extractors", true, "comma-separated host:port of the extractors (required)"},
-    {"max-jobs", true, "jobs running at once (default 2)"},
-    {"drain-seconds", true, "on SIGTERM, how long requests may finish (default 30)"},
-    {"health-check", true, "ask the server at ADDR for its health and exit 0 if SERVING"},
-    {"help", false, "show this help"},
-};
+const std::vector<FlagSpec> kFlags = WithServiceFlags(
+    {
+        {"data", true, "directory of job records and datasets (required)"},
+        {"extractors", true, "comma-separated host:port of the extractors (required)"},
+        {"max-jobs", true, "jobs running at once (default 2)"},
+    },
+    "127.0.0.1:50052");
 
 absl::Status Serve(const Flags& flags) {
-  if (flags.Has("health-check")) {
-    const absl::Status health = CheckHealth(flags.Get("health-check", ""), 5);
-    if (health.ok()) std::cout << "SERVING\n";
-    return health;
-  }
+  absl::Status health;
+  if (HandledHealthCheck(flags, &health)) return health;
   FeaturesOptions options;
   GP_ASSIGN_OR_RETURN(options.data_dir, flags.Required("data"));
   GP_ASSIGN_OR_RETURN(std::string extractors, flags.Required("extractors"));
@@ -42,7 +36,6 @@ absl::Status Serve(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(int64_t max_jobs, flags.Int("max-jobs", options.max_jobs));
   if (max_jobs < 1) return absl::InvalidArgumentError("--max-jobs must be >= 1");
   options.max_jobs = static_cast<int>(max_jobs);
-  GP_ASSIGN_OR_RETURN(double drain, flags.Double("drain-seconds", 30));
 
   FeaturesService service(options);
   GP_ASSIGN_OR_RETURN(RunningServer running,
@@ -51,17 +44,8 @@ absl::Status Serve(const Flags& flags) {
   LOG(INFO) << "event=listening address=" << running.address << " data=" << options.data_dir
             << " extractors=" << extractors;
   GP_RETURN_IF_ERROR(service.Start());
-  SetServing(running.server.get(), true);
-  LOG(INFO) << "event=serving";
-
-  const int signal = WaitForTerminationSignal();
-  LOG(INFO) << "event=draining signal=" << signal;
-  SetServing(running.server.get(), false);
-  service.Stop();  // running jobs stop between forward passes and stay queued for a restart
-  running.server->Shutdown(std::chrono::system_clock::now() +
-                           std::chrono::milliseconds(static_cast<int64_t>(drain * 1000)));
-  LOG(INFO) << "event=stopped";
-  return absl::OkStatus();
+  // A shutdown stops running jobs between forward passes; they stay queued for the next start.
+  return ServeUntilSignal(flags, running, [&] { service.Stop(); });
 }
 
 }  // namespace

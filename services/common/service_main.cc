@@ -1,0 +1,47 @@
+// The shared service main.
+#include "services/common/service_main.h"
+
+#include <c10/util/Logging.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "common/core/status.h"
+
+namespace gp {
+
+std::vector<FlagSpec> WithServiceFlags(std::vector<FlagSpec> own,
+                                       const std::string& default_listen) {
+  own.push_back(
+      {"listen", true, "host:port to serve on (default " + default_listen + "; port 0 picks one)"});
+  own.push_back(
+      {"drain-seconds", true, "on SIGTERM, how long in-flight calls may finish (default 30)"});
+  own.push_back(
+      {"health-check", true, "ask the server at ADDR for its health and exit 0 if SERVING"});
+  own.push_back({"help", false, "show this help"});
+  return own;
+}
+
+bool HandledHealthCheck(const Flags& flags, absl::Status* status) {
+  if (!flags.Has("health-check")) return false;
+  *status = CheckHealth(flags.Get("health-check", ""), 5);
+  if (status->ok()) std::cout << "SERVING\n";
+  return true;
+}
+
+absl::Status ServeUntilSignal(const Flags& flags, RunningServer& running,
+                              const std::function<void()>& stop) {
+  GP_ASSIGN_OR_RETURN(double drain, flags.Double("drain-seconds", 30));
+  SetServing(running.server.get(), true);
+  LOG(INFO) << "event=serving address=" << running.address;
+  const int signal = WaitForTerminationSignal();
+  LOG(INFO) << "event=draining signal=" << signal << " deadline_seconds=" << drain;
+  SetServing(running.server.get(), false);
+  stop();
+  running.server->Shutdown(std::chrono::system_clock::now() +
+                           std::chrono::milliseconds(static_cast<int64_t>(drain * 1000)));
+  LOG(INFO) << "event=stopped";
+  return absl::OkStatus();
+}
+
+}  // namespace gp
