@@ -1,9 +1,12 @@
 // Extractor clients: spreading prompts, reassembling streams, failing over.
 #include "common/rpc/remote_attention_source.h"
 
+#include <arpa/inet.h>
 #include <c10/util/Logging.h>
 #include <grpcpp/grpcpp.h>
+#include <netdb.h>
 
+#include <algorithm>
 #include <future>
 
 #include "absl/strings/str_cat.h"
@@ -30,6 +33,48 @@ std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address) {
 
 }  // namespace
 
+absl::StatusOr<std::vector<std::string>> ResolveExtractorAddresses(
+    const std::vector<std::string>& extractors) {
+  std::vector<std::string> out;
+  const auto add = [&](const std::string& address) {
+    if (std::find(out.begin(), out.end(), address) == out.end()) out.push_back(address);
+  };
+  for (std::string entry : extractors) {
+    if (entry.rfind("dns:///", 0) == 0) entry = entry.substr(7);
+    const size_t colon = entry.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == entry.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("extractor '", entry, "': expected host:port"));
+    }
+    std::string host = entry.substr(0, colon);
+    const std::string port = entry.substr(colon + 1);
+    if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    const int error = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+    if (error != 0) {
+      return absl::NotFoundError(
+          absl::StrCat("extractor '", entry, "': cannot resolve: ", gai_strerror(error)));
+    }
+    for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+      char text[INET6_ADDRSTRLEN] = {};
+      if (a->ai_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr, text,
+                  sizeof text);
+        add(absl::StrCat(text, ":", port));
+      } else if (a->ai_family == AF_INET6) {
+        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr, text,
+                  sizeof text);
+        add(absl::StrCat("[", text, "]:", port));
+      }
+    }
+    freeaddrinfo(found);
+  }
+  return out;
+}
+
 graphprobe::v1::ModelRef ToProto(const ModelRef& ref) {
   graphprobe::v1::ModelRef out;
   out.set_path(ref.path);
@@ -42,11 +87,13 @@ graphprobe::v1::ModelRef ToProto(const ModelRef& ref) {
 absl::StatusOr<std::unique_ptr<RemoteAttentionSource>> RemoteAttentionSource::Create(
     const RemoteSourceOptions& options) {
   if (options.extractors.empty()) return absl::InvalidArgumentError("extractors: none given");
+  GP_ASSIGN_OR_RETURN(std::vector<std::string> addresses,
+                      ResolveExtractorAddresses(options.extractors));
   std::unique_ptr<RemoteAttentionSource> source(new RemoteAttentionSource(options));
   absl::Status last =
       absl::NotFoundError(absl::StrCat("model '", options.model.path, "': no extractor serves it"));
   bool found = false;
-  for (const std::string& address : options.extractors) {
+  for (const std::string& address : addresses) {
     Endpoint endpoint;
     endpoint.address = address;
     endpoint.stub = graphprobe::v1::Extractor::NewStub(ChannelTo(address));

@@ -23,8 +23,10 @@
 namespace gp {
 
 struct RemoteSourceOptions {
-  std::vector<std::string> extractors;  // host:port of each
-  ModelRef model;                       // path relative to the extractors' model roots
+  // host:port of each extractor; a host name (or dns:///name:port) stands for every address
+  // it resolves to, as a Kubernetes headless service gives one per pod.
+  std::vector<std::string> extractors;
+  ModelRef model;  // path relative to the extractors' model roots
   graphprobe::v1::DType wire_dtype = graphprobe::v1::DTYPE_F32;
   double deadline_seconds = 300;  // per Extract call
 };
@@ -61,6 +63,12 @@ class RemoteAttentionSource : public AttentionSource {
   mutable std::mutex mutex_;  // alive flags and counters
   std::atomic<int64_t> bytes_received_{0};
 };
+
+// Every entry of `extractors` as IP:port addresses: literal addresses as they are, names
+// resolved (IPv4 and IPv6) to all their addresses, duplicates dropped. NotFound when a name
+// does not resolve, InvalidArgument for an entry without a port.
+absl::StatusOr<std::vector<std::string>> ResolveExtractorAddresses(
+    const std::vector<std::string>& extractors);
 
 // The ModelRef fields as the proto carries them.
 graphprobe::v1::ModelRef ToProto(const ModelRef& ref);

@@ -23,6 +23,49 @@ grpc::Status Error(grpc::StatusCode code, const std::string& message) {
   return grpc::Status(code, message);
 }
 
+// A request's prompt as the forward pass takes it: text and mention spans through the model's
+// tokenizer, or the caller's ids and positions checked as they are.
+absl::StatusOr<PreparedPrompt> PrepareRequestPrompt(const graphprobe::v1::ExtractPrompt& p,
+                                                    const LoadedModel& model) {
+  if (p.ids_size() > 0 || p.capture_positions_size() > 0) {
+    if (!p.text().empty() || p.nodes_size() > 0) {
+      return absl::InvalidArgumentError("text/nodes and ids/capture_positions are exclusive");
+    }
+    PreparedPrompt out;
+    out.ids.assign(p.ids().begin(), p.ids().end());
+    const int64_t vocab = model.model.config().vocab_size;
+    for (size_t t = 0; t < out.ids.size(); ++t) {
+      if (out.ids[t] < 0 || out.ids[t] >= vocab) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("ids[", t, "] = ", out.ids[t], ": outside the vocabulary of ", vocab));
+      }
+    }
+    for (int k = 0; k < p.capture_positions_size(); ++k) {
+      const int position = p.capture_positions(k);
+      if (position < 0 || position >= static_cast<int>(out.ids.size()) ||
+          (k > 0 && position <= p.capture_positions(k - 1))) {
+        return absl::InvalidArgumentError(absl::StrCat("capture_positions[", k, "] = ", position,
+                                                       ": must ascend strictly and lie inside the ",
+                                                       out.ids.size(), " ids"));
+      }
+      out.positions.push_back(position);
+    }
+    return out;
+  }
+  CapturePrompt prompt{p.text(), {}};
+  for (const auto& node : p.nodes()) {
+    prompt.mentions.emplace_back();
+    for (const auto& span : node.spans()) {
+      if (span.begin() > span.end() || span.end() > p.text().size()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("nodes: span [", span.begin(), ", ", span.end(), ") outside the text"));
+      }
+      prompt.mentions.back().push_back({span.begin(), span.end()});
+    }
+  }
+  return PreparePrompt(model.tokenizer, prompt);
+}
+
 }  // namespace
 
 ExtractorService::ExtractorService(ExtractorOptions options)
@@ -235,22 +278,10 @@ grpc::Status ExtractorService::Extract(grpc::ServerContext* context,
   // Tokenize and map every prompt first: a bad prompt fails the request before any work.
   std::vector<PreparedPrompt> prepared;
   for (int i = 0; i < request->prompts_size(); ++i) {
-    const auto& p = request->prompts(i);
-    CapturePrompt prompt{p.text(), {}};
-    for (const auto& node : p.nodes()) {
-      prompt.mentions.emplace_back();
-      for (const auto& span : node.spans()) {
-        if (span.begin() > span.end() || span.end() > p.text().size()) {
-          return Error(grpc::StatusCode::INVALID_ARGUMENT,
-                       absl::StrCat("prompts[", i, "].nodes: span [", span.begin(), ", ",
-                                    span.end(), ") outside the text"));
-        }
-        prompt.mentions.back().push_back({span.begin(), span.end()});
-      }
-    }
-    absl::StatusOr<PreparedPrompt> ready = PreparePrompt((*model)->tokenizer, prompt);
-    if (!ready.ok())
+    absl::StatusOr<PreparedPrompt> ready = PrepareRequestPrompt(request->prompts(i), **model);
+    if (!ready.ok()) {
       return ToGrpcStatus(Annotate(ready.status(), absl::StrCat("prompts[", i, "]")));
+    }
     if (static_cast<int>(ready->ids.size()) > options_.max_tokens) {
       return Error(grpc::StatusCode::RESOURCE_EXHAUSTED,
                    absl::StrCat("prompts[", i, "]: ", ready->ids.size(),

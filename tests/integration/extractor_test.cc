@@ -14,6 +14,7 @@
 #include "common/model/tensor_io.h"
 #include "common/rpc/remote_attention_source.h"
 #include "common/rpc/server.h"
+#include "common/rpc/tensor_wire.h"
 #include "graphprobe/v1/extractor.grpc.pb.h"
 #include "tests/integration/service_process.h"
 
@@ -192,7 +193,21 @@ TEST_F(ExtractorTest, BadRequestsGetTheirStatusAndTheServerKeepsServing) {
   expect(many, grpc::StatusCode::RESOURCE_EXHAUSTED, "prompts: 1025, over the limit of 1024");
   pb::ExtractRequest outside = OnePrompt("graph-toy", "A");
   outside.mutable_prompts(0)->mutable_nodes(0)->mutable_spans(0)->set_end(5);
-  expect(outside, grpc::StatusCode::INVALID_ARGUMENT, "prompts[0].nodes: span [0, 5) outside");
+  expect(outside, grpc::StatusCode::INVALID_ARGUMENT, "prompts[0]: nodes: span [0, 5) outside");
+  pb::ExtractRequest both = OnePrompt("graph-toy", "A");
+  both.mutable_prompts(0)->add_ids(1);
+  expect(both, grpc::StatusCode::INVALID_ARGUMENT, "prompts[0]: text/nodes and ids");
+  pb::ExtractRequest vocab;
+  vocab.mutable_model()->set_path("graph-toy");
+  vocab.add_prompts()->add_ids(1 << 30);
+  expect(vocab, grpc::StatusCode::INVALID_ARGUMENT, "prompts[0]: ids[0] = 1073741824: outside");
+  pb::ExtractRequest order;
+  order.mutable_model()->set_path("graph-toy");
+  auto* three = order.add_prompts();
+  for (int id : {1, 2, 3}) three->add_ids(id);
+  order.mutable_prompts(0)->add_capture_positions(2);
+  order.mutable_prompts(0)->add_capture_positions(1);
+  expect(order, grpc::StatusCode::INVALID_ARGUMENT, "capture_positions[1] = 1: must ascend");
   pb::ExtractRequest half = OnePrompt("graph-toy", "A -> B");
   half.set_wire_dtype(pb::DTYPE_F16);
   expect(half, grpc::StatusCode::INVALID_ARGUMENT, "wire_dtype");
@@ -224,6 +239,52 @@ TEST_F(ExtractorTest, BadRequestsGetTheirStatusAndTheServerKeepsServing) {
   EXPECT_EQ(models.models(0).layers(), 3);
   EXPECT_TRUE(CheckHealth(server.address(), 10).ok());
   EXPECT_EQ(server.Terminate(), 0);  // SIGTERM drains and exits cleanly
+}
+
+TEST_F(ExtractorTest, IdsAndPositionsCaptureWhatTheTextFormCaptures) {
+  testing::ExtractorProcess server(GP_EXTRACTOR_BINARY, (root_ / "models").string());
+  ASSERT_TRUE(WaitForServing(server.address(), 30).ok());
+  auto stub = Stub(server.address());
+  // The text form first: its tokens and rows.
+  const auto rows_of = [&](const pb::ExtractRequest& request, pb::PromptTokens* tokens) {
+    grpc::ClientContext context;
+    auto reader = stub->Extract(&context, request);
+    pb::ExtractResponse response;
+    TensorAssembler assembler;
+    while (reader->Read(&response)) {
+      if (response.has_tokens()) *tokens = response.tokens();
+      if (response.has_rows()) EXPECT_TRUE(assembler.Add(response.rows()).ok());
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+    return *assembler.Take();
+  };
+  pb::PromptTokens from_text, from_ids;
+  const at::Tensor text_rows = rows_of(OnePrompt("graph-toy", "A -> B, B -> C"), &from_text);
+  ASSERT_EQ(from_text.positions_size(), 1);  // the one mention: "A"
+  pb::ExtractRequest ids;
+  ids.mutable_model()->set_path("graph-toy");
+  auto* prompt = ids.add_prompts();
+  *prompt->mutable_ids() = from_text.ids();
+  *prompt->mutable_capture_positions() = from_text.positions();
+  const at::Tensor id_rows = rows_of(ids, &from_ids);
+  EXPECT_TRUE(at::equal(id_rows, text_rows));
+  EXPECT_EQ(from_ids.nodes_size(), 0);
+  EXPECT_EQ(text_rows.sizes(), (std::vector<int64_t>{3, 4, 1, from_text.ids_size()}));
+}
+
+TEST(ResolveExtractorAddressesTest, NamesBecomeEveryAddressTheyResolveTo) {
+  auto resolved = ResolveExtractorAddresses(
+      {"localhost:5001", "127.0.0.1:5002", "dns:///localhost:5001", "[::1]:5003"});
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_NE(std::find(resolved->begin(), resolved->end(), "127.0.0.1:5001"), resolved->end());
+  EXPECT_NE(std::find(resolved->begin(), resolved->end(), "127.0.0.1:5002"), resolved->end());
+  EXPECT_NE(std::find(resolved->begin(), resolved->end(), "[::1]:5003"), resolved->end());
+  // localhost twice (plain and dns:///) gives its addresses once.
+  EXPECT_EQ(std::count(resolved->begin(), resolved->end(), "127.0.0.1:5001"), 1);
+  auto no_port = ResolveExtractorAddresses({"localhost"});
+  EXPECT_EQ(no_port.status().code(), absl::StatusCode::kInvalidArgument);
+  auto unknown = ResolveExtractorAddresses({"no-such-host.invalid:1"});
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(ExtractorTest, HealthCheckFlagExitsZeroOnlyForAServingServer) {

@@ -179,6 +179,28 @@ TEST_F(FeaturesTest, AKilledFeatureServiceResumesItsJobAfterARestart) {
   ExpectSame({done.dataset_keys().begin(), done.dataset_keys().end()}, BuildLocal(request));
 }
 
+TEST_F(FeaturesTest, AJobSurvivesAnExtractorKilledMidJob) {
+  StartFeatures();
+  const pb::BuildDatasetRequest request = Request(300, 4);
+  grpc::ClientContext context;
+  pb::Job job;
+  ASSERT_TRUE(stub_->BuildDataset(&context, request, &job).ok());
+  for (int i = 0; i < 600; ++i) {
+    grpc::ClientContext get;
+    pb::JobRequest id;
+    id.set_id(job.id());
+    pb::Job now;
+    ASSERT_TRUE(stub_->GetJob(&get, id, &now).ok());
+    if (now.graphs_done() >= 30) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  a_->Kill();
+  const pb::Job done = Watch(job.id());
+  EXPECT_EQ(done.state(), pb::Job::SUCCEEDED) << done.error();
+  EXPECT_EQ(done.graphs_done(), 300);
+  ExpectSame({done.dataset_keys().begin(), done.dataset_keys().end()}, BuildLocal(request));
+}
+
 TEST_F(FeaturesTest, BadRequestsUnknownKeysAndCancellation) {
   StartFeatures();
   const auto build = [&](const pb::BuildDatasetRequest& request, pb::Job* job) {
