@@ -221,25 +221,60 @@ absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::Capture(
       }
     }
     if (alive.empty()) return last_failure;
-    // Split every pending piece evenly over the live extractors.
+    // Split every pending piece over the live extractors by their speed: each gets a share
+    // proportional to the prompts per second it delivered so far (unknown: the mean).
+    std::vector<double> speed(alive.size());
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      double known = 0;
+      int count = 0;
+      for (const Endpoint* e : alive) {
+        if (e->seconds_per_prompt > 0) known += 1 / e->seconds_per_prompt, ++count;
+      }
+      const double fallback = count > 0 ? known / count : 1.0;
+      for (size_t k = 0; k < alive.size(); ++k) {
+        speed[k] = alive[k]->seconds_per_prompt > 0 ? 1 / alive[k]->seconds_per_prompt : fallback;
+      }
+    }
+    double total_speed = 0;
+    for (double v : speed) total_speed += v;
     std::vector<std::pair<size_t, size_t>> pieces;
+    std::vector<Endpoint*> assigned;
     for (const auto& [begin, end] : todo) {
-      const size_t n = end - begin, parts = std::min(alive.size(), std::max<size_t>(n, 1));
-      for (size_t k = 0; k < parts; ++k) {
-        const size_t b = begin + n * k / parts, e = begin + n * (k + 1) / parts;
-        if (e > b) pieces.push_back({b, e});
+      const size_t n = end - begin;
+      double cumulative = 0;
+      size_t b = begin;
+      for (size_t k = 0; k < alive.size(); ++k) {
+        cumulative += speed[k];
+        const size_t e = k + 1 == alive.size()
+                             ? end
+                             : begin + static_cast<size_t>(n * cumulative / total_speed + 0.5);
+        if (e > b) {
+          pieces.push_back({b, e});
+          assigned.push_back(alive[k]);
+        }
+        b = std::max(b, e);
       }
     }
     todo.clear();
     std::vector<std::future<absl::StatusOr<std::vector<CapturedPrompt>>>> futures;
-    std::vector<Endpoint*> assigned;
     for (size_t k = 0; k < pieces.size(); ++k) {
-      Endpoint* endpoint = alive[k % alive.size()];
-      assigned.push_back(endpoint);
+      Endpoint* endpoint = assigned[k];
       std::vector<CapturePrompt> piece(prompts.begin() + pieces[k].first,
                                        prompts.begin() + pieces[k].second);
       futures.push_back(std::async(std::launch::async, [this, endpoint, piece, cancel]() {
-        return ExtractOn(*endpoint, piece, cancel);
+        const auto start = std::chrono::steady_clock::now();
+        auto result = ExtractOn(*endpoint, piece, cancel);
+        if (result.ok() && !piece.empty()) {
+          const double per_prompt =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+              piece.size();
+          std::lock_guard<std::mutex> lock(mutex_);
+          endpoint->seconds_per_prompt = endpoint->seconds_per_prompt > 0
+                                             ? 0.7 * endpoint->seconds_per_prompt + 0.3 * per_prompt
+                                             : per_prompt;
+        }
+        return result;
       }));
     }
     absl::Status error = absl::OkStatus();

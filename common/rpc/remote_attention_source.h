@@ -1,6 +1,7 @@
 // An AttentionSource backed by extractor services: each Capture call spreads its prompts over
-// the extractors that are alive (one Extract stream each, in parallel) and puts the results
-// back in prompt order. An extractor that fails with UNAVAILABLE, DEADLINE_EXCEEDED or
+// the extractors that are alive (one Extract stream each, in parallel; shares by each one's
+// measured speed, so a loaded or slower extractor gets less) and puts the results back in
+// prompt order. An extractor that fails with UNAVAILABLE, DEADLINE_EXCEEDED or
 // CANCELLED (killed, cut off, frozen, draining) is dropped and its prompts go to another;
 // any other error (a bad model, a bad prompt) is the caller's and is returned.
 //
@@ -51,6 +52,7 @@ class RemoteAttentionSource : public AttentionSource {
     std::unique_ptr<graphprobe::v1::Extractor::Stub> stub;
     bool alive = true;
     int64_t served = 0;
+    double seconds_per_prompt = 0;  // moving average of its answers; 0 until the first
   };
   explicit RemoteAttentionSource(RemoteSourceOptions options) : options_(std::move(options)) {}
   absl::StatusOr<std::vector<CapturedPrompt>> ExtractOn(Endpoint& endpoint,

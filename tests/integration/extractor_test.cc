@@ -108,6 +108,21 @@ TEST_F(ExtractorTest, TwoExtractorsBuildTheInProcessDatasetBitForBit) {
   EXPECT_TRUE(at::equal(rounded.at("adjacency"), local.at("adjacency")));
 }
 
+TEST_F(ExtractorTest, ASlowerExtractorGetsASmallerShare) {
+  testing::ExtractorProcess fast(GP_EXTRACTOR_BINARY, root_.string());
+  // Every forward pass of this one waits 300 ms for prompts that never come.
+  testing::ExtractorProcess slow(GP_EXTRACTOR_BINARY, root_.string(), {"--max-wait-ms", "300"});
+  ASSERT_TRUE(WaitForServing(fast.address(), 30).ok() && WaitForServing(slow.address(), 30).ok());
+  auto source = RemoteAttentionSource::Create(Remote({fast.address(), slow.address()}));
+  ASSERT_TRUE(source.ok()) << source.status();
+  const auto remote = BuildRemote(source->get(), "remote.safetensors");
+  ASSERT_FALSE(remote.empty());
+  const std::vector<int64_t> served = (*source)->PromptsServed();
+  EXPECT_EQ(served[0] + served[1], 40 * 2);
+  EXPECT_GT(served[1], 0);              // it was asked (an equal share at first)
+  EXPECT_GT(served[0], 2 * served[1]);  // then less, as its speed was measured
+}
+
 // Kills one extractor after the first batch: the rest of the job finishes on the other.
 class KillAfterFirstBatch : public AttentionSource {
  public:
