@@ -1,16 +1,14 @@
-// Dataset building: prompts, batched capture of node-token attention rows, features.
+// Dataset building: prompts, batched capture of node-token attention rows (from any
+// AttentionSource), features of every requested mode, checkpoints and the dataset files.
 #include "common/ablation/dataset_builder.h"
 
 #include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 
 #include <chrono>
 #include <climits>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <map>
-#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/core/json_file.h"

@@ -210,9 +210,9 @@ absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::Capture(
     const std::vector<CapturePrompt>& prompts, const std::atomic<bool>* cancel) {
   std::vector<CapturedPrompt> out(prompts.size());
   // Pieces of the batch still to do: [begin, end) of `prompts`.
-  std::vector<std::pair<size_t, size_t>> todo = {{0, prompts.size()}};
+  std::vector<std::pair<size_t, size_t>> remaining = {{0, prompts.size()}};
   absl::Status last_failure = absl::UnavailableError("no extractor is alive");
-  while (!todo.empty()) {
+  while (!remaining.empty()) {
     std::vector<Endpoint*> alive;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -240,7 +240,7 @@ absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::Capture(
     for (double v : speed) total_speed += v;
     std::vector<std::pair<size_t, size_t>> pieces;
     std::vector<Endpoint*> assigned;
-    for (const auto& [begin, end] : todo) {
+    for (const auto& [begin, end] : remaining) {
       const size_t n = end - begin;
       double cumulative = 0;
       size_t b = begin;
@@ -256,7 +256,7 @@ absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::Capture(
         b = std::max(b, e);
       }
     }
-    todo.clear();
+    remaining.clear();
     std::vector<std::future<absl::StatusOr<std::vector<CapturedPrompt>>>> futures;
     for (size_t k = 0; k < pieces.size(); ++k) {
       Endpoint* endpoint = assigned[k];
@@ -292,7 +292,7 @@ absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::Capture(
         std::lock_guard<std::mutex> lock(mutex_);
         assigned[k]->alive = false;
         last_failure = result.status();
-        todo.push_back(pieces[k]);
+        remaining.push_back(pieces[k]);
       } else if (error.ok()) {
         error = result.status();
       }
