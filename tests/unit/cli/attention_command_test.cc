@@ -19,6 +19,7 @@
 #include "services/cli/tokenize_command.h"
 #include "services/cli/train_command.h"
 #include "tests/test_data.h"
+#include "tests/unit/expect_status.h"
 
 namespace gp {
 namespace {
@@ -276,8 +277,10 @@ TEST(FlagsTest, InlineValuesAndBooleanFlags) {
   ASSERT_TRUE(flags.ok());
   EXPECT_EQ(flags->Get("a", ""), "1");
   EXPECT_TRUE(flags->Has("b"));
-  EXPECT_FALSE(Flags::Parse({"--b=1"}, specs).ok());
-  EXPECT_FALSE(Flags::Parse({"positional"}, specs).ok());
+  EXPECT_TRUE(HasStatus(Flags::Parse({"--b=1"}, specs), absl::StatusCode::kInvalidArgument,
+                        "--b takes no value"));
+  EXPECT_TRUE(HasStatus(Flags::Parse({"positional"}, specs), absl::StatusCode::kInvalidArgument,
+                        "unexpected argument 'positional'"));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "common/core/json_file.h"
+#include "tests/unit/expect_status.h"
 
 namespace gp {
 namespace {
@@ -87,9 +88,12 @@ TEST(SafetensorsTest, WriterRefusesDuplicateNamesAndWrongByteCounts) {
   TempDir dir;
   const float f[2] = {1, 2};
   TensorView view{DType::kF32, {2}, reinterpret_cast<const uint8_t*>(f), sizeof(f)};
-  EXPECT_FALSE(WriteSafetensors(dir.File("a"), {{"x", view}, {"x", view}}).ok());
+  EXPECT_TRUE(HasStatus(WriteSafetensors(dir.File("a"), {{"x", view}, {"x", view}}),
+                        absl::StatusCode::kInvalidArgument,
+                        "duplicate or reserved tensor name 'x'"));
   TensorView wrong{DType::kF32, {3}, reinterpret_cast<const uint8_t*>(f), sizeof(f)};
-  EXPECT_FALSE(WriteSafetensors(dir.File("b"), {{"x", wrong}}).ok());
+  EXPECT_TRUE(HasStatus(WriteSafetensors(dir.File("b"), {{"x", wrong}}),
+                        absl::StatusCode::kInvalidArgument, "tensor 'x' has 8 bytes"));
   EXPECT_FALSE(fs::exists(dir.File("b")));
 }
 

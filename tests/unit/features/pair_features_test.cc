@@ -4,6 +4,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "tests/unit/expect_status.h"
+
 namespace gp {
 namespace {
 
@@ -69,8 +71,10 @@ TEST(PairFeaturesTest, TopKValuesOrOnes) {
                   1.0f);  // token 3 keeps 0.4 (self) and 0.3 (token 2): one key in node 0
   EXPECT_FLOAT_EQ(At(g, 1, 1), 1.0f);
   EXPECT_EQ(FeatureModeName(o), "topk:2");
-  EXPECT_FALSE(ParseFeatureMode("topk:0", {}).ok());
-  EXPECT_FALSE(ParseFeatureMode("mean", {}).ok());
+  EXPECT_TRUE(HasStatus(ParseFeatureMode("topk:0", {}), absl::StatusCode::kInvalidArgument,
+                        "unknown feature mode 'topk:0'"));
+  EXPECT_TRUE(HasStatus(ParseFeatureMode("mean", {}), absl::StatusCode::kInvalidArgument,
+                        "unknown feature mode 'mean'"));
 }
 
 TEST(PairFeaturesTest, TopKNeverPicksKeysARowCannotSee) {
@@ -172,10 +176,15 @@ TEST(PairFeaturesTest, AveragingIdenticalOrderingsIsTheIdentity) {
 }
 
 TEST(PairFeaturesTest, UncapturedTokensAndEmptyMentionsAreErrors) {
-  EXPECT_FALSE(PairFeatures(Attention(), {0, 1, -1, 3, 4}, kMentions, {}).ok());
-  EXPECT_FALSE(PairFeatures(Attention(), kRows, {{{1}}, {}}, {}).ok());
-  EXPECT_FALSE(PairFeatures(Attention(), kRows, {{{1}}, {{}}}, {}).ok());
-  EXPECT_FALSE(PairFeatures(Attention().view({5, 5}), kRows, kMentions, {}).ok());
+  EXPECT_TRUE(HasStatus(PairFeatures(Attention(), {0, 1, -1, 3, 4}, kMentions, {}),
+                        absl::StatusCode::kInvalidArgument,
+                        "token 2 of node 0 has no captured attention row"));
+  EXPECT_TRUE(HasStatus(PairFeatures(Attention(), kRows, {{{1}}, {}}, {}),
+                        absl::StatusCode::kInvalidArgument, "node 1 has no mention"));
+  EXPECT_TRUE(HasStatus(PairFeatures(Attention(), kRows, {{{1}}, {{}}}, {}),
+                        absl::StatusCode::kInvalidArgument, "a mention of node 1 has no tokens"));
+  EXPECT_TRUE(HasStatus(PairFeatures(Attention().view({5, 5}), kRows, kMentions, {}),
+                        absl::StatusCode::kInvalidArgument, "must be [L, H, R, T]"));
 }
 
 }  // namespace

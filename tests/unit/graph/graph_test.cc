@@ -7,6 +7,7 @@
 
 #include "common/graph/node_names.h"
 #include "common/graph/prompt.h"
+#include "tests/unit/expect_status.h"
 
 namespace gp {
 namespace {
@@ -71,13 +72,17 @@ TEST(GeneratorTest, TreesForestsAndCyclicGraphs) {
 }
 
 TEST(GeneratorTest, BadOptionsAreErrors) {
-  EXPECT_FALSE(GenerateGraph({GeneratorKind::kDag, 1}, 0).ok());
-  EXPECT_FALSE(GenerateGraph({GeneratorKind::kDag, 65}, 0).ok());
+  EXPECT_TRUE(HasStatus(GenerateGraph({GeneratorKind::kDag, 1}, 0),
+                        absl::StatusCode::kInvalidArgument, "graph size 1 outside [2, 64]"));
+  EXPECT_TRUE(HasStatus(GenerateGraph({GeneratorKind::kDag, 65}, 0),
+                        absl::StatusCode::kInvalidArgument, "graph size 65 outside [2, 64]"));
   GeneratorOptions p{GeneratorKind::kDag, 5};
   p.edge_probability = 1.5;
-  EXPECT_FALSE(GenerateGraph(p, 0).ok());
+  EXPECT_TRUE(HasStatus(GenerateGraph(p, 0), absl::StatusCode::kInvalidArgument,
+                        "edge probability 1.5 outside [0, 1]"));
   EXPECT_TRUE(GenerateGraph({GeneratorKind::kDag, 64}, 0).ok());
-  EXPECT_FALSE(ParseGeneratorKind("random").ok());
+  EXPECT_TRUE(HasStatus(ParseGeneratorKind("random"), absl::StatusCode::kInvalidArgument,
+                        "unknown generator 'random'"));
 }
 
 TEST(NamesTest, DistinctShuffledAndEnoughForSixtyFourNodes) {
@@ -152,8 +157,10 @@ TEST_F(PromptTest, OrderingsPermuteEdgesAndNodesButNotIdentities) {
   EXPECT_GT(texts.size(), 1u);
   Ordering bad = canonical_;
   bad.node_order = {0, 0, 1, 2};
-  EXPECT_FALSE(RenderPrompt(graph_, names_, PromptOptions{}, bad).ok());
-  EXPECT_FALSE(RenderPrompt(graph_, {"A"}, PromptOptions{}, canonical_).ok());
+  EXPECT_TRUE(HasStatus(RenderPrompt(graph_, names_, PromptOptions{}, bad),
+                        absl::StatusCode::kInvalidArgument, "not a permutation"));
+  EXPECT_TRUE(HasStatus(RenderPrompt(graph_, {"A"}, PromptOptions{}, canonical_),
+                        absl::StatusCode::kInvalidArgument, "1 names for 4 nodes"));
 }
 
 }  // namespace

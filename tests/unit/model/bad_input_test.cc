@@ -9,6 +9,7 @@
 #include "common/core/json_file.h"
 #include "common/model/decoder_model.h"
 #include "common/model/tensor_io.h"
+#include "tests/unit/expect_status.h"
 #include "tests/unit/model/model_test_util.h"
 
 namespace gp {
@@ -150,8 +151,10 @@ TEST(ModelOptionsTest, ParsesDtypeAndDevice) {
   auto options = ParseModelOptions("bfloat16", "cpu");
   ASSERT_TRUE(options.ok());
   EXPECT_EQ(options->dtype, at::kBFloat16);
-  EXPECT_FALSE(ParseModelOptions("float16", "cpu").ok());
-  EXPECT_FALSE(ParseModelOptions("float32", "tpu").ok());
+  EXPECT_TRUE(HasStatus(ParseModelOptions("float16", "cpu"), absl::StatusCode::kInvalidArgument,
+                        "dtype 'float16'"));
+  EXPECT_TRUE(HasStatus(ParseModelOptions("float32", "tpu"), absl::StatusCode::kInvalidArgument,
+                        "device 'tpu'"));
   if (!at::hasCUDA()) {
     auto cuda = ParseModelOptions("float32", "cuda");
     ASSERT_FALSE(cuda.ok());

@@ -7,6 +7,7 @@
 
 #include "common/tokenizer/decoder.h"
 #include "nlohmann/json.hpp"
+#include "tests/unit/expect_status.h"
 
 namespace gp {
 namespace {
@@ -57,7 +58,8 @@ TEST(BpeTest, UnknownCharactersFuseOrNotAndByteFallback) {
   j["model"].erase("unk_token");
   auto tokenizer = Tokenizer::FromJson(j);
   ASSERT_TRUE(tokenizer.ok());
-  EXPECT_FALSE(tokenizer->Encode("?", false).ok());
+  EXPECT_TRUE(HasStatus(tokenizer->Encode("?", false), absl::StatusCode::kInvalidArgument,
+                        "byte 0 of '?' is not in the vocabulary"));
 }
 
 TEST(BpeTest, IgnoreMergesPrefixAndSuffix) {
@@ -179,8 +181,11 @@ TEST(InputTest, InvalidUtf8IsAnErrorWithTheOffsetEmptyIsEmpty) {
   auto bad = tokenizer->Encode("ab\xc3(", true);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(), "invalid UTF-8 at byte 2");
-  EXPECT_FALSE(tokenizer->Encode("a\xed\xa0\x80", true).ok());  // a UTF-16 surrogate
-  EXPECT_FALSE(tokenizer->Encode("\xf0\x9f", true).ok());       // truncated
+  EXPECT_TRUE(HasStatus(tokenizer->Encode("a\xed\xa0\x80", true),
+                        absl::StatusCode::kInvalidArgument,
+                        "invalid UTF-8 at byte 1"));  // a UTF-16 surrogate
+  EXPECT_TRUE(HasStatus(tokenizer->Encode("\xf0\x9f", true), absl::StatusCode::kInvalidArgument,
+                        "truncated UTF-8 sequence at byte 0"));  // truncated
   auto empty = tokenizer->Encode("", true);
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->ids.empty());
