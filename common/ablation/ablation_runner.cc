@@ -168,16 +168,20 @@ absl::StatusOr<std::vector<CellResult>> RunAblation(
     if (loaded_id != cell.dataset_id) {
       if (!fs::exists(dataset_path)) {
         // Extract once, pool many: this dataset and the later ones of its family (other feature
-        // modes) that still have cells to run come from one forward pass.
+        // modes) that still have cells to run come from one forward pass. A family's cells are
+        // adjacent in the grid, so the scan stops where the family ends.
         std::vector<DatasetSpec> family;
         std::vector<std::string> paths;
+        const nlohmann::json family_json = cell.dataset.FamilyJson();
         for (size_t j = i; j < cells.size(); ++j) {
           const AblationCell& other = cells[j];
+          if (j > i && (!options.share_forward_passes || other.model_name != cell.model_name ||
+                        other.dataset.FamilyJson() != family_json)) {
+            break;
+          }
           const std::string path = DatasetPath(options.out_dir, other.dataset_id);
-          if (j > i && !options.share_forward_passes) break;
-          if (done.count(other.id) || other.model_name != cell.model_name ||
-              other.dataset.FamilyJson() != cell.dataset.FamilyJson() ||
-              std::find(paths.begin(), paths.end(), path) != paths.end() || fs::exists(path)) {
+          if (done.count(other.id) || std::find(paths.begin(), paths.end(), path) != paths.end() ||
+              fs::exists(path)) {
             continue;
           }
           family.push_back(other.dataset);

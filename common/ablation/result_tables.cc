@@ -104,16 +104,18 @@ absl::StatusOr<CellResult> CellResult::FromJson(const Json& j) {
   }
 }
 
-std::optional<Selectivity> SelectivityOf(const CellResult& cell,
-                                         const std::vector<CellResult>& results) {
-  if (!cell.control.empty()) return std::nullopt;
-  for (const CellResult& other : results) {
-    if (other.dataset_id == cell.dataset_id && other.probe == cell.probe &&
-        other.control == ProbeControlName(ProbeControl::kControlTask)) {
-      return Selectivity{cell.test.f1 - other.test.f1, cell.test.auc - other.test.auc};
-    }
+ControlTaskIndex::ControlTaskIndex(const std::vector<CellResult>& results) {
+  const std::string control_task = ProbeControlName(ProbeControl::kControlTask);
+  for (const CellResult& r : results) {
+    if (r.control == control_task) twins_[{r.dataset_id, r.probe}] = &r;
   }
-  return std::nullopt;
+}
+
+std::optional<Selectivity> ControlTaskIndex::SelectivityOf(const CellResult& cell) const {
+  if (!cell.control.empty()) return std::nullopt;
+  auto it = twins_.find({cell.dataset_id, cell.probe});
+  if (it == twins_.end()) return std::nullopt;
+  return Selectivity{cell.test.f1 - it->second->test.f1, cell.test.auc - it->second->test.auc};
 }
 
 std::vector<ConfigSummary> SummarizeOverSeeds(const std::vector<CellResult>& results) {
@@ -124,6 +126,7 @@ std::vector<ConfigSummary> SummarizeOverSeeds(const std::vector<CellResult>& res
     if (!groups.count(key)) order.push_back(key);
     groups[key].push_back(&r);
   }
+  const ControlTaskIndex twins(results);
   std::vector<ConfigSummary> out;
   for (const std::string& key : order) {
     const auto& cells = groups[key];
@@ -135,7 +138,7 @@ std::vector<ConfigSummary> SummarizeOverSeeds(const std::vector<CellResult>& res
       f1.push_back(c->test.f1);
       auc.push_back(c->test.auc);
       s.val_f1 += c->val.f1 / cells.size();
-      if (auto sel = SelectivityOf(*c, results)) selectivity.push_back(sel->f1);
+      if (auto sel = twins.SelectivityOf(*c)) selectivity.push_back(sel->f1);
     }
     if (cells.size() >= 2) {
       const MeanInterval f = OverSeeds(f1), a = OverSeeds(auc);
@@ -219,8 +222,9 @@ std::string ResultsCsv(const std::vector<CellResult>& results) {
          "control,test_f1,test_f1_low,test_f1_high,test_auc,test_auc_low,test_auc_high,"
          "test_precision,test_recall,test_exact,val_f1,val_auc,selectivity_f1,selectivity_auc,"
          "best_epoch,probe_seconds\n";
+  const ControlTaskIndex twins(results);
   for (const CellResult& r : results) {
-    const std::optional<Selectivity> s = SelectivityOf(r, results);
+    const std::optional<Selectivity> s = twins.SelectivityOf(r);
     csv << absl::StrFormat(
         "%s,%d,%s,%s,%s,%s,%d,%d,%d,%s,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,"
         "%s,%s,%d,%.2f\n",

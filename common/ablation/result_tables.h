@@ -4,6 +4,7 @@
 // 95% interval), the best configuration chosen by validation, and the head rankings.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,12 +33,19 @@ struct CellResult {
 };
 
 // Real minus control-task test metrics of a cell (same dataset, same probe); nullopt for
-// control cells and cells without a control-task twin.
+// control cells and cells without a control-task twin. The index finds the twins of all
+// cells in one pass (grids reach 100000 cells).
 struct Selectivity {
   double f1 = 0, auc = 0;
 };
-std::optional<Selectivity> SelectivityOf(const CellResult& cell,
-                                         const std::vector<CellResult>& results);
+class ControlTaskIndex {
+ public:
+  explicit ControlTaskIndex(const std::vector<CellResult>& results);
+  std::optional<Selectivity> SelectivityOf(const CellResult& cell) const;
+
+ private:
+  std::map<std::pair<std::string, std::string>, const CellResult*> twins_;  // (dataset, probe)
+};
 
 // One configuration over its seeds. The interval is a t-interval over seeds (graphs, splits,
 // probe initialization all change with the seed) when there are two or more, else the single
