@@ -85,6 +85,18 @@ class FeaturesTest : public ::testing::Test {
     for (const std::string& p : paths) out.push_back(*ReadTensors(p));
     return out;
   }
+  // Polls the job until `graphs` are done (at most 12 s); the graphs done then.
+  int WaitForGraphs(const std::string& id, int graphs) {
+    pb::Job now;
+    for (int i = 0; i < 600 && now.graphs_done() < graphs; ++i) {
+      grpc::ClientContext get;
+      pb::JobRequest request;
+      request.set_id(id);
+      EXPECT_TRUE(stub_->GetJob(&get, request, &now).ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return now.graphs_done();
+  }
   pb::Job Watch(const std::string& id) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(240));
@@ -159,15 +171,7 @@ TEST_F(FeaturesTest, AKilledFeatureServiceResumesItsJobAfterARestart) {
   pb::Job job;
   ASSERT_TRUE(stub_->BuildDataset(&context, request, &job).ok());
   // Wait until it has checkpointed some graphs, then SIGKILL it.
-  for (int i = 0; i < 600; ++i) {
-    grpc::ClientContext get;
-    pb::JobRequest id;
-    id.set_id(job.id());
-    pb::Job now;
-    ASSERT_TRUE(stub_->GetJob(&get, id, &now).ok());
-    if (now.graphs_done() >= 40) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  ASSERT_GE(WaitForGraphs(job.id(), 40), 40);
   features_->Kill();
   StartFeatures();
   const pb::Job done = Watch(job.id());
@@ -185,15 +189,7 @@ TEST_F(FeaturesTest, AJobSurvivesAnExtractorKilledMidJob) {
   grpc::ClientContext context;
   pb::Job job;
   ASSERT_TRUE(stub_->BuildDataset(&context, request, &job).ok());
-  for (int i = 0; i < 600; ++i) {
-    grpc::ClientContext get;
-    pb::JobRequest id;
-    id.set_id(job.id());
-    pb::Job now;
-    ASSERT_TRUE(stub_->GetJob(&get, id, &now).ok());
-    if (now.graphs_done() >= 30) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  ASSERT_GE(WaitForGraphs(job.id(), 30), 30);
   a_->Kill();
   const pb::Job done = Watch(job.id());
   EXPECT_EQ(done.state(), pb::Job::SUCCEEDED) << done.error();
