@@ -11,6 +11,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "common/core/hash.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
 #include "common/graph/random.h"
@@ -49,11 +50,7 @@ Item ItemOf(int graph, CapturedPrompt captured) {
 
 // A stable id of a node name (FNV-1a), the same in every dataset: the control task gives each
 // pair of names one label.
-int64_t NameId(const std::string& name) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : name) h = (h ^ c) * 1099511628211ULL;
-  return static_cast<int64_t>(h >> 1);
-}
+int64_t NameId(const std::string& name) { return static_cast<int64_t>(Fnv1a64(name) >> 1); }
 
 // [N, N, 7]: offsets from node i's mentions to node j's (first tokens), see
 // PositionFeatureNames; zero where a node is not mentioned.

@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/core/hash.h"
 #include "common/core/status.h"
 
 namespace gp {
@@ -13,11 +14,7 @@ absl::Status Field(const std::string& field, const absl::Status& status) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", status.message()));
 }
 
-std::string Hash(const std::string& text) {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
-  return absl::StrFormat("%016x", h);
-}
+std::string Hash(const std::string& text) { return absl::StrFormat("%016x", Fnv1a64(text)); }
 
 }  // namespace
 
