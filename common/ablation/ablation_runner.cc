@@ -12,9 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "common/ablation/local_cell_executor.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
-#include "common/probe/dataset.h"
+#include "common/probe/training_artifacts.h"
 
 namespace gp {
 namespace {
@@ -51,7 +52,8 @@ absl::Status AppendResult(const std::string& path, const CellResult& result) {
   return absl::OkStatus();
 }
 
-// OUT/spec.json fixes what OUT holds: a different spec is refused instead of mixed in.
+}  // namespace
+
 absl::Status ClaimOutDir(const AblationSpec& spec, const std::string& out_dir) {
   std::error_code error;
   fs::create_directories(fs::path(out_dir) / "datasets", error);
@@ -70,57 +72,25 @@ absl::Status ClaimOutDir(const AblationSpec& spec, const std::string& out_dir) {
   return WriteJsonFile(spec_path, spec.ToJson());
 }
 
-CellResult DescribeCell(const AblationCell& cell) {
-  CellResult r;
-  r.cell_id = cell.id;
-  r.dataset_id = cell.dataset_id;
-  r.model = cell.model_name;
-  r.probe = cell.probe;
-  r.control = ProbeControlName(cell.control);
-  r.graph_size = cell.dataset.generator.num_nodes;
-  r.permutations = cell.dataset.permutations;
-  r.graphs = cell.dataset.num_graphs;
-  r.generator = GeneratorKindName(cell.dataset.generator.kind);
-  r.notation = NotationName(cell.dataset.prompt.notation);
-  r.names = NameSchemeName(cell.dataset.names);
-  r.feature_mode = FeatureModeName(cell.dataset.features);
-  r.seed = cell.dataset.seed;
-  return r;
-}
-
-std::string DatasetPath(const std::string& out_dir, const std::string& dataset_id) {
-  return (fs::path(out_dir) / "datasets" /
-          (absl::StrReplaceAll(dataset_id, {{"/", "__"}, {":", "-"}}) + ".safetensors"))
-      .string();
-}
-
-// Writes results.csv, summary.csv, results.json and heads-<model>.csv.
-absl::Status WriteResultTables(const AblationSpec& spec, const std::string& out_dir,
-                               const std::vector<CellResult>& results) {
-  const fs::path root(out_dir);
-  GP_RETURN_IF_ERROR(WriteTextFile((root / "results.csv").string(), ResultsCsv(results)));
-  GP_RETURN_IF_ERROR(
-      WriteTextFile((root / "summary.csv").string(), SummaryCsv(SummarizeOverSeeds(results))));
+std::vector<std::pair<std::string, std::string>> ResultFiles(
+    const AblationSpec& spec, const std::vector<CellResult>& results) {
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"results.csv", ResultsCsv(results)},
+      {"summary.csv", SummaryCsv(SummarizeOverSeeds(results))}};
   Json cells = Json::array();
   for (const CellResult& r : results) cells.push_back(r.ToJson());
   Json heads = Json::object();
   for (const AblationModel& model : spec.models) {
     const std::vector<HeadScore> ranking = ModelHeadRanking(results, model.name);
     if (ranking.empty()) continue;
-    Json list = Json::array();
-    for (const HeadScore& h : ranking) {
-      list.push_back(
-          {{"layer", h.layer}, {"head", h.head}, {"val_auc", h.val_auc}, {"val_f1", h.val_f1}});
-    }
-    heads[model.name] = list;
-    GP_RETURN_IF_ERROR(WriteTextFile((root / absl::StrCat("heads-", model.name, ".csv")).string(),
-                                     HeadRankingCsv(ranking)));
+    heads[model.name] = HeadRankingJson(ranking);
+    files.push_back({absl::StrCat("heads-", model.name, ".csv"), HeadRankingCsv(ranking)});
   }
-  return WriteJsonFile((root / "results.json").string(),
-                       {{"spec", spec.ToJson()}, {"cells", cells}, {"head_ranking", heads}});
+  files.push_back(
+      {"results.json",
+       Json({{"spec", spec.ToJson()}, {"cells", cells}, {"head_ranking", heads}}).dump(2) + "\n"});
+  return files;
 }
-
-}  // namespace
 
 absl::StatusOr<std::vector<CellResult>> RunAblation(
     const AblationSpec& spec, const AblationRunOptions& options,
@@ -131,100 +101,29 @@ absl::StatusOr<std::vector<CellResult>> RunAblation(
   GP_ASSIGN_OR_RETURN(auto done, ReadResultsLog(log_path));
 
   const std::vector<AblationCell> cells = ExpandAblation(spec);
-  AblationProgress progress;
-  progress.cells_total = static_cast<int>(cells.size());
-  for (const AblationCell& cell : cells) progress.cells_resumed += done.count(cell.id);
-  progress.cells_done = progress.cells_resumed;
-  const auto start = std::chrono::steady_clock::now();
-  const auto report = [&](const std::string& stage, const std::string& current,
-                          const CellResult* finished) {
-    if (!on_progress) return;
-    progress.stage = stage;
-    progress.current = current;
-    progress.finished = finished;
-    progress.elapsed_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const int ran = progress.cells_done - progress.cells_resumed;
-    progress.eta_seconds =
-        ran > 0 ? progress.elapsed_seconds / ran * (progress.cells_total - progress.cells_done)
-                : -1;
-    on_progress(progress);
-  };
+  SchedulerOptions scheduling;
+  for (const auto& [id, result] : done) scheduling.done.insert(id);
+  scheduling.share_forward_passes = options.share_forward_passes;
+  scheduling.cancel = options.cancel;
+  scheduling.stop_at_first_failure = true;
+  LocalExecutorOptions local;
+  local.datasets_dir = (fs::path(options.out_dir) / "datasets").string();
+  local.delete_datasets = options.delete_datasets;
+  LocalCellExecutor executor(local);
+  GP_RETURN_IF_ERROR(RunCells(
+      cells, executor, scheduling,
+      [&](const CellResult& result) {
+        GP_RETURN_IF_ERROR(AppendResult(log_path, result));
+        done[result.cell_id] = result;
+        return absl::OkStatus();
+      },
+      nullptr, on_progress));
 
   std::vector<CellResult> results;
-  std::string loaded_id;
-  ModelCache models(2);  // a model and its random-init twin stay loaded across families
-  ProbeDataset data;
-  for (size_t i = 0; i < cells.size(); ++i) {
-    const AblationCell& cell = cells[i];
-    if (options.cancel != nullptr && options.cancel->load()) {
-      return absl::CancelledError("ablation cancelled");
-    }
-    if (auto it = done.find(cell.id); it != done.end()) {
-      results.push_back(it->second);
-      continue;
-    }
-    const std::string dataset_path = DatasetPath(options.out_dir, cell.dataset_id);
-    if (loaded_id != cell.dataset_id) {
-      if (!fs::exists(dataset_path)) {
-        // Extract once, pool many: this dataset and the later ones of its family (other feature
-        // modes) that still have cells to run come from one forward pass. A family's cells are
-        // adjacent in the grid, so the scan stops where the family ends.
-        std::vector<DatasetSpec> family;
-        std::vector<std::string> paths;
-        const nlohmann::json family_json = cell.dataset.FamilyJson();
-        for (size_t j = i; j < cells.size(); ++j) {
-          const AblationCell& other = cells[j];
-          if (j > i && (!options.share_forward_passes || other.model_name != cell.model_name ||
-                        other.dataset.FamilyJson() != family_json)) {
-            break;
-          }
-          const std::string path = DatasetPath(options.out_dir, other.dataset_id);
-          if (done.count(other.id) || std::find(paths.begin(), paths.end(), path) != paths.end() ||
-              fs::exists(path)) {
-            continue;
-          }
-          family.push_back(other.dataset);
-          paths.push_back(path);
-        }
-        report("dataset", cell.dataset_id, nullptr);
-        const auto dataset_start = std::chrono::steady_clock::now();
-        DatasetBuildOptions build;
-        build.cache = &models;
-        build.cancel = options.cancel;
-        GP_RETURN_IF_ERROR(Annotate(BuildDatasets(family, paths, build), cell.dataset_id));
-        progress.dataset_seconds +=
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - dataset_start).count();
-      }
-      GP_ASSIGN_OR_RETURN(data, LoadProbeDataset(dataset_path));
-      loaded_id = cell.dataset_id;
-    }
-    report("probe", cell.id, nullptr);
-    TrainOptions training = cell.training;
-    ApplyFeatureLayout(data, &training.probe);
-    const auto probe_start = std::chrono::steady_clock::now();
-    absl::StatusOr<TrainResult> trained = TrainProbe(data, training);
-    if (!trained.ok()) return Annotate(trained.status(), cell.id);
-    CellResult result = DescribeCell(cell);
-    result.val = trained->val;
-    result.test = trained->test;
-    result.test_interval = trained->test_interval;
-    result.best_epoch = trained->best_epoch;
-    result.head_ranking = trained->head_ranking;
-    result.probe_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - probe_start).count();
-    progress.probe_seconds += result.probe_seconds;
-    GP_RETURN_IF_ERROR(AppendResult(log_path, result));
-    results.push_back(result);
-    ++progress.cells_done;
-    report("probe", cell.id, &results.back());
-
-    const bool last_of_dataset =
-        i + 1 == cells.size() || cells[i + 1].dataset_id != cell.dataset_id;
-    if (options.delete_datasets && last_of_dataset) fs::remove(dataset_path);
+  for (const AblationCell& cell : cells) results.push_back(done.at(cell.id));
+  for (const auto& [name, content] : ResultFiles(spec, results)) {
+    GP_RETURN_IF_ERROR(WriteTextFile((fs::path(options.out_dir) / name).string(), content));
   }
-  GP_RETURN_IF_ERROR(WriteResultTables(spec, options.out_dir, results));
-  report("done", "", nullptr);
   return results;
 }
 

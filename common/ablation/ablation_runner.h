@@ -1,8 +1,9 @@
-// Runs an ablation's cells on one machine: builds each dataset once (shared by its probes),
-// trains the probes and controls, and appends each finished cell's result to
-// OUT/results.jsonl at once, so an interrupted run resumes where it stopped. Datasets that
-// differ only in feature mode are built together from one forward pass. At the end it writes
-// results.csv, summary.csv, results.json and each model's head ranking (heads-<model>.csv).
+// Runs an ablation's cells in this process (the scheduler on the local executor): builds each
+// dataset once (shared by its probes), trains the probes and controls, and appends each
+// finished cell's result to OUT/results.jsonl at once, so an interrupted run resumes where it
+// stopped. Datasets that differ only in feature mode are built together from one forward pass.
+// At the end it writes the result files (ResultFiles): results.csv, summary.csv, results.json
+// and each model's head ranking (heads-<model>.csv). The coordinator serves the same files.
 #pragma once
 
 #include <atomic>
@@ -11,24 +12,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/ablation/ablation_scheduler.h"
 #include "common/ablation/ablation_spec.h"
 #include "common/ablation/result_tables.h"
 #include "nlohmann/json.hpp"
 
 namespace gp {
-
-struct AblationProgress {
-  int cells_done = 0;  // including resumed ones
-  int cells_total = 0;
-  int cells_resumed = 0;
-  std::string current;  // the cell (or dataset) being worked on
-  std::string stage;    // "dataset", "probe" or "done"
-  double elapsed_seconds = 0;
-  double dataset_seconds = 0;  // of this run, building datasets (forward passes and pooling)
-  double probe_seconds = 0;    // of this run, training probes
-  double eta_seconds = -1;     // unknown until a cell of this run finished
-  const CellResult* finished = nullptr;  // set when a cell just finished
-};
 
 struct AblationRunOptions {
   std::string out_dir;
@@ -37,10 +26,19 @@ struct AblationRunOptions {
   // Build the datasets of a family (same model and graphs, other feature modes) from one
   // forward pass; off builds each dataset alone (for measuring what sharing saves).
   bool share_forward_passes = true;
-  // Set by another thread to stop between forward passes and cells (Cancelled); finished
+  // Set by another thread to stop between forward passes and epochs (Cancelled); finished
   // cells stay in results.jsonl.
   const std::atomic<bool>* cancel = nullptr;
 };
+
+// OUT/spec.json fixes what OUT holds: creates OUT and writes it, or checks that the one there
+// is this spec's (FailedPrecondition naming OUT otherwise, rather than a mix of results).
+absl::Status ClaimOutDir(const AblationSpec& spec, const std::string& out_dir);
+
+// The result files of an ablation, named as they are written: results.csv, summary.csv,
+// results.json and heads-<model>.csv for each model with a per-head probe.
+std::vector<std::pair<std::string, std::string>> ResultFiles(
+    const AblationSpec& spec, const std::vector<CellResult>& results);
 
 // The results of every cell, resumed ones included, in grid order. An OUT holding another
 // spec's results is an error (FailedPrecondition) rather than a mix.

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/core/hash.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
@@ -348,6 +349,10 @@ const std::vector<std::string>& PositionFeatureNames() {
       "mean_offset",     "nearest_offset",  "nearest_distance", "count_offset_-2",
       "count_offset_-1", "count_offset_+1", "count_offset_+2"};
   return names;
+}
+
+std::string ContentKey(const DatasetSpec& spec) {
+  return absl::StrFormat("%016x", Fnv1a64(spec.ToJson().dump()));
 }
 
 nlohmann::json DatasetSpec::ToJson() const {

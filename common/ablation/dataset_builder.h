@@ -58,6 +58,10 @@ struct DatasetSpec {
   nlohmann::json FamilyJson() const;
 };
 
+// A dataset's content key: a hash of everything that determines its contents
+// (DatasetSpec::ToJson), 16 hex digits. The same settings always give the same key.
+std::string ContentKey(const DatasetSpec& spec);
+
 // Names of the position_features channels, in order.
 const std::vector<std::string>& PositionFeatureNames();
 

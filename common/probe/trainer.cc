@@ -6,6 +6,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -237,7 +238,8 @@ at::Tensor Predict(const Probe& probe, const Prepared& p, const at::Tensor& indi
 
 absl::StatusOr<TrainResult> TrainGradient(const Prepared& p, const TrainOptions& o,
                                           const ProbeOptions& probe_options,
-                                          const std::function<void(const EpochRecord&)>& on_epoch) {
+                                          const std::function<void(const EpochRecord&)>& on_epoch,
+                                          const std::atomic<bool>* cancel) {
   GP_ASSIGN_OR_RETURN(
       std::unique_ptr<Probe> probe,
       MakeProbe(probe_options, p.features.size(1), p.features.size(3), StreamSeed(o.seed, kInit)));
@@ -253,6 +255,9 @@ absl::StatusOr<TrainResult> TrainGradient(const Prepared& p, const TrainOptions&
   double best_f1 = -1;
   int epochs_without_gain = 0;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    if (cancel != nullptr && cancel->load()) {
+      return absl::CancelledError(absl::StrCat("training cancelled before epoch ", epoch));
+    }
     const at::Tensor order =
         p.train.index_select(0, at::randperm(p.train.size(0), shuffle, at::kLong));
     double loss_sum = 0;
@@ -339,7 +344,8 @@ void ApplyFeatureLayout(const ProbeDataset& data, ProbeOptions* probe) {
 }
 
 absl::StatusOr<TrainResult> TrainProbe(const ProbeDataset& data, const TrainOptions& o,
-                                       const std::function<void(const EpochRecord&)>& on_epoch) {
+                                       const std::function<void(const EpochRecord&)>& on_epoch,
+                                       const std::atomic<bool>* cancel) {
   if (o.epochs < 1)
     return absl::InvalidArgumentError(absl::StrCat("epochs ", o.epochs, ": must be >= 1"));
   if (o.batch_size < 1) {
@@ -372,9 +378,12 @@ absl::StatusOr<TrainResult> TrainProbe(const ProbeDataset& data, const TrainOpti
       probe.heads_per_layer = 1;
       probe.directions = p.features.size(3);
     }
+    // A logistic fit is one Newton solve (well under an epoch of a gradient probe): cancellation
+    // is checked around it.
+    if (cancel != nullptr && cancel->load()) return absl::CancelledError("training cancelled");
     absl::StatusOr<TrainResult> result = IsLogisticProbe(probe.kind)
                                              ? TrainLogistic(p, o, probe, on_epoch)
-                                             : TrainGradient(p, o, probe, on_epoch);
+                                             : TrainGradient(p, o, probe, on_epoch, cancel);
     GP_RETURN_IF_ERROR(result.status());
     result->labels_used = p.adjacency;
     return result;

@@ -9,6 +9,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <utility>
@@ -79,8 +80,10 @@ struct TrainResult {
 // metadata, where it records one.
 void ApplyFeatureLayout(const ProbeDataset& data, ProbeOptions* probe);
 
+// `cancel`, set by another thread, stops training before the next epoch (Cancelled).
 absl::StatusOr<TrainResult> TrainProbe(
     const ProbeDataset& data, const TrainOptions& options,
-    const std::function<void(const EpochRecord&)>& on_epoch = nullptr);
+    const std::function<void(const EpochRecord&)>& on_epoch = nullptr,
+    const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace gp

@@ -12,6 +12,26 @@
 
 namespace gp {
 
+std::vector<std::string> TakePositional(std::vector<std::string>* args,
+                                        const std::vector<FlagSpec>& specs) {
+  std::vector<std::string> positional, rest;
+  for (size_t i = 0; i < args->size(); ++i) {
+    const std::string& arg = (*args)[i];
+    if (arg.rfind("--", 0) != 0) {
+      positional.push_back(arg);
+      continue;
+    }
+    rest.push_back(arg);
+    const std::string name = arg.substr(2);
+    for (const FlagSpec& spec : specs) {
+      if (spec.name == name && spec.takes_value && i + 1 < args->size())
+        rest.push_back((*args)[++i]);
+    }
+  }
+  *args = rest;
+  return positional;
+}
+
 absl::StatusOr<Flags> Flags::Parse(const std::vector<std::string>& args,
                                    const std::vector<FlagSpec>& specs,
                                    const std::string& env_prefix) {

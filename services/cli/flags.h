@@ -38,6 +38,11 @@ class Flags {
   std::map<std::string, std::string> values_;
 };
 
+// Takes the arguments that are neither flags nor the values of flags out of `args`, in order
+// (`graphprobe submit --coordinator ADDR SPEC`: SPEC).
+std::vector<std::string> TakePositional(std::vector<std::string>* args,
+                                        const std::vector<FlagSpec>& specs);
+
 // "  --model DIR   help" lines for usage messages.
 std::string FlagsHelp(const std::vector<FlagSpec>& specs);
 

@@ -3,7 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "services/cli/ablation_commands.h"
 #include "services/cli/attention_command.h"
+#include "services/cli/cluster_command.h"
 #include "services/cli/dataset_command.h"
 #include "services/cli/run_command.h"
 #include "services/cli/tokenize_command.h"
@@ -20,7 +22,14 @@ void PrintUsage() {
          "attention\n"
          "  dataset     random graphs -> prompts -> attention -> node-pair features (a dataset "
          "file)\n"
-         "  run         the whole ablation in one process (default: the toy model)\n"
+         "  run         the whole ablation through the services in one process (default: the "
+         "toy model)\n"
+         "  submit      submit an ablation spec to a coordinator (prints its id)\n"
+         "  watch       follow an ablation until it ends\n"
+         "  results     write an ablation's result files\n"
+         "  list        list a coordinator's ablations\n"
+         "  cancel      cancel an ablation across the services\n"
+         "  cluster     `cluster up` / `cluster down`: a local cluster of service processes\n"
          "  tokenize    tokenize stdin with a tokenizer.json: ids, tokens, byte offsets as JSON\n"
          "  train       train a probe on a dataset file\n"
          "  train-lm    train the small graph-reading language model (the embedded default)\n\n"
@@ -39,6 +48,12 @@ int main(int argc, char** argv) {
   if (command == "attention") return gp::RunAttentionCommand(args);
   if (command == "dataset") return gp::RunDatasetCommand(args);
   if (command == "run") return gp::RunRunCommand(args);
+  if (command == "submit") return gp::RunSubmitCommand(args);
+  if (command == "watch") return gp::RunWatchCommand(args);
+  if (command == "results") return gp::RunResultsCommand(args);
+  if (command == "list") return gp::RunListCommand(args);
+  if (command == "cancel") return gp::RunCancelCommand(args);
+  if (command == "cluster") return gp::RunClusterCommand(args);
   if (command == "train") return gp::RunTrainCommand(args);
   if (command == "train-lm") return gp::RunTrainLmCommand(args);
   if (command == "tokenize") return gp::RunTokenizeCommand(args, std::cin, std::cout);

@@ -2,6 +2,7 @@
 #include "services/cli/run_command.h"
 
 #include <ATen/Parallel.h>
+#include <grpcpp/grpcpp.h>
 
 #include <filesystem>
 #include <iostream>
@@ -12,9 +13,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/ablation/ablation_runner.h"
+#include "common/core/hash.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
+#include "common/rpc/status.h"
+#include "services/cli/coordinator_client.h"
 #include "services/cli/flags.h"
+#include "services/cluster/embedded_cluster.h"
 
 #ifndef GP_DEFAULT_MODEL_DIR
 #define GP_DEFAULT_MODEL_DIR "models/graph-toy"
@@ -28,10 +33,13 @@ const std::vector<FlagSpec> kRunFlags = {
     {"out", true, "output directory (default graphprobe-run); a rerun resumes there"},
     {"model", true, "toy model directory for the built-in spec (default: the embedded one)"},
     {"print-spec", false, "print the spec that would run (JSON) and exit"},
-    {"delete-datasets", false, "remove each dataset file once its cells are done"},
+    {"delete-datasets", false, "remove the dataset files once the run is done"},
     {"threads", true, "CPU threads (default: all cores)"},
+    {"direct", false,
+     "run the cells in this thread without the services (the scheduler on the local executor; "
+     "for measuring what the services cost)"},
     {"separate-extraction", false,
-     "one forward pass per dataset instead of one per family of feature modes (for measuring)"},
+     "with --direct: one forward pass per dataset instead of one per family of feature modes"},
     {"help", false, "show this help"},
 };
 
@@ -163,6 +171,82 @@ void PrintHeadRankings(const AblationSpec& spec, const std::vector<CellResult>& 
   }
 }
 
+// The deepest directory holding every model of the spec: the embedded extractor's model root.
+std::string CommonModelRoot(const AblationSpec& spec) {
+  std::filesystem::path root;
+  for (const AblationModel& model : spec.models) {
+    const std::filesystem::path dir =
+        std::filesystem::absolute(model.path).lexically_normal().parent_path();
+    if (root.empty()) {
+      root = dir;
+      continue;
+    }
+    std::filesystem::path common;
+    for (auto a = root.begin(), b = dir.begin(); a != root.end() && b != dir.end() && *a == *b;
+         ++a, ++b) {
+      common /= *a;
+    }
+    root = common;
+  }
+  return root.string();
+}
+
+// The spec through the services: an embedded cluster under OUT/cluster (a rerun resumes from
+// its state), the ablation submitted and watched, its result files fetched into OUT.
+absl::StatusOr<std::vector<CellResult>> RunThroughServices(const AblationSpec& spec,
+                                                           const std::string& out_dir,
+                                                           bool delete_datasets) {
+  namespace pb = graphprobe::v1;
+  GP_RETURN_IF_ERROR(ClaimOutDir(spec, out_dir));
+  // Model paths as a cluster sees them: relative to the extractor's model root.
+  AblationSpec submitted = spec;
+  const std::string root = CommonModelRoot(spec);
+  for (AblationModel& model : submitted.models) {
+    model.path =
+        std::filesystem::absolute(model.path).lexically_normal().lexically_relative(root).string();
+  }
+  EmbeddedClusterOptions options;
+  options.state_dir = (std::filesystem::path(out_dir) / "cluster").string();
+  options.model_root = root;
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedCluster> cluster, EmbeddedCluster::Start(options));
+  auto stub = CoordinatorStub(cluster->coordinator_address());
+  pb::CreateAblationRequest request;
+  request.set_spec_json(submitted.ToJson().dump());
+  request.set_request_id(absl::StrFormat("run-%016x", Fnv1a64(request.spec_json())));
+  pb::Ablation ablation;
+  {
+    grpc::ClientContext context;
+    const grpc::Status status = stub->CreateAblation(&context, request, &ablation);
+    if (!status.ok()) return FromGrpcStatus(status, "spec");
+  }
+  std::cout << "coordinator " << cluster->coordinator_address() << ": ablation " << ablation.id()
+            << std::endl;
+  GP_ASSIGN_OR_RETURN(ablation, WatchAblation(*stub, ablation.id(), std::cout));
+  GP_RETURN_IF_ERROR(AblationOutcome(ablation));
+  GP_RETURN_IF_ERROR(DownloadResults(*stub, ablation.id(), out_dir).status());
+  std::cout << absl::StrFormat("done in %.1f s\n", ablation.elapsed_seconds());
+  cluster.reset();
+  if (delete_datasets) {
+    for (const char* dir : {"features/datasets", "trainer/datasets"}) {
+      std::error_code ignored;
+      std::filesystem::remove_all(std::filesystem::path(options.state_dir) / dir, ignored);
+    }
+  }
+  // The cells of results.json, also as results.jsonl (a line each), as the direct run writes.
+  const std::string json_path = (std::filesystem::path(out_dir) / "results.json").string();
+  GP_ASSIGN_OR_RETURN(nlohmann::json all, ReadJsonFile(json_path));
+  std::vector<CellResult> results;
+  std::string lines;
+  for (const nlohmann::json& cell : all.at("cells")) {
+    GP_ASSIGN_OR_RETURN(CellResult result, CellResult::FromJson(cell));
+    results.push_back(std::move(result));
+    absl::StrAppend(&lines, cell.dump(), "\n");
+  }
+  GP_RETURN_IF_ERROR(
+      WriteTextFile((std::filesystem::path(out_dir) / "results.jsonl").string(), lines));
+  return results;
+}
+
 absl::Status Run(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(int64_t threads, flags.Int("threads", 0));
   if (threads > 0) at::set_num_threads(static_cast<int>(threads));
@@ -181,19 +265,26 @@ absl::Status Run(const Flags& flags) {
     std::cout << spec.ToJson().dump(2) << "\n";
     return absl::OkStatus();
   }
-  AblationRunOptions options;
-  options.out_dir = flags.Get("out", "graphprobe-run");
-  options.delete_datasets = flags.Has("delete-datasets");
-  options.share_forward_passes = !flags.Has("separate-extraction");
+  const std::string out_dir = flags.Get("out", "graphprobe-run");
+  const bool direct = flags.Has("direct") || flags.Has("separate-extraction");
   const size_t cells = ExpandAblation(spec).size();
-  std::cout << "ablation '" << spec.name << "': " << cells << " cells -> " << options.out_dir
-            << std::endl;
-  GP_ASSIGN_OR_RETURN(std::vector<CellResult> results, RunAblation(spec, options, PrintProgress));
+  std::cout << "ablation '" << spec.name << "': " << cells << " cells -> " << out_dir
+            << (direct ? " (direct)" : " (through the services)") << std::endl;
+  std::vector<CellResult> results;
+  if (direct) {
+    AblationRunOptions options;
+    options.out_dir = out_dir;
+    options.delete_datasets = flags.Has("delete-datasets");
+    options.share_forward_passes = !flags.Has("separate-extraction");
+    GP_ASSIGN_OR_RETURN(results, RunAblation(spec, options, PrintProgress));
+  } else {
+    GP_ASSIGN_OR_RETURN(results, RunThroughServices(spec, out_dir, flags.Has("delete-datasets")));
+  }
   const std::vector<ConfigSummary> summaries = SummarizeOverSeeds(results);
   PrintResultsTable(spec, summaries);
   PrintSelected(spec, summaries);
   PrintHeadRankings(spec, results);
-  std::cout << "\nwrote " << options.out_dir
+  std::cout << "\nwrote " << out_dir
             << "/results.csv, summary.csv, results.json, heads-<model>.csv\n";
   return absl::OkStatus();
 }
@@ -205,7 +296,8 @@ int RunRunCommand(const std::vector<std::string>& args) {
       "run",
       "usage: graphprobe run [--spec FILE] [--out DIR]\n"
       "Runs an ablation (models x graphs x notations x feature modes x probes, with controls)\n"
-      "in one process and writes results.csv, results.json and the head ranking per model.",
+      "through the four services started in this process (the cluster's code path) and writes\n"
+      "results.csv, results.json and the head ranking per model. A rerun resumes.",
       kRunFlags, args, std::cout, Run);
 }
 

@@ -12,6 +12,7 @@
 #include "common/core/status.h"
 #include "common/model/tensor_io.h"
 #include "common/probe/trainer.h"
+#include "common/probe/training_artifacts.h"
 #include "services/cli/flags.h"
 
 namespace gp {
@@ -97,52 +98,14 @@ absl::Status RunTrain(const Flags& flags) {
       }));
   if (terminal) std::cerr << "\n";
 
-  std::error_code error;
-  std::filesystem::create_directories(out_dir, error);
-  if (error) {
-    return absl::InternalError(absl::StrCat("cannot create ", out_dir, ": ", error.message()));
-  }
-  nlohmann::json metrics = {{"val", result.val.ToJson()},
-                            {"test", result.test.ToJson()},
-                            {"test_interval", result.test_interval.ToJson()},
-                            {"threshold", result.threshold},
-                            {"best_epoch", result.best_epoch},
-                            {"probe", o.probe.kind},
-                            {"task", flags.Get("task", "undirected")},
-                            {"control", control.empty() ? "none" : control},
-                            {"data", data_path},
-                            {"seed", o.seed}};
-  if (!result.head_ranking.empty()) {
-    nlohmann::json ranking = nlohmann::json::array();
-    for (const auto& h : result.head_ranking) {
-      ranking.push_back(
-          {{"layer", h.layer}, {"head", h.head}, {"val_auc", h.val_auc}, {"val_f1", h.val_f1}});
-    }
-    metrics["head_ranking"] = ranking;
-  }
-  GP_RETURN_IF_ERROR(WriteJsonFile(out_dir + "/metrics.json", metrics));
-  std::string history =
-      "epoch,train_loss,val_loss,val_accuracy,val_precision,val_recall,val_f1,val_auc\n";
-  for (const auto& r : result.history) {
-    absl::StrAppend(&history, absl::StrFormat("%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", r.epoch,
-                                              r.train_loss, r.val.loss, r.val.accuracy,
-                                              r.val.precision, r.val.recall, r.val.f1, r.val.auc));
-  }
-  GP_RETURN_IF_ERROR(WriteTextFile(out_dir + "/training_history.csv", history));
-  std::vector<std::pair<std::string, at::Tensor>> parameters;
-  for (const auto& [name, tensor] : result.best_parameters) {
-    parameters.push_back({name, tensor.detach().to(at::kFloat).contiguous()});
-  }
-  GP_RETURN_IF_ERROR(WriteTensors(out_dir + "/best_model.safetensors", parameters,
-                                  {{"probe", o.probe.kind}, {"format", "graphprobe-probe-v1"}}));
+  GP_RETURN_IF_ERROR(WriteTrainingArtifacts(data, o, result,
+                                            {{"probe", o.probe.kind},
+                                             {"task", flags.Get("task", "undirected")},
+                                             {"control", control.empty() ? "none" : control},
+                                             {"data", data_path},
+                                             {"seed", o.seed}},
+                                            out_dir));
   const at::Tensor test_adjacency = result.labels_used.index_select(0, result.test_indices);
-  GP_RETURN_IF_ERROR(
-      WriteTensors(out_dir + "/predictions.safetensors",
-                   {{"probabilities", result.test_probabilities.contiguous()},
-                    {"adjacency", test_adjacency.to(at::kByte)},
-                    {"graph_id", data.graph_id.index_select(0, result.test_indices)}},
-                   {{"split", "test"}, {"probe", o.probe.kind}}));
-
   std::cout << absl::StrFormat("%s on %s (%s): best epoch %d\n", o.probe.kind, data_path,
                                flags.Get("task", "undirected"), result.best_epoch);
   std::cout << absl::StrFormat("  val  F1 %.3f  AUC %.3f  accuracy %.3f  exact graphs %.3f\n",

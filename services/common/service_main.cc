@@ -22,6 +22,27 @@ std::vector<FlagSpec> WithServiceFlags(std::vector<FlagSpec> own,
   return own;
 }
 
+std::vector<FlagSpec> WithWorkerFlags(std::vector<FlagSpec> own,
+                                      const std::string& default_listen) {
+  own.push_back({"coordinator", true, "host:port of the coordinator to register with"});
+  own.push_back({"advertise", true,
+                 "host:port others reach this worker at (default: the address it listens on)"});
+  return WithServiceFlags(std::move(own), default_listen);
+}
+
+std::unique_ptr<WorkerRegistration> RegisterWithCoordinator(const Flags& flags,
+                                                            const std::string& kind,
+                                                            const std::string& bound_address,
+                                                            int capacity) {
+  if (!flags.Has("coordinator")) return nullptr;
+  RegistrationOptions options;
+  options.coordinator = flags.Get("coordinator", "");
+  options.kind = kind;
+  options.address = flags.Get("advertise", bound_address);
+  options.capacity = capacity;
+  return std::make_unique<WorkerRegistration>(options);
+}
+
 bool HandledHealthCheck(const Flags& flags, absl::Status* status) {
   if (!flags.Has("health-check")) return false;
   *status = CheckHealth(flags.Get("health-check", ""), 5);

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "common/rpc/server.h"
+#include "common/rpc/worker_registration.h"
 #include "services/cli/flags.h"
 
 namespace gp {
@@ -16,6 +18,17 @@ namespace gp {
 // `own` followed by the common flags; `default_listen` is documented in --listen's help.
 std::vector<FlagSpec> WithServiceFlags(std::vector<FlagSpec> own,
                                        const std::string& default_listen);
+
+// WithServiceFlags plus the flags of a worker of the coordinator: --coordinator ADDR (register
+// there and keep a lease) and --advertise ADDR (the address others reach this worker at).
+std::vector<FlagSpec> WithWorkerFlags(std::vector<FlagSpec> own, const std::string& default_listen);
+
+// With --coordinator: registers this worker (at --advertise, default the bound address) and
+// keeps its lease until the returned object is destroyed; null without --coordinator.
+std::unique_ptr<WorkerRegistration> RegisterWithCoordinator(const Flags& flags,
+                                                            const std::string& kind,
+                                                            const std::string& bound_address,
+                                                            int capacity);
 
 // With --health-check ADDR: asks ADDR and prints SERVING (OK) or returns why not; true when the
 // flag was given (the binary should then exit with `*status`).

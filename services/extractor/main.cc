@@ -15,7 +15,7 @@
 namespace gp {
 namespace {
 
-const std::vector<FlagSpec> kFlags = WithServiceFlags(
+const std::vector<FlagSpec> kFlags = WithWorkerFlags(
     {
         {"model-root", true, "directory under which request model paths resolve (required)"},
         {"device", true, "cpu (default), cuda or cuda:N"},
@@ -62,6 +62,7 @@ absl::Status Serve(const Flags& flags) {
     preload.emplace_back(path);
   }
   GP_RETURN_IF_ERROR(service.WarmUp(preload));
+  const auto registration = RegisterWithCoordinator(flags, "extractor", running.address, 1);
   GP_RETURN_IF_ERROR(ServeUntilSignal(flags, running, [&] { service.Stop(); }));
   LOG(INFO) << "event=extractor_done forward_passes=" << service.forward_passes();
   return absl::OkStatus();

@@ -14,8 +14,6 @@ absl::Status Field(const std::string& field, const absl::Status& status) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", status.message()));
 }
 
-std::string Hash(const std::string& text) { return absl::StrFormat("%016x", Fnv1a64(text)); }
-
 }  // namespace
 
 absl::StatusOr<std::vector<DatasetSpec>> DatasetSpecsOf(
@@ -96,12 +94,39 @@ absl::StatusOr<std::vector<DatasetSpec>> DatasetSpecsOf(
   return specs;
 }
 
-std::string ContentKey(const DatasetSpec& spec) { return Hash(spec.ToJson().dump()); }
+graphprobe::v1::BuildDatasetRequest BuildDatasetRequestOf(const std::vector<DatasetSpec>& specs) {
+  graphprobe::v1::BuildDatasetRequest request;
+  if (specs.empty()) return request;
+  const DatasetSpec& spec = specs[0];
+  request.mutable_model()->set_path(spec.model);
+  request.mutable_model()->set_random_init(spec.random_init);
+  request.mutable_model()->set_init_seed(spec.init_seed);
+  request.mutable_model()->set_dtype(spec.dtype);
+  graphprobe::v1::GraphSettings& g = *request.mutable_graphs();
+  g.set_nodes(spec.generator.num_nodes);
+  g.set_generator(GeneratorKindName(spec.generator.kind));
+  g.set_expected_degree(spec.generator.expected_degree);
+  g.set_edge_probability(std::max(0.0, spec.generator.edge_probability));
+  g.set_num_trees(spec.generator.num_trees);
+  g.set_names(NameSchemeName(spec.names));
+  g.set_notation(NotationName(spec.prompt.notation));
+  g.set_separator(spec.prompt.separator == Separator::kNewline ? "newline" : "comma");
+  g.set_no_header(!spec.prompt.node_header);
+  g.set_preamble(spec.prompt.preamble);
+  g.set_question(spec.prompt.question);
+  for (const DatasetSpec& member : specs)
+    request.add_feature_modes(FeatureModeName(member.features));
+  request.set_num_graphs(spec.num_graphs);
+  request.set_permutations(spec.permutations);
+  request.set_seed(spec.seed);
+  request.set_batch_size(spec.batch_size);
+  return request;
+}
 
 std::string JobId(const std::vector<DatasetSpec>& specs) {
   std::string all;
   for (const DatasetSpec& spec : specs) all += spec.ToJson().dump();
-  return Hash(all);
+  return absl::StrFormat("%016x", Fnv1a64(all));
 }
 
 }  // namespace gp

@@ -1,5 +1,5 @@
 // A BuildDatasetRequest as the dataset specs it asks for (one per feature mode, one family),
-// checked field by field, and the content keys that name the datasets and the job.
+// checked field by field (and back: the request of a family of specs), and the job's id.
 #pragma once
 
 #include <string>
@@ -16,9 +16,10 @@ namespace gp {
 absl::StatusOr<std::vector<DatasetSpec>> DatasetSpecsOf(
     const graphprobe::v1::BuildDatasetRequest& request);
 
-// A dataset's content key: a hash of everything that determines its contents
-// (DatasetSpec::ToJson), 16 hex digits. The same settings always give the same key.
-std::string ContentKey(const DatasetSpec& spec);
+// The request for a family of specs (equal but for their features; DatasetSpecsOf gives them
+// back with the same content keys).
+graphprobe::v1::BuildDatasetRequest BuildDatasetRequestOf(const std::vector<DatasetSpec>& specs);
+
 // A job's id: the content key of its first dataset's family and modes together.
 std::string JobId(const std::vector<DatasetSpec>& specs);
 

@@ -15,6 +15,7 @@
 #include "common/rpc/remote_attention_source.h"
 #include "common/rpc/status.h"
 #include "common/rpc/tensor_wire.h"
+#include "common/rpc/worker_registration.h"
 #include "services/features/dataset_request.h"
 
 namespace gp {
@@ -145,6 +146,7 @@ void FeaturesService::RunJob(const std::string& id) {
       job.set_state(cancelled ? (stopping_ ? pb::Job::QUEUED : pb::Job::CANCELLED)
                               : pb::Job::FAILED);
       job.set_error(cancelled && stopping_ ? "" : std::string(status.message()));
+      job.set_error_code(cancelled && stopping_ ? 0 : static_cast<int>(status.code()));
     });
     LOG(INFO) << "event=job_ended id=" << id << " status=\"" << status.message() << "\"";
   };
@@ -152,6 +154,16 @@ void FeaturesService::RunJob(const std::string& id) {
   if (!specs.ok()) return fail(specs.status());
   RemoteSourceOptions remote;
   remote.extractors = options_.extractors;
+  if (remote.extractors.empty()) {
+    absl::StatusOr<std::vector<std::string>> live =
+        LiveWorkers(options_.coordinator, "extractor", 10);
+    if (!live.ok()) return fail(live.status());
+    if (live->empty()) {
+      return fail(absl::UnavailableError(absl::StrCat(
+          "no live extractor is registered with the coordinator at ", options_.coordinator)));
+    }
+    remote.extractors = *live;
+  }
   remote.model = ModelRefOf((*specs)[0]);
   remote.wire_dtype = request.wire_dtype() == pb::DTYPE_BF16 ? pb::DTYPE_BF16 : pb::DTYPE_F32;
   remote.deadline_seconds = options_.extract_deadline_seconds;
@@ -196,6 +208,7 @@ grpc::Status FeaturesService::BuildDataset(grpc::ServerContext*,
       entry.cancel = false;
       entry.job.set_state(pb::Job::QUEUED);
       entry.job.clear_error();
+      entry.job.clear_error_code();
       ++entry.version;
       queue_.push_back(id);
       changed_.notify_all();

@@ -28,9 +28,10 @@ namespace gp {
 
 struct FeaturesOptions {
   std::string data_dir;
-  std::vector<std::string> extractors;  // host:port
-  int max_jobs = 2;                     // jobs running at once
-  int max_queued_jobs = 1000;           // beyond: RESOURCE_EXHAUSTED
+  std::vector<std::string> extractors;  // host:port; empty: the live ones of `coordinator`
+  std::string coordinator;
+  int max_jobs = 2;            // jobs running at once
+  int max_queued_jobs = 1000;  // beyond: RESOURCE_EXHAUSTED
   double extract_deadline_seconds = 300;
 };
 

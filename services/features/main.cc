@@ -15,10 +15,12 @@
 namespace gp {
 namespace {
 
-const std::vector<FlagSpec> kFlags = WithServiceFlags(
+const std::vector<FlagSpec> kFlags = WithWorkerFlags(
     {
         {"data", true, "directory of job records and datasets (required)"},
-        {"extractors", true, "comma-separated host:port of the extractors (required)"},
+        {"extractors", true,
+         "comma-separated host:port of the extractors (default: those registered with "
+         "--coordinator)"},
         {"max-jobs", true, "jobs running at once (default 2)"},
     },
     "127.0.0.1:50052");
@@ -28,11 +30,14 @@ absl::Status Serve(const Flags& flags) {
   if (HandledHealthCheck(flags, &health)) return health;
   FeaturesOptions options;
   GP_ASSIGN_OR_RETURN(options.data_dir, flags.Required("data"));
-  GP_ASSIGN_OR_RETURN(std::string extractors, flags.Required("extractors"));
+  const std::string extractors = flags.Get("extractors", "");
   for (absl::string_view address : absl::StrSplit(extractors, ',', absl::SkipEmpty())) {
     options.extractors.emplace_back(address);
   }
-  if (options.extractors.empty()) return absl::InvalidArgumentError("--extractors: none given");
+  options.coordinator = flags.Get("coordinator", "");
+  if (options.extractors.empty() && options.coordinator.empty()) {
+    return absl::InvalidArgumentError("--extractors: none given (and no --coordinator to ask)");
+  }
   GP_ASSIGN_OR_RETURN(int64_t max_jobs, flags.Int("max-jobs", options.max_jobs));
   if (max_jobs < 1) return absl::InvalidArgumentError("--max-jobs must be >= 1");
   options.max_jobs = static_cast<int>(max_jobs);
@@ -44,6 +49,8 @@ absl::Status Serve(const Flags& flags) {
   LOG(INFO) << "event=listening address=" << running.address << " data=" << options.data_dir
             << " extractors=" << extractors;
   GP_RETURN_IF_ERROR(service.Start());
+  const auto registration =
+      RegisterWithCoordinator(flags, "features", running.address, options.max_jobs);
   // A shutdown stops running jobs between forward passes; they stay queued for the next start.
   return ServeUntilSignal(flags, running, [&] { service.Stop(); });
 }
@@ -54,7 +61,8 @@ absl::Status Serve(const Flags& flags) {
 int main(int argc, char** argv) {
   gp::BlockTerminationSignals();
   std::vector<std::string> args(argv + 1, argv + argc);
-  return gp::RunSubcommand("features",
-                           "graphprobe-features --data DIR --extractors ADDR,... [--listen ADDR]",
-                           gp::kFlags, args, std::cout, gp::Serve, {}, "GRAPHPROBE_FEATURES_");
+  return gp::RunSubcommand(
+      "features",
+      "graphprobe-features --data DIR (--extractors ADDR,... | --coordinator ADDR) [--listen ADDR]",
+      gp::kFlags, args, std::cout, gp::Serve, {}, "GRAPHPROBE_FEATURES_");
 }

@@ -1,0 +1,55 @@
+// graphprobe-coordinator: serves the Coordinator RPC (and gRPC health and reflection):
+// ablations submitted by `graphprobe submit`, scheduled on the workers that register with it,
+// state in SQLite under --state. Flags also come from GRAPHPROBE_COORDINATOR_* environment
+// variables. SIGTERM drains: running ablations stop where they are and resume at the next start.
+#include <c10/util/Logging.h>
+
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "common/core/status.h"
+#include "services/common/service_main.h"
+#include "services/coordinator/coordinator_service.h"
+
+namespace gp {
+namespace {
+
+const std::vector<FlagSpec> kFlags = WithServiceFlags(
+    {
+        {"state", true, "directory of the state database (required)"},
+        {"lease-seconds", true, "how long a worker stays live without a heartbeat (default 10)"},
+        {"max-attempts", true, "tries per cell and dataset for passing failures (default 5)"},
+    },
+    "127.0.0.1:50050");
+
+absl::Status Serve(const Flags& flags) {
+  absl::Status health;
+  if (HandledHealthCheck(flags, &health)) return health;
+  CoordinatorOptions options;
+  GP_ASSIGN_OR_RETURN(options.state_dir, flags.Required("state"));
+  GP_ASSIGN_OR_RETURN(options.lease_seconds, flags.Double("lease-seconds", options.lease_seconds));
+  if (!(options.lease_seconds >= 0.1)) {
+    return absl::InvalidArgumentError("--lease-seconds must be >= 0.1");
+  }
+  GP_ASSIGN_OR_RETURN(int64_t attempts, flags.Int("max-attempts", options.max_attempts));
+  if (attempts < 1) return absl::InvalidArgumentError("--max-attempts must be >= 1");
+  options.max_attempts = static_cast<int>(attempts);
+
+  CoordinatorService service(options);
+  GP_RETURN_IF_ERROR(service.Start());
+  GP_ASSIGN_OR_RETURN(RunningServer running,
+                      StartServer(flags.Get("listen", "127.0.0.1:50050"), {&service}, 64 << 20));
+  std::cout << "listening on " << running.address << std::endl;
+  LOG(INFO) << "event=listening address=" << running.address << " state=" << options.state_dir;
+  return ServeUntilSignal(flags, running, [&] { service.Stop(); });
+}
+
+}  // namespace
+}  // namespace gp
+
+int main(int argc, char** argv) {
+  gp::BlockTerminationSignals();
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return gp::RunSubcommand("coordinator", "graphprobe-coordinator --state DIR [--listen ADDR]",
+                           gp::kFlags, args, std::cout, gp::Serve, {}, "GRAPHPROBE_COORDINATOR_");
+}

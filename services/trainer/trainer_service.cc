@@ -1,0 +1,422 @@
+// Training jobs: queueing, dataset fetching and caching, training, artifacts, watching.
+#include "services/trainer/trainer_service.h"
+
+#include <c10/util/Logging.h>
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/core/hash.h"
+#include "common/core/json_file.h"
+#include "common/core/status.h"
+#include "common/probe/trainer.h"
+#include "common/probe/training_artifacts.h"
+#include "common/rpc/status.h"
+#include "graphprobe/v1/features.grpc.pb.h"
+#include "services/trainer/training_request.h"
+
+namespace gp {
+namespace {
+
+namespace fs = std::filesystem;
+namespace pb = graphprobe::v1;
+
+grpc::Status NoSuchJob(const std::string& id) {
+  return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("training job '", id, "'"));
+}
+
+bool Finished(pb::TrainingJob::State state) {
+  return state == pb::TrainingJob::SUCCEEDED || state == pb::TrainingJob::FAILED ||
+         state == pb::TrainingJob::CANCELLED;
+}
+
+bool IsContentKey(const std::string& key) {
+  return key.size() == 16 && key.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TrainerService::TrainerService(TrainerOptions options) : options_(std::move(options)) {}
+
+TrainerService::~TrainerService() { Stop(); }
+
+std::string TrainerService::JobDir(const std::string& id) const {
+  return (fs::path(options_.work_dir) / "jobs" / id).string();
+}
+
+absl::Status TrainerService::Start() {
+  std::error_code error;
+  for (const char* sub : {"jobs", "datasets"}) {
+    fs::create_directories(fs::path(options_.work_dir) / sub, error);
+    if (error) {
+      return absl::InternalError(
+          absl::StrCat("cannot create ", options_.work_dir, "/", sub, ": ", error.message()));
+    }
+  }
+  for (int i = 0; i < std::max(1, options_.max_jobs); ++i) {
+    workers_.emplace_back([this] { RunWorker(); });
+  }
+  return absl::OkStatus();
+}
+
+void TrainerService::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& [id, entry] : jobs_) entry->cancel = true;
+    changed_.notify_all();
+  }
+  for (std::thread& worker : workers_) worker.join();
+  workers_.clear();
+}
+
+void TrainerService::Update(const std::string& id, const std::function<void(JobEntry&)>& change) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  JobEntry& entry = *jobs_.at(id);
+  change(entry);
+  ++entry.version;
+  changed_.notify_all();
+}
+
+void TrainerService::RunWorker() {
+  for (;;) {
+    std::string id;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      id = queue_.front();
+      queue_.pop_front();
+      if (jobs_.at(id)->job.state() != pb::TrainingJob::QUEUED) continue;  // cancelled
+    }
+    RunJob(id);
+  }
+}
+
+absl::StatusOr<std::string> TrainerService::FetchDataset(const std::string& key,
+                                                         const std::string& features_address,
+                                                         const std::atomic<bool>* cancel) {
+  const std::string path =
+      (fs::path(options_.work_dir) / "datasets" / (key + ".safetensors")).string();
+  std::lock_guard<std::mutex> lock(fetch_mutex_);
+  if (fs::exists(path)) return path;
+  auto channel = grpc::CreateChannel(features_address, grpc::InsecureChannelCredentials());
+  auto stub = pb::Features::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(
+      std::chrono::system_clock::now() +
+      std::chrono::milliseconds(static_cast<int64_t>(options_.fetch_deadline_seconds * 1000)));
+  pb::GetDatasetRequest request;
+  request.set_key(key);
+  auto reader = stub->GetDataset(&context, request);
+  const std::string partial = path + ".download";
+  std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+  pb::DatasetChunk chunk;
+  uint64_t received = 0, total = 0;
+  while (reader->Read(&chunk)) {
+    if (cancel->load()) context.TryCancel();
+    if (chunk.offset() != received) {
+      context.TryCancel();
+      reader->Finish();
+      return absl::DataLossError(absl::StrCat("dataset ", key, " from ", features_address,
+                                              ": chunk at ", chunk.offset(), ", expected ",
+                                              received));
+    }
+    out.write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
+    received += chunk.data().size();
+    total = chunk.total_bytes();
+  }
+  const grpc::Status status = reader->Finish();
+  out.close();
+  if (!status.ok()) {
+    fs::remove(partial);
+    if (cancel->load()) return absl::CancelledError("cancelled while fetching the dataset");
+    return FromGrpcStatus(status, absl::StrCat("dataset ", key, " from ", features_address));
+  }
+  if (received != total || !out) {
+    fs::remove(partial);
+    return absl::DataLossError(absl::StrCat("dataset ", key, " from ", features_address, ": got ",
+                                            received, " of ", total, " bytes"));
+  }
+  std::error_code error;
+  fs::rename(partial, path, error);
+  if (error) return absl::InternalError(absl::StrCat("cannot write ", path, ": ", error.message()));
+  LOG(INFO) << "event=dataset_fetched key=" << key << " bytes=" << total
+            << " from=" << features_address;
+  return path;
+}
+
+absl::StatusOr<std::shared_ptr<const ProbeDataset>> TrainerService::LoadDataset(
+    const std::string& key, const std::string& path) {
+  std::lock_guard<std::mutex> lock(datasets_mutex_);
+  for (auto it = loaded_.begin(); it != loaded_.end(); ++it) {
+    if (it->first == key) {
+      loaded_.splice(loaded_.begin(), loaded_, it);
+      return it->second;
+    }
+  }
+  GP_ASSIGN_OR_RETURN(ProbeDataset data, LoadProbeDataset(path));
+  loaded_.emplace_front(key, std::make_shared<const ProbeDataset>(std::move(data)));
+  // As many as jobs may run at once, plus the next one's.
+  while (static_cast<int>(loaded_.size()) > options_.max_jobs + 1) loaded_.pop_back();
+  return loaded_.front().second;
+}
+
+void TrainerService::RunJob(const std::string& id) {
+  pb::CreateTrainingJobRequest request;
+  std::atomic<bool>* cancel;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    request = jobs_.at(id)->request;
+    cancel = &jobs_.at(id)->cancel;
+  }
+  const auto end = [&](const absl::Status& status) {
+    const bool cancelled = status.code() == absl::StatusCode::kCancelled;
+    Update(id, [&](JobEntry& entry) {
+      entry.job.set_state(cancelled ? pb::TrainingJob::CANCELLED : pb::TrainingJob::FAILED);
+      entry.job.set_error(std::string(status.message()));
+      entry.job.set_error_code(static_cast<int>(status.code()));
+    });
+    LOG(INFO) << "event=training_ended id=" << id << " cell=" << request.cell_id() << " status=\""
+              << status.message() << "\"";
+  };
+  Update(id, [](JobEntry& entry) { entry.job.set_state(pb::TrainingJob::FETCHING); });
+  absl::StatusOr<std::string> path =
+      FetchDataset(request.dataset_key(), request.features_address(), cancel);
+  if (!path.ok()) return end(path.status());
+  absl::StatusOr<std::shared_ptr<const ProbeDataset>> data =
+      LoadDataset(request.dataset_key(), *path);
+  if (!data.ok()) return end(data.status());
+  absl::StatusOr<TrainOptions> options = TrainOptionsOf(request.options());
+  if (!options.ok()) return end(options.status());
+  ApplyFeatureLayout(**data, &options->probe);
+  Update(id, [](JobEntry& entry) { entry.job.set_state(pb::TrainingJob::RUNNING); });
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<TrainResult> result = TrainProbe(
+      **data, *options,
+      [&](const EpochRecord& record) {
+        Update(id, [&](JobEntry& entry) {
+          pb::EpochRecord epoch;
+          epoch.set_epoch(record.epoch);
+          epoch.set_train_loss(record.train_loss);
+          epoch.set_val_loss(record.val.loss);
+          epoch.set_val_f1(record.val.f1);
+          epoch.set_val_auc(record.val.auc);
+          entry.epochs.push_back(epoch);
+          entry.job.set_epochs_done(record.epoch);
+        });
+      },
+      cancel);
+  if (!result.ok()) return end(result.status());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const absl::Status written =
+      WriteTrainingArtifacts(**data, *options, *result,
+                             {{"probe", options->probe.kind},
+                              {"control", ProbeControlName(options->control)},
+                              {"dataset_key", request.dataset_key()},
+                              {"cell_id", request.cell_id()},
+                              {"seconds", seconds}},
+                             JobDir(id));
+  if (!written.ok()) return end(written);
+  Update(id, [&](JobEntry& entry) {
+    entry.job.set_state(pb::TrainingJob::SUCCEEDED);
+    entry.job.set_seconds(seconds);
+  });
+  LOG(INFO) << "event=training_succeeded id=" << id << " cell=" << request.cell_id()
+            << " seconds=" << seconds << " test_f1=" << result->test.f1;
+}
+
+grpc::Status TrainerService::CreateJob(grpc::ServerContext*,
+                                       const pb::CreateTrainingJobRequest* request,
+                                       pb::TrainingJob* job) {
+  if (!IsContentKey(request->dataset_key())) {
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("dataset_key '", request->dataset_key(), "': expected 16 hex digits"));
+  }
+  if (request->features_address().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "features_address: empty");
+  }
+  absl::StatusOr<TrainOptions> options = TrainOptionsOf(request->options());
+  if (!options.ok()) return ToGrpcStatus(options.status());
+  const std::string request_id =
+      request->request_id().empty() ? request->SerializeAsString() : request->request_id();
+  const std::string id = absl::StrFormat("%016x", Fnv1a64(request_id));
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the trainer is shutting down");
+  }
+  if (JobEntry* entry = FindJob(id)) {
+    // The same request again: the same job. A failed or cancelled one runs again.
+    if (entry->job.state() == pb::TrainingJob::FAILED ||
+        entry->job.state() == pb::TrainingJob::CANCELLED) {
+      entry->cancel = false;
+      entry->job.set_state(pb::TrainingJob::QUEUED);
+      entry->job.clear_error();
+      entry->job.clear_error_code();
+      entry->job.set_epochs_done(0);
+      entry->epochs.clear();
+      ++entry->version;
+      queue_.push_back(id);
+      changed_.notify_all();
+    }
+    *job = entry->job;
+    return grpc::Status::OK;
+  }
+  if (static_cast<int>(queue_.size()) >= options_.max_queued_jobs) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat(queue_.size(), " jobs are queued, over the limit of ",
+                                     options_.max_queued_jobs));
+  }
+  auto entry = std::make_unique<JobEntry>();
+  entry->request = *request;
+  entry->created = created_count_++;
+  entry->job.set_id(id);
+  entry->job.set_request_id(request->request_id());
+  entry->job.set_state(pb::TrainingJob::QUEUED);
+  entry->job.set_ablation_id(request->ablation_id());
+  entry->job.set_cell_id(request->cell_id());
+  entry->job.set_dataset_key(request->dataset_key());
+  entry->job.set_epochs_total(IsLogisticProbe(options->probe.kind) ? 0 : options->epochs);
+  *job = entry->job;
+  jobs_[id] = std::move(entry);
+  queue_.push_back(id);
+  changed_.notify_all();
+  LOG(INFO) << "event=training_queued id=" << id << " cell=" << request->cell_id();
+  return grpc::Status::OK;
+}
+
+TrainerService::JobEntry* TrainerService::FindJob(const std::string& id) {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : it->second.get();
+}
+
+grpc::Status TrainerService::GetJob(grpc::ServerContext*, const pb::TrainingJobRequest* request,
+                                    pb::TrainingJob* job) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const JobEntry* entry = FindJob(request->id());
+  if (entry == nullptr) return NoSuchJob(request->id());
+  *job = entry->job;
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainerService::ListJobs(grpc::ServerContext*,
+                                      const pb::ListTrainingJobsRequest* request,
+                                      pb::ListTrainingJobsResponse* response) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<const JobEntry*> matching;
+  for (const auto& [id, entry] : jobs_) {
+    if (request->state() != pb::TrainingJob::STATE_UNSPECIFIED &&
+        entry->job.state() != request->state()) {
+      continue;
+    }
+    if (!request->ablation_id().empty() && entry->job.ablation_id() != request->ablation_id()) {
+      continue;
+    }
+    matching.push_back(entry.get());
+  }
+  std::sort(matching.begin(), matching.end(),
+            [](const JobEntry* a, const JobEntry* b) { return a->created > b->created; });
+  const size_t limit = request->limit() > 0 ? static_cast<size_t>(request->limit()) : 1000;
+  for (size_t i = 0; i < std::min(limit, matching.size()); ++i) {
+    *response->add_jobs() = matching[i]->job;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainerService::CancelJob(grpc::ServerContext*, const pb::TrainingJobRequest* request,
+                                       pb::TrainingJob* job) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  JobEntry* entry = FindJob(request->id());
+  if (entry == nullptr) return NoSuchJob(request->id());
+  entry->cancel = true;
+  if (entry->job.state() == pb::TrainingJob::QUEUED) {
+    entry->job.set_state(pb::TrainingJob::CANCELLED);
+    entry->job.set_error("cancelled while queued");
+    entry->job.set_error_code(static_cast<int>(absl::StatusCode::kCancelled));
+    ++entry->version;
+    changed_.notify_all();
+  }
+  *job = entry->job;
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainerService::WatchJob(grpc::ServerContext* context,
+                                      const pb::TrainingJobRequest* request,
+                                      grpc::ServerWriter<pb::TrainingJob>* writer) {
+  int seen = -1;
+  size_t epochs_sent = 0;
+  for (;;) {
+    pb::TrainingJob job;
+    bool stopping = false;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      JobEntry* entry = FindJob(request->id());
+      if (entry == nullptr) return NoSuchJob(request->id());
+      changed_.wait_for(lock, std::chrono::milliseconds(200),
+                        [&] { return entry->version != seen || stopping_; });
+      if (entry->version == seen && !stopping_) {
+        if (context->IsCancelled()) return grpc::Status::CANCELLED;
+        continue;
+      }
+      seen = entry->version;
+      job = entry->job;
+      if (epochs_sent > entry->epochs.size()) epochs_sent = 0;  // rerun from the start
+      for (size_t i = epochs_sent; i < entry->epochs.size(); ++i)
+        *job.add_epochs() = entry->epochs[i];
+      epochs_sent = entry->epochs.size();
+      stopping = stopping_;
+    }
+    if (!writer->Write(job)) return grpc::Status::CANCELLED;
+    if (Finished(job.state())) return grpc::Status::OK;
+    if (stopping) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the trainer is shutting down");
+    }
+  }
+}
+
+grpc::Status TrainerService::GetArtifacts(grpc::ServerContext*,
+                                          const pb::TrainingJobRequest* request,
+                                          pb::TrainingArtifacts* artifacts) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const JobEntry* entry = FindJob(request->id());
+    if (entry == nullptr) return NoSuchJob(request->id());
+    if (entry->job.state() != pb::TrainingJob::SUCCEEDED) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          absl::StrCat("training job '", request->id(), "' has not succeeded"));
+    }
+  }
+  const fs::path dir(JobDir(request->id()));
+  absl::StatusOr<std::string> metrics = ReadFile((dir / kMetricsFile).string());
+  absl::StatusOr<std::string> history = ReadFile((dir / kHistoryFile).string());
+  absl::StatusOr<std::string> model = ReadFile((dir / kModelFile).string());
+  absl::StatusOr<std::string> predictions = ReadFile((dir / kPredictionsFile).string());
+  for (const absl::Status& status :
+       {metrics.status(), history.status(), model.status(), predictions.status()}) {
+    if (!status.ok()) return ToGrpcStatus(absl::DataLossError(status.message()));
+  }
+  const nlohmann::json parsed = nlohmann::json::parse(*metrics, nullptr, false);
+  artifacts->set_metrics_json(*metrics);
+  artifacts->set_history_csv(*history);
+  artifacts->set_model_safetensors(*model);
+  artifacts->set_predictions_safetensors(*predictions);
+  if (parsed.is_object() && parsed.contains("head_ranking")) {
+    artifacts->set_head_ranking_json(parsed["head_ranking"].dump());
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace gp

@@ -1,0 +1,102 @@
+// The trainer service: probe training jobs on datasets fetched from feature services. A job
+// fetches its dataset once per content key into WORK/datasets/KEY.safetensors (through a
+// temporary file and a rename), trains in a pool of --max-jobs workers, and writes its
+// artifacts (training_artifacts.h) to WORK/jobs/ID/. Jobs live in memory: a restarted trainer
+// starts empty and the coordinator gives lost jobs to a trainer again.
+//
+//   TrainerOptions options;
+//   options.work_dir = "/work";
+//   TrainerService service(options);
+//   GP_RETURN_IF_ERROR(service.Start());
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/probe/dataset.h"
+#include "graphprobe/v1/trainer.grpc.pb.h"
+
+namespace gp {
+
+struct TrainerOptions {
+  std::string work_dir;
+  int max_jobs = 2;              // jobs training at once
+  int max_queued_jobs = 100000;  // beyond: RESOURCE_EXHAUSTED
+  double fetch_deadline_seconds = 600;
+};
+
+class TrainerService final : public graphprobe::v1::Trainer::Service {
+ public:
+  explicit TrainerService(TrainerOptions options);
+  ~TrainerService() override;
+
+  // Creates the work directories and starts the workers.
+  absl::Status Start();
+  // Cancels every job, stops the workers.
+  void Stop();
+
+  grpc::Status CreateJob(grpc::ServerContext* context,
+                         const graphprobe::v1::CreateTrainingJobRequest* request,
+                         graphprobe::v1::TrainingJob* job) override;
+  grpc::Status GetJob(grpc::ServerContext* context,
+                      const graphprobe::v1::TrainingJobRequest* request,
+                      graphprobe::v1::TrainingJob* job) override;
+  grpc::Status ListJobs(grpc::ServerContext* context,
+                        const graphprobe::v1::ListTrainingJobsRequest* request,
+                        graphprobe::v1::ListTrainingJobsResponse* response) override;
+  grpc::Status CancelJob(grpc::ServerContext* context,
+                         const graphprobe::v1::TrainingJobRequest* request,
+                         graphprobe::v1::TrainingJob* job) override;
+  grpc::Status WatchJob(grpc::ServerContext* context,
+                        const graphprobe::v1::TrainingJobRequest* request,
+                        grpc::ServerWriter<graphprobe::v1::TrainingJob>* writer) override;
+  grpc::Status GetArtifacts(grpc::ServerContext* context,
+                            const graphprobe::v1::TrainingJobRequest* request,
+                            graphprobe::v1::TrainingArtifacts* artifacts) override;
+
+ private:
+  struct JobEntry {
+    graphprobe::v1::CreateTrainingJobRequest request;
+    graphprobe::v1::TrainingJob job;  // without epochs
+    std::vector<graphprobe::v1::EpochRecord> epochs;
+    std::atomic<bool> cancel{false};
+    int version = 0;  // bumped at every change, for WatchJob
+    int64_t created = 0;
+  };
+  JobEntry* FindJob(const std::string& id);  // callers hold mutex_; null when unknown
+  void RunWorker();
+  void RunJob(const std::string& id);
+  void Update(const std::string& id, const std::function<void(JobEntry&)>& change);
+  // The dataset file of `key`, fetched from `features_address` unless already here.
+  absl::StatusOr<std::string> FetchDataset(const std::string& key,
+                                           const std::string& features_address,
+                                           const std::atomic<bool>* cancel);
+  absl::StatusOr<std::shared_ptr<const ProbeDataset>> LoadDataset(const std::string& key,
+                                                                  const std::string& path);
+  std::string JobDir(const std::string& id) const;
+
+  TrainerOptions options_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::string, std::unique_ptr<JobEntry>> jobs_;
+  std::map<std::string, std::string> job_of_request_;
+  std::deque<std::string> queue_;
+  int64_t created_count_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+  // The last datasets loaded (a dataset's cells usually follow each other), by content key.
+  std::mutex datasets_mutex_;
+  std::list<std::pair<std::string, std::shared_ptr<const ProbeDataset>>> loaded_;
+  std::mutex fetch_mutex_;  // one download at a time: concurrent jobs of one key fetch once
+};
+
+}  // namespace gp
