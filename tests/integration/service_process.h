@@ -14,8 +14,9 @@ namespace gp::testing {
 
 class ServiceProcess {
  public:
-  // `binary --listen 127.0.0.1:0 ARGS...`
-  ServiceProcess(const std::string& binary, std::vector<std::string> args) {
+  // `binary --listen LISTEN ARGS...` (a restarted service takes its old address again).
+  ServiceProcess(const std::string& binary, std::vector<std::string> args,
+                 const std::string& listen = "127.0.0.1:0") {
     int out[2];
     if (pipe(out) != 0) return;
     pid_ = fork();
@@ -23,7 +24,7 @@ class ServiceProcess {
       dup2(out[1], STDOUT_FILENO);
       close(out[0]);
       close(out[1]);
-      args.insert(args.begin(), {binary, "--listen", "127.0.0.1:0"});
+      args.insert(args.begin(), {binary, "--listen", listen});
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);

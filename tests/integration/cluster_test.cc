@@ -1,0 +1,360 @@
+// The control plane with real processes on loopback: a coordinator, two extractors, a feature
+// service and trainers; ablations submitted, watched and fetched with the graphprobe command;
+// the cluster's results equal to the one-process `graphprobe run`; the coordinator and a
+// trainer killed mid-ablation; idempotent submission; bad specs; cancellation.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "common/core/json_file.h"
+#include "graphprobe/v1/coordinator.grpc.pb.h"
+#include "graphprobe/v1/features.grpc.pb.h"
+#include "graphprobe/v1/trainer.grpc.pb.h"
+#include "tests/integration/service_process.h"
+
+namespace gp {
+namespace {
+
+namespace fs = std::filesystem;
+namespace pb = graphprobe::v1;
+using Clock = std::chrono::steady_clock;
+
+struct CliResult {
+  int exit_code = -1;
+  std::string output;
+};
+
+// `graphprobe ARGS...` with its stdout (stderr goes to the test log).
+CliResult RunCli(const std::vector<std::string>& args) {
+  std::string command = GP_GRAPHPROBE_BINARY;
+  for (const std::string& arg : args) command += " '" + arg + "'";
+  CliResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string LastLine(const std::string& text) {
+  std::string trimmed = text;
+  while (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
+  return trimmed.substr(trimmed.rfind('\n') + 1);
+}
+
+// Two models (the toy and its random twin) x 2 feature modes x 2 seeds: 36 cells, a few
+// seconds of work. `model_path` as the spec names it.
+nlohmann::json SmallSpec(const std::string& model_path, int epochs = 60) {
+  return {{"name", "cluster-test"},
+          {"models",
+           {{{"name", "graph-toy"}, {"path", model_path}},
+            {{"name", "graph-toy-random"}, {"path", model_path}, {"random_init", true}}}},
+          {"graph_sizes", {5}},
+          {"feature_modes", {"raw", "topk:3+drop-sink"}},
+          {"probes", {"pair-mlp", "logreg-head"}},
+          {"seeds", {1, 2}},
+          {"dataset_sizes", {60}},
+          {"probe_training", {{"epochs", epochs}, {"hidden", 32}, {"patience", 0}}}};
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("gp-cluster-" + std::to_string(getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "models");
+    fs::copy(GP_TOY_MODEL_DIR, root_ / "models" / "graph-toy", fs::copy_options::recursive);
+    StartCoordinator("127.0.0.1:0");
+    ASSERT_FALSE(coordinator_->address().empty());
+    address_ = coordinator_->address();
+    for (int i = 0; i < 2; ++i) {
+      extractors_.push_back(std::make_unique<testing::ServiceProcess>(
+          GP_EXTRACTOR_BINARY, std::vector<std::string>{"--model-root", (root_ / "models").string(),
+                                                        "--coordinator", address_}));
+    }
+    features_ = std::make_unique<testing::ServiceProcess>(
+        GP_FEATURES_BINARY, std::vector<std::string>{"--data", (root_ / "features").string(),
+                                                     "--coordinator", address_});
+    trainers_.push_back(StartTrainer(0));
+    stub_ =
+        pb::Coordinator::NewStub(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+    WaitForWorkers(4, 1);
+  }
+  void TearDown() override {
+    trainers_.clear();
+    features_.reset();
+    extractors_.clear();
+    coordinator_.reset();
+    fs::remove_all(root_);
+  }
+
+  void StartCoordinator(const std::string& listen) {
+    coordinator_ = std::make_unique<testing::ServiceProcess>(
+        GP_COORDINATOR_BINARY,
+        std::vector<std::string>{"--state", (root_ / "state").string(), "--lease-seconds", "2"},
+        listen);
+  }
+  std::unique_ptr<testing::ServiceProcess> StartTrainer(int index) {
+    return std::make_unique<testing::ServiceProcess>(
+        GP_TRAINER_BINARY,
+        std::vector<std::string>{"--work", (root_ / ("trainer-" + std::to_string(index))).string(),
+                                 "--coordinator", address_, "--max-jobs", "1"});
+  }
+
+  // Waits until `others` extractors/features and `trainers` trainers hold live leases.
+  void WaitForWorkers(int others, int trainers) {
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (Clock::now() < deadline) {
+      grpc::ClientContext context;
+      pb::ListWorkersResponse response;
+      if (stub_->ListWorkers(&context, pb::ListWorkersRequest(), &response).ok()) {
+        int live_others = 0, live_trainers = 0;
+        for (const pb::Worker& w : response.workers()) {
+          if (!w.alive()) continue;
+          (w.kind() == "trainer" ? live_trainers : live_others)++;
+        }
+        if (live_others >= others - 1 && live_trainers >= trainers) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL() << "workers did not register";
+  }
+
+  std::string WriteSpec(const std::string& name, const nlohmann::json& spec) {
+    const std::string path = (root_ / name).string();
+    EXPECT_TRUE(WriteJsonFile(path, spec).ok());
+    return path;
+  }
+
+  grpc::Status Create(const nlohmann::json& spec, const std::string& request_id,
+                      pb::Ablation* ablation) {
+    grpc::ClientContext context;
+    pb::CreateAblationRequest request;
+    request.set_spec_json(spec.dump());
+    request.set_request_id(request_id);
+    return stub_->CreateAblation(&context, request, ablation);
+  }
+
+  pb::Ablation Get(const std::string& id) {
+    grpc::ClientContext context;
+    pb::AblationRequest request;
+    request.set_id(id);
+    pb::Ablation ablation;
+    stub_->GetAblation(&context, request, &ablation);
+    return ablation;
+  }
+
+  // Waits until `ready` holds for the ablation (or a minute passed).
+  pb::Ablation WaitFor(const std::string& id,
+                       const std::function<bool(const pb::Ablation&)>& ready) {
+    const auto deadline = Clock::now() + std::chrono::seconds(120);
+    pb::Ablation ablation;
+    while (Clock::now() < deadline) {
+      ablation = Get(id);
+      if (ready(ablation)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return ablation;
+  }
+
+  // The cells of OUT/results.json by id; fails on a duplicate.
+  std::map<std::string, nlohmann::json> Cells(const fs::path& out) {
+    std::map<std::string, nlohmann::json> cells;
+    auto json = ReadJsonFile((out / "results.json").string());
+    EXPECT_TRUE(json.ok()) << json.status();
+    if (!json.ok()) return cells;
+    for (const nlohmann::json& cell : (*json)["cells"]) {
+      EXPECT_TRUE(cells.emplace(cell["cell_id"].get<std::string>(), cell).second)
+          << "duplicated: " << cell["cell_id"];
+    }
+    return cells;
+  }
+
+  fs::path root_;
+  std::string address_;
+  std::unique_ptr<testing::ServiceProcess> coordinator_, features_;
+  std::vector<std::unique_ptr<testing::ServiceProcess>> extractors_, trainers_;
+  std::unique_ptr<pb::Coordinator::Stub> stub_;
+};
+
+TEST_F(ClusterTest, SubmitWatchResultsEqualTheOneProcessRun) {
+  const std::string spec = WriteSpec("spec.json", SmallSpec("graph-toy"));
+  const CliResult submitted = RunCli({"submit", "--coordinator", address_, spec});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.output;
+  const std::string id = LastLine(submitted.output);
+  ASSERT_EQ(id.size(), 16u) << submitted.output;
+  const CliResult watched = RunCli({"watch", "--coordinator", address_, id});
+  EXPECT_EQ(watched.exit_code, 0) << watched.output;
+  EXPECT_NE(watched.output.find("cells 36/36 (0 running, 0 failed)"), std::string::npos)
+      << watched.output;
+  const CliResult fetched =
+      RunCli({"results", "--coordinator", address_, id, "--out", (root_ / "cluster-out").string()});
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.output;
+  for (const char* f : {"results.csv", "summary.csv", "results.json", "heads-graph-toy.csv",
+                        "heads-graph-toy-random.csv"}) {
+    EXPECT_TRUE(fs::exists(root_ / "cluster-out" / f)) << f;
+  }
+  const CliResult listed = RunCli({"list", "--coordinator", address_});
+  EXPECT_EQ(listed.exit_code, 0);
+  EXPECT_NE(listed.output.find(id + "  succeeded"), std::string::npos) << listed.output;
+
+  // The same spec in one process (model path relative to the spec file there).
+  const std::string local = WriteSpec("local.json", SmallSpec("models/graph-toy"));
+  const CliResult run = RunCli({"run", "--spec", local, "--out", (root_ / "run-out").string()});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto cluster = Cells(root_ / "cluster-out");
+  const auto embedded = Cells(root_ / "run-out");
+  ASSERT_EQ(cluster.size(), 36u);
+  ASSERT_EQ(embedded.size(), 36u);
+  for (const auto& [cell_id, cell] : embedded) {
+    ASSERT_TRUE(cluster.count(cell_id)) << cell_id;
+    for (const char* split : {"val", "test", "test_interval"}) {
+      for (const auto& [metric, value] : cell[split].items()) {
+        EXPECT_NEAR(cluster.at(cell_id)[split][metric].get<double>(), value.get<double>(), 1e-6)
+            << cell_id << " " << split << "." << metric;
+      }
+    }
+  }
+}
+
+TEST_F(ClusterTest, CoordinatorKilledAndRestartedLosesAndDuplicatesNoCell) {
+  trainers_.push_back(StartTrainer(1));
+  WaitForWorkers(4, 2);
+  pb::Ablation ablation;
+  ASSERT_TRUE(Create(SmallSpec("graph-toy", 150), "restart-test", &ablation).ok());
+  WaitFor(ablation.id(), [](const pb::Ablation& a) { return a.cells_done() >= 5; });
+  coordinator_->Kill();
+  StartCoordinator(address_);
+  ASSERT_EQ(coordinator_->address(), address_);
+  stub_ =
+      pb::Coordinator::NewStub(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+  const pb::Ablation done = WaitFor(ablation.id(), [](const pb::Ablation& a) {
+    return a.state() == pb::Ablation::SUCCEEDED || a.state() == pb::Ablation::FAILED;
+  });
+  EXPECT_EQ(done.state(), pb::Ablation::SUCCEEDED) << done.error();
+  EXPECT_EQ(done.cells_done(), 36);
+  // A retried submission names the same ablation.
+  pb::Ablation again;
+  ASSERT_TRUE(Create(SmallSpec("graph-toy", 150), "restart-test", &again).ok());
+  EXPECT_EQ(again.id(), ablation.id());
+  ASSERT_EQ(RunCli({"results", "--coordinator", address_, ablation.id(), "--out",
+                    (root_ / "out").string()})
+                .exit_code,
+            0);
+  EXPECT_EQ(Cells(root_ / "out").size(), 36u);
+  grpc::ClientContext context;
+  pb::ListAblationsResponse all;
+  ASSERT_TRUE(stub_->ListAblations(&context, pb::ListAblationsRequest(), &all).ok());
+  EXPECT_EQ(all.ablations_size(), 1);
+}
+
+TEST_F(ClusterTest, ATrainerKilledMidJobIsReplacedByAnother) {
+  trainers_.push_back(StartTrainer(1));
+  WaitForWorkers(4, 2);
+  pb::Ablation ablation;
+  ASSERT_TRUE(Create(SmallSpec("graph-toy", 300), "", &ablation).ok());
+  // Kill the first trainer while it trains a cell.
+  auto trainer = pb::Trainer::NewStub(
+      grpc::CreateChannel(trainers_[0]->address(), grpc::InsecureChannelCredentials()));
+  bool killed = false;
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (!killed && Clock::now() < deadline) {
+    grpc::ClientContext context;
+    pb::ListTrainingJobsRequest request;
+    request.set_state(pb::TrainingJob::RUNNING);
+    pb::ListTrainingJobsResponse running;
+    if (trainer->ListJobs(&context, request, &running).ok() && running.jobs_size() > 0) {
+      trainers_[0]->Kill();
+      killed = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(killed);
+  const pb::Ablation done = WaitFor(ablation.id(), [](const pb::Ablation& a) {
+    return a.state() == pb::Ablation::SUCCEEDED || a.state() == pb::Ablation::FAILED;
+  });
+  EXPECT_EQ(done.state(), pb::Ablation::SUCCEEDED) << done.error();
+  EXPECT_EQ(done.cells_done(), 36);
+  EXPECT_EQ(done.cells_failed(), 0);
+}
+
+TEST_F(ClusterTest, BadSpecsAreInvalidArgumentNamingTheField) {
+  pb::Ablation ablation;
+  nlohmann::json unknown = SmallSpec("graph-toy");
+  unknown["graph_sizez"] = {5};
+  grpc::Status status = Create(unknown, "", &ablation);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("graph_sizez"), std::string::npos)
+      << status.error_message();
+
+  nlohmann::json empty = SmallSpec("graph-toy");
+  empty["probes"] = nlohmann::json::array();
+  status = Create(empty, "", &ablation);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("probes"), std::string::npos) << status.error_message();
+
+  nlohmann::json huge = SmallSpec("graph-toy");
+  nlohmann::json seeds = nlohmann::json::array();
+  for (int s = 0; s < 20000; ++s) seeds.push_back(s);
+  huge["seeds"] = seeds;
+  status = Create(huge, "", &ablation);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("100000"), std::string::npos) << status.error_message();
+
+  grpc::ClientContext context;
+  pb::CreateAblationRequest request;
+  request.set_spec_json("{not json");
+  status = stub_->CreateAblation(&context, request, &ablation);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("spec_json"), std::string::npos);
+
+  // The CLI says so and exits with 2 (bad input).
+  const CliResult cli =
+      RunCli({"submit", "--coordinator", address_, WriteSpec("bad.json", unknown)});
+  EXPECT_EQ(cli.exit_code, 2);
+}
+
+TEST_F(ClusterTest, CancelStopsWorkOnEveryService) {
+  pb::Ablation ablation;
+  ASSERT_TRUE(Create(SmallSpec("graph-toy", 2000), "", &ablation).ok());
+  WaitFor(ablation.id(), [](const pb::Ablation& a) { return a.cells_running() > 0; });
+  const CliResult cancelled = RunCli({"cancel", "--coordinator", address_, ablation.id()});
+  EXPECT_EQ(cancelled.exit_code, 0) << cancelled.output;
+  const CliResult watched = RunCli({"watch", "--coordinator", address_, ablation.id()});
+  EXPECT_EQ(watched.exit_code, 1) << watched.output;
+  EXPECT_EQ(Get(ablation.id()).state(), pb::Ablation::CANCELLED);
+  // Nothing of it keeps running on the trainer.
+  auto trainer = pb::Trainer::NewStub(
+      grpc::CreateChannel(trainers_[0]->address(), grpc::InsecureChannelCredentials()));
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  int busy = -1;
+  while (Clock::now() < deadline && busy != 0) {
+    grpc::ClientContext context;
+    pb::ListTrainingJobsRequest request;
+    request.set_ablation_id(ablation.id());
+    pb::ListTrainingJobsResponse jobs;
+    ASSERT_TRUE(trainer->ListJobs(&context, request, &jobs).ok());
+    busy = 0;
+    for (const pb::TrainingJob& job : jobs.jobs()) {
+      busy += job.state() == pb::TrainingJob::QUEUED || job.state() == pb::TrainingJob::RUNNING ||
+              job.state() == pb::TrainingJob::FETCHING;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(busy, 0);
+}
+
+}  // namespace
+}  // namespace gp
