@@ -35,6 +35,7 @@ const std::vector<FlagSpec> kRunFlags = {
     {"print-spec", false, "print the spec that would run (JSON) and exit"},
     {"delete-datasets", false, "remove the dataset files once the run is done"},
     {"threads", true, "CPU threads (default: all cores)"},
+    {"trainer-jobs", true, "probes training at once (default 1)"},
     {"direct", false,
      "run the cells in this thread without the services (the scheduler on the local executor; "
      "for measuring what the services cost)"},
@@ -195,7 +196,7 @@ std::string CommonModelRoot(const AblationSpec& spec) {
 // its state), the ablation submitted and watched, its result files fetched into OUT.
 absl::StatusOr<std::vector<CellResult>> RunThroughServices(const AblationSpec& spec,
                                                            const std::string& out_dir,
-                                                           bool delete_datasets) {
+                                                           bool delete_datasets, int trainer_jobs) {
   namespace pb = graphprobe::v1;
   GP_RETURN_IF_ERROR(ClaimOutDir(spec, out_dir));
   // Model paths as a cluster sees them: relative to the extractor's model root.
@@ -208,6 +209,7 @@ absl::StatusOr<std::vector<CellResult>> RunThroughServices(const AblationSpec& s
   EmbeddedClusterOptions options;
   options.state_dir = (std::filesystem::path(out_dir) / "cluster").string();
   options.model_root = root;
+  options.trainer_jobs = trainer_jobs;
   GP_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedCluster> cluster, EmbeddedCluster::Start(options));
   auto stub = CoordinatorStub(cluster->coordinator_address());
   pb::CreateAblationRequest request;
@@ -278,7 +280,13 @@ absl::Status Run(const Flags& flags) {
     options.share_forward_passes = !flags.Has("separate-extraction");
     GP_ASSIGN_OR_RETURN(results, RunAblation(spec, options, PrintProgress));
   } else {
-    GP_ASSIGN_OR_RETURN(results, RunThroughServices(spec, out_dir, flags.Has("delete-datasets")));
+    GP_ASSIGN_OR_RETURN(int64_t trainer_jobs, flags.Int("trainer-jobs", 1));
+    if (trainer_jobs < 1 || trainer_jobs > 64) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--trainer-jobs ", trainer_jobs, ": expected 1..64"));
+    }
+    GP_ASSIGN_OR_RETURN(results, RunThroughServices(spec, out_dir, flags.Has("delete-datasets"),
+                                                    static_cast<int>(trainer_jobs)));
   }
   const std::vector<ConfigSummary> summaries = SummarizeOverSeeds(results);
   PrintResultsTable(spec, summaries);

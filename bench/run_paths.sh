@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `graphprobe run` through the embedded services against the direct path (the scheduler on the
+# local executor, no services), the same spec back to back in one invocation, from clean output
+# directories. Prints each wall time and their ratio (docs/PERFORMANCE.md).
+#   bench/run_paths.sh BUILD_DIR [SPEC]   (no SPEC: the built-in default ablation)
+set -euo pipefail
+build=$1
+spec_args=()
+[ $# -ge 2 ] && spec_args=(--spec "$2")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+declare -A seconds
+for mode in services direct; do
+  flags=()
+  [ "$mode" = direct ] && flags=(--direct)
+  start=$(date +%s%N)
+  "$build/services/cli/graphprobe" run "${spec_args[@]}" "${flags[@]}" --out "$work/$mode" \
+    >"$work/$mode.log" 2>&1
+  end=$(date +%s%N)
+  seconds[$mode]=$(python3 -c "print(($end - $start) / 1e9)")
+  echo "$mode: ${seconds[$mode]} s"
+done
+python3 -c "print(f'services / direct: {${seconds[services]} / ${seconds[direct]}:.3f}')"
+# The two paths must agree cell by cell.
+python3 - "$work/services/results.json" "$work/direct/results.json" <<'PY'
+import json, sys
+a = {c["cell_id"]: c for c in json.load(open(sys.argv[1]))["cells"]}
+b = {c["cell_id"]: c for c in json.load(open(sys.argv[2]))["cells"]}
+assert a.keys() == b.keys(), "different cells"
+worst = max(abs(a[k][s][m] - b[k][s][m]) for k in a for s in ("val", "test") for m in a[k][s])
+print(f"{len(a)} cells, largest metric difference {worst:g}")
+PY
