@@ -20,6 +20,10 @@ namespace {
 namespace pb = graphprobe::v1;
 using Clock = std::chrono::steady_clock;
 
+// A job's state is one small message: a worker that takes longer than this to give it is
+// frozen or cut off, and the call is retried (elsewhere, once its lease has run out).
+constexpr double kPollDeadlineSeconds = 2;
+
 void SetDeadline(grpc::ClientContext* context, double seconds) {
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
@@ -72,6 +76,13 @@ absl::StatusOr<std::string> RemoteCellExecutor::Acquire(const std::string& kind)
   }
   ++busy_[best->address];
   return best->address;
+}
+
+bool RemoteCellExecutor::IsLive(const std::string& kind, const std::string& address) {
+  for (const LiveWorker& worker : options_.live_workers(kind)) {
+    if (worker.address == address) return true;
+  }
+  return false;
 }
 
 void RemoteCellExecutor::Release(const std::string& address) {
@@ -166,6 +177,7 @@ absl::StatusOr<CellResult> RemoteCellExecutor::RunCell(const AblationCell& cell,
         options_.store->RecordJob(options_.ablation_id, cell.id, address, job.id(), "running"));
     pb::TrainingJobRequest request;
     request.set_id(job.id());
+    auto lease_checked = Clock::now();
     for (;;) {
       if (cancel != nullptr && cancel->load()) {
         grpc::ClientContext context;
@@ -184,8 +196,16 @@ absl::StatusOr<CellResult> RemoteCellExecutor::RunCell(const AblationCell& cell,
       }
       std::this_thread::sleep_for(
           std::chrono::milliseconds(static_cast<int64_t>(options_.poll_seconds * 1000)));
+      // A trainer that stopped heartbeating (frozen, cut off) may still answer GetJob from a
+      // half-dead process: its lease decides, checked once a second.
+      if (Clock::now() - lease_checked > std::chrono::seconds(1)) {
+        lease_checked = Clock::now();
+        if (!IsLive("trainer", address)) {
+          return absl::UnavailableError(absl::StrCat(what, ": its lease ran out"));
+        }
+      }
       grpc::ClientContext context;
-      SetDeadline(&context, options_.rpc_deadline_seconds);
+      SetDeadline(&context, std::min(options_.rpc_deadline_seconds, kPollDeadlineSeconds));
       const grpc::Status status = stub->GetJob(&context, request, &job);
       if (!status.ok()) return WorkerStatus(status, what);
     }

@@ -50,6 +50,7 @@ class RemoteCellExecutor : public CellExecutor {
   // busy until Release; Unavailable when there is none.
   absl::StatusOr<std::string> Acquire(const std::string& kind);
   void Release(const std::string& address);
+  bool IsLive(const std::string& kind, const std::string& address);
   // Marks a worker that failed a call: not chosen for avoid_seconds.
   void Avoid(const std::string& address);
 

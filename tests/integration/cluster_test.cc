@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -288,6 +289,131 @@ TEST_F(ClusterTest, ATrainerKilledMidJobIsReplacedByAnother) {
   EXPECT_EQ(done.state(), pb::Ablation::SUCCEEDED) << done.error();
   EXPECT_EQ(done.cells_done(), 36);
   EXPECT_EQ(done.cells_failed(), 0);
+}
+
+TEST_F(ClusterTest, AFrozenTrainerLosesItsLeaseAndItsCellRunsElsewhereOnce) {
+  trainers_.push_back(StartTrainer(1));
+  WaitForWorkers(4, 2);
+  pb::Ablation ablation;
+  ASSERT_TRUE(Create(SmallSpec("graph-toy", 400), "", &ablation).ok());
+  auto trainer = pb::Trainer::NewStub(
+      grpc::CreateChannel(trainers_[0]->address(), grpc::InsecureChannelCredentials()));
+  bool frozen = false;
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (!frozen && Clock::now() < deadline) {
+    grpc::ClientContext context;
+    pb::ListTrainingJobsRequest request;
+    request.set_state(pb::TrainingJob::RUNNING);
+    pb::ListTrainingJobsResponse running;
+    if (trainer->ListJobs(&context, request, &running).ok() && running.jobs_size() > 0) {
+      trainers_[0]->Freeze();
+      frozen = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(frozen);
+  const pb::Ablation done = WaitFor(ablation.id(), [](const pb::Ablation& a) {
+    return a.state() == pb::Ablation::SUCCEEDED || a.state() == pb::Ablation::FAILED;
+  });
+  trainers_[0]->Thaw();
+  EXPECT_EQ(done.state(), pb::Ablation::SUCCEEDED) << done.error();
+  EXPECT_EQ(done.cells_done(), 36);
+  ASSERT_EQ(RunCli({"results", "--coordinator", address_, ablation.id(), "--out",
+                    (root_ / "out").string()})
+                .exit_code,
+            0);
+  EXPECT_EQ(Cells(root_ / "out").size(), 36u);
+}
+
+TEST_F(ClusterTest, TrainerJobsKeepTheirArtifactsAndCheckTheirRequests) {
+  pb::Ablation ablation;
+  ASSERT_TRUE(Create(SmallSpec("graph-toy", 20), "", &ablation).ok());
+  const pb::Ablation done = WaitFor(ablation.id(), [](const pb::Ablation& a) {
+    return a.state() == pb::Ablation::SUCCEEDED || a.state() == pb::Ablation::FAILED;
+  });
+  ASSERT_EQ(done.state(), pb::Ablation::SUCCEEDED) << done.error();
+  auto trainer = pb::Trainer::NewStub(
+      grpc::CreateChannel(trainers_[0]->address(), grpc::InsecureChannelCredentials()));
+  pb::ListTrainingJobsResponse jobs;
+  {
+    grpc::ClientContext context;
+    pb::ListTrainingJobsRequest request;
+    request.set_ablation_id(ablation.id());
+    request.set_state(pb::TrainingJob::SUCCEEDED);
+    ASSERT_TRUE(trainer->ListJobs(&context, request, &jobs).ok());
+  }
+  EXPECT_EQ(jobs.jobs_size(), 36);
+  const pb::TrainingJob* mlp = nullptr;
+  for (const pb::TrainingJob& job : jobs.jobs()) {
+    if (job.cell_id().find("/pair-mlp") != std::string::npos && mlp == nullptr) mlp = &job;
+  }
+  ASSERT_NE(mlp, nullptr);
+  pb::TrainingJobRequest request;
+  request.set_id(mlp->id());
+  pb::TrainingArtifacts artifacts;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(trainer->GetArtifacts(&context, request, &artifacts).ok());
+  }
+  const nlohmann::json metrics = nlohmann::json::parse(artifacts.metrics_json());
+  EXPECT_TRUE(metrics.contains("test") && metrics.contains("test_interval"));
+  EXPECT_EQ(metrics["probe"], "pair-mlp");
+  // A header line and one row per epoch (no early stopping in this spec).
+  EXPECT_EQ(std::count(artifacts.history_csv().begin(), artifacts.history_csv().end(), '\n'), 21);
+  EXPECT_GT(artifacts.model_safetensors().size(), 8u);
+  EXPECT_GT(artifacts.predictions_safetensors().size(), 8u);
+  {
+    // A finished job watched: its whole history in one message, then the end.
+    grpc::ClientContext context;
+    auto reader = trainer->WatchJob(&context, request);
+    pb::TrainingJob watched;
+    ASSERT_TRUE(reader->Read(&watched));
+    EXPECT_EQ(watched.state(), pb::TrainingJob::SUCCEEDED);
+    EXPECT_EQ(watched.epochs_size(), 20);
+    EXPECT_TRUE(reader->Finish().ok());
+  }
+  {
+    grpc::ClientContext context;
+    request.set_id("0000000000000000");
+    EXPECT_EQ(trainer->GetArtifacts(&context, request, &artifacts).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  pb::CreateTrainingJobRequest bad;
+  bad.set_dataset_key(mlp->dataset_key());
+  bad.set_features_address(features_->address());
+  bad.mutable_options()->set_probe("transformer");
+  pb::TrainingJob job;
+  {
+    grpc::ClientContext context;
+    const grpc::Status status = trainer->CreateJob(&context, bad, &job);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(status.error_message().find("options.probe"), std::string::npos)
+        << status.error_message();
+  }
+  bad.mutable_options()->set_probe("gcn");
+  bad.set_dataset_key("../../etc/passwd");
+  {
+    grpc::ClientContext context;
+    const grpc::Status status = trainer->CreateJob(&context, bad, &job);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(status.error_message().find("dataset_key"), std::string::npos);
+  }
+  // A dataset no feature service has: the job fails with NOT_FOUND from the feature service.
+  bad.set_dataset_key("0123456789abcdef");
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(trainer->CreateJob(&context, bad, &job).ok());
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (job.state() != pb::TrainingJob::FAILED && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    grpc::ClientContext context;
+    request.set_id(job.id());
+    trainer->GetJob(&context, request, &job);
+  }
+  EXPECT_EQ(job.state(), pb::TrainingJob::FAILED);
+  EXPECT_EQ(job.error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND)) << job.error();
+  EXPECT_NE(job.error().find("0123456789abcdef"), std::string::npos) << job.error();
 }
 
 TEST_F(ClusterTest, BadSpecsAreInvalidArgumentNamingTheField) {

@@ -50,6 +50,9 @@ class ServiceProcess {
   const std::string& address() const { return address_; }
   bool running() const { return pid_ > 0; }
   void Kill() { Signal(SIGKILL); }
+  // SIGSTOP / SIGCONT: a frozen process (its sockets stay open, nothing answers).
+  void Freeze() { kill(pid_, SIGSTOP); }
+  void Thaw() { kill(pid_, SIGCONT); }
   // SIGTERM and wait: the exit status (or -1).
   int Terminate() { return Signal(SIGTERM); }
 
