@@ -224,8 +224,9 @@ absl::StatusOr<std::vector<CellResult>> RunThroughServices(const AblationSpec& s
   std::cout << "coordinator " << cluster->coordinator_address() << ": ablation " << ablation.id()
             << std::endl;
   GP_ASSIGN_OR_RETURN(ablation, WatchAblation(*stub, ablation.id(), std::cout));
-  GP_RETURN_IF_ERROR(AblationOutcome(ablation));
+  // The finished cells' files even when some failed: nothing computed is lost.
   GP_RETURN_IF_ERROR(DownloadResults(*stub, ablation.id(), out_dir).status());
+  GP_RETURN_IF_ERROR(AblationOutcome(ablation));
   std::cout << absl::StrFormat("done in %.1f s\n", ablation.elapsed_seconds());
   cluster.reset();
   if (delete_datasets) {

@@ -252,13 +252,43 @@ grpc::Status CoordinatorService::CreateAblation(grpc::ServerContext*,
                         absl::StrCat("request_id '", now.request_id, "' names ablation ", now.id,
                                      " of another spec"));
   }
+  StoredAblation launch = now;
+  bool relaunch = false;
+  if (!created->second &&
+      (now.state == AblationState::kFailed || now.state == AblationState::kCancelled)) {
+    // Submitted again after it failed or was cancelled: it runs again from what it recorded.
+    std::unique_ptr<Active> finished;
+    relaunch = true;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = active_.find(now.id);
+      if (it != active_.end() && !Finished(it->second->status.state())) {
+        relaunch = false;  // a concurrent resubmission reopened it already
+      } else if (it != active_.end()) {
+        finished = std::move(it->second);
+        active_.erase(it);
+      }
+    }
+    // Its scheduler thread may still be stopping its jobs; it takes mutex_ on the way out.
+    if (finished && finished->thread.joinable()) finished->thread.join();
+    if (relaunch) {
+      const absl::Status reopened = store_->ReopenAblation(now.id);
+      if (!reopened.ok()) return ToGrpcStatus(reopened);
+      launch.state = AblationState::kRunning;
+      LOG(INFO) << "event=ablation_reopened id=" << now.id;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) {
+      // Stored: the next start runs it.
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the coordinator is shutting down");
+    }
     if (created->second) {
       LOG(INFO) << "event=ablation_created id=" << now.id << " name=" << now.name
                 << " cells=" << now.cells_total << " request_id=" << now.request_id;
-      Launch(now);
     }
+    if ((created->second || relaunch) && !active_.count(now.id)) Launch(launch);
     auto it = active_.find(now.id);
     if (it != active_.end()) {
       *ablation = it->second->status;

@@ -203,6 +203,23 @@ absl::Status CoordinatorStore::FinishAblation(const std::string& id, AblationSta
   return update.Done();
 }
 
+absl::Status CoordinatorStore::ReopenAblation(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  GP_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Statement forget(db_, "DELETE FROM cells WHERE ablation_id = ? AND state = 'failed'");
+  forget.Bind(1, id);
+  forget.Step();
+  Statement update(db_, "UPDATE ablations SET state = ?, error = '' WHERE id = ?");
+  update.Bind(1, static_cast<int64_t>(AblationState::kRunning)).Bind(2, id);
+  update.Step();
+  const absl::Status status = forget.Done().ok() ? update.Done() : forget.Done();
+  if (!status.ok()) {
+    Exec("ROLLBACK").IgnoreError();
+    return status;
+  }
+  return Exec("COMMIT");
+}
+
 absl::StatusOr<bool> CoordinatorStore::RecordCell(const std::string& ablation_id,
                                                   const CellResult& result) {
   std::lock_guard<std::mutex> lock(mutex_);

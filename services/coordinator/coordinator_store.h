@@ -50,6 +50,9 @@ class CoordinatorStore {
   absl::StatusOr<std::pair<StoredAblation, bool>> CreateAblation(const StoredAblation& ablation);
   absl::StatusOr<std::optional<StoredAblation>> GetAblation(const std::string& id);
   absl::StatusOr<std::vector<StoredAblation>> ListAblations();
+  // A failed or cancelled ablation submitted again: running, its failed cells forgotten (they
+  // run again), its recorded results kept.
+  absl::Status ReopenAblation(const std::string& id);
   absl::Status FinishAblation(const std::string& id, AblationState state, const std::string& error,
                               double elapsed_seconds);
 

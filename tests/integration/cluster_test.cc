@@ -480,6 +480,18 @@ TEST_F(ClusterTest, CancelStopsWorkOnEveryService) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(busy, 0);
+
+  // Submitted again, a cancelled ablation runs again from what it had recorded.
+  const int recorded = Get(ablation.id()).cells_done();
+  pb::Ablation again;
+  ASSERT_TRUE(Create(SmallSpec("graph-toy", 2000), "", &again).ok());
+  EXPECT_EQ(again.id(), ablation.id());
+  EXPECT_EQ(again.state(), pb::Ablation::RUNNING);
+  const pb::Ablation rerunning =
+      WaitFor(ablation.id(), [](const pb::Ablation& a) { return a.cells_running() > 0; });
+  EXPECT_GT(rerunning.cells_running(), 0);
+  EXPECT_GE(rerunning.cells_done(), recorded);
+  EXPECT_EQ(RunCli({"cancel", "--coordinator", address_, ablation.id()}).exit_code, 0);
 }
 
 }  // namespace
