@@ -14,7 +14,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread
   libabsl-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-  libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
 
 missing=()

@@ -16,6 +16,7 @@
 #include "common/core/hash.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
+#include "common/rpc/metrics.h"
 #include "common/rpc/status.h"
 #include "services/cli/coordinator_client.h"
 #include "services/cli/flags.h"
@@ -36,6 +37,7 @@ const std::vector<FlagSpec> kRunFlags = {
     {"delete-datasets", false, "remove the dataset files once the run is done"},
     {"threads", true, "CPU threads (default: all cores)"},
     {"trainer-jobs", true, "probes training at once (default 1)"},
+    {"metrics-listen", true, "serve the services' Prometheus metrics on host:port while running"},
     {"direct", false,
      "run the cells in this thread without the services (the scheduler on the local executor; "
      "for measuring what the services cost)"},
@@ -196,7 +198,8 @@ std::string CommonModelRoot(const AblationSpec& spec) {
 // its state), the ablation submitted and watched, its result files fetched into OUT.
 absl::StatusOr<std::vector<CellResult>> RunThroughServices(const AblationSpec& spec,
                                                            const std::string& out_dir,
-                                                           bool delete_datasets, int trainer_jobs) {
+                                                           bool delete_datasets, int trainer_jobs,
+                                                           const std::string& metrics_listen) {
   namespace pb = graphprobe::v1;
   GP_RETURN_IF_ERROR(ClaimOutDir(spec, out_dir));
   // Model paths as a cluster sees them: relative to the extractor's model root.
@@ -205,6 +208,11 @@ absl::StatusOr<std::vector<CellResult>> RunThroughServices(const AblationSpec& s
   for (AblationModel& model : submitted.models) {
     model.path =
         std::filesystem::absolute(model.path).lexically_normal().lexically_relative(root).string();
+  }
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (!metrics_listen.empty()) {
+    GP_ASSIGN_OR_RETURN(metrics, MetricsEndpoint::Start(metrics_listen));
+    std::cout << "metrics on " << metrics->address() << std::endl;
   }
   EmbeddedClusterOptions options;
   options.state_dir = (std::filesystem::path(out_dir) / "cluster").string();
@@ -287,7 +295,8 @@ absl::Status Run(const Flags& flags) {
           absl::StrCat("--trainer-jobs ", trainer_jobs, ": expected 1..64"));
     }
     GP_ASSIGN_OR_RETURN(results, RunThroughServices(spec, out_dir, flags.Has("delete-datasets"),
-                                                    static_cast<int>(trainer_jobs)));
+                                                    static_cast<int>(trainer_jobs),
+                                                    flags.Get("metrics-listen", "")));
   }
   const std::vector<ConfigSummary> summaries = SummarizeOverSeeds(results);
   PrintResultsTable(spec, summaries);

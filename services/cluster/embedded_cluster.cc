@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/core/status.h"
+#include "common/rpc/metrics.h"
 #include "common/rpc/server.h"
 #include "common/rpc/worker_registration.h"
 #include "services/coordinator/coordinator_service.h"
@@ -82,6 +83,9 @@ absl::StatusOr<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::Start(
   GP_ASSIGN_OR_RETURN(parts->trainer_server,
                       StartServer("127.0.0.1:0", {parts->trainer.get()}, 64 << 20));
 
+  for (const char* service : {"coordinator", "extractor", "features", "trainer"}) {
+    RecordBuildInfo(service, "cpu");
+  }
   for (RunningServer* server : {&parts->coordinator_server, &parts->extractor_server,
                                 &parts->features_server, &parts->trainer_server}) {
     SetServing(server->server.get(), true);

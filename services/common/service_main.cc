@@ -18,6 +18,8 @@ std::vector<FlagSpec> WithServiceFlags(std::vector<FlagSpec> own,
       {"drain-seconds", true, "on SIGTERM, how long in-flight calls may finish (default 30)"});
   own.push_back(
       {"health-check", true, "ask the server at ADDR for its health and exit 0 if SERVING"});
+  own.push_back({"metrics-listen", true,
+                 "host:port to serve Prometheus metrics on (GET /metrics; port 0 picks one)"});
   own.push_back({"help", false, "show this help"});
   return own;
 }
@@ -41,6 +43,18 @@ std::unique_ptr<WorkerRegistration> RegisterWithCoordinator(const Flags& flags,
   options.address = flags.Get("advertise", bound_address);
   options.capacity = capacity;
   return std::make_unique<WorkerRegistration>(options);
+}
+
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(const Flags& flags,
+                                                              const std::string& service,
+                                                              const std::string& device) {
+  RecordBuildInfo(service, device);
+  if (!flags.Has("metrics-listen")) return nullptr;
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<MetricsEndpoint> endpoint,
+                      MetricsEndpoint::Start(flags.Get("metrics-listen", "")));
+  std::cout << "metrics on " << endpoint->address() << std::endl;
+  LOG(INFO) << "event=metrics_listening address=" << endpoint->address();
+  return endpoint;
 }
 
 bool HandledHealthCheck(const Flags& flags, absl::Status* status) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/rpc/metrics.h"
 #include "common/rpc/server.h"
 #include "common/rpc/worker_registration.h"
 #include "services/cli/flags.h"
@@ -29,6 +30,13 @@ std::unique_ptr<WorkerRegistration> RegisterWithCoordinator(const Flags& flags,
                                                             const std::string& kind,
                                                             const std::string& bound_address,
                                                             int capacity);
+
+// Records graphprobe_build_info for `service` and, with --metrics-listen ADDR, serves GET
+// /metrics there and prints "metrics on HOST:PORT" (after the "listening on" line); null
+// without the flag.
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(const Flags& flags,
+                                                              const std::string& service,
+                                                              const std::string& device);
 
 // With --health-check ADDR: asks ADDR and prints SERVING (OK) or returns why not; true when the
 // flag was given (the binary should then exit with `*status`).

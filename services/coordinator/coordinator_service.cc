@@ -12,6 +12,7 @@
 #include "common/ablation/ablation_scheduler.h"
 #include "common/core/hash.h"
 #include "common/core/status.h"
+#include "common/rpc/metrics.h"
 #include "common/rpc/status.h"
 
 namespace gp {
@@ -49,17 +50,64 @@ CoordinatorService::~CoordinatorService() { Stop(); }
 absl::Status CoordinatorService::Start() {
   GP_ASSIGN_OR_RETURN(store_, CoordinatorStore::Open(options_.state_dir));
   GP_ASSIGN_OR_RETURN(std::vector<StoredAblation> all, store_->ListAblations());
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const StoredAblation& stored : all) {
-    if (stored.state != AblationState::kRunning) continue;
-    LOG(INFO) << "event=ablation_resumed id=" << stored.id << " name=" << stored.name;
-    Launch(stored);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const StoredAblation& stored : all) {
+      if (stored.state != AblationState::kRunning) continue;
+      LOG(INFO) << "event=ablation_resumed id=" << stored.id << " name=" << stored.name;
+      Launch(stored);
+    }
   }
+  metrics_ = std::make_unique<ScrapeHook>([this] { return CollectMetrics(); });
   return absl::OkStatus();
 }
 
+std::vector<prometheus::MetricFamily> CoordinatorService::CollectMetrics() {
+  using Values = std::vector<std::pair<std::map<std::string, std::string>, double>>;
+  double done = 0, running = 0, failed = 0, pending = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [id, entry] : active_) {
+      const pb::Ablation& a = entry->status;
+      done += a.cells_done();
+      running += a.cells_running();
+      failed += a.cells_failed();
+      if (!Finished(a.state())) {
+        pending += a.cells_total() - a.cells_done() - a.cells_running() - a.cells_failed();
+      }
+    }
+  }
+  std::map<std::string, double> ablations = {
+      {"running", 0}, {"succeeded", 0}, {"failed", 0}, {"cancelled", 0}};
+  absl::StatusOr<std::vector<StoredAblation>> stored = store_->ListAblations();
+  if (stored.ok()) {
+    for (const StoredAblation& a : *stored) {
+      std::string state = pb::Ablation::State_Name(ToProto(a.state));
+      for (char& c : state) c = static_cast<char>(std::tolower(c));
+      ++ablations[state];
+    }
+  }
+  std::map<std::string, double> workers = {{"extractor", 0}, {"features", 0}, {"trainer", 0}};
+  for (const auto& [kind, count] : workers) {
+    workers[kind] = static_cast<double>(LiveWorkersOf(kind).size());
+  }
+  Values cells = {{{{"state", "done"}}, done},
+                  {{{"state", "running"}}, running},
+                  {{{"state", "failed"}}, failed},
+                  {{{"state", "pending"}}, pending}};
+  Values ablation_values, worker_values;
+  for (const auto& [state, count] : ablations)
+    ablation_values.push_back({{{"state", state}}, count});
+  for (const auto& [kind, count] : workers) worker_values.push_back({{{"kind", kind}}, count});
+  return {GaugeFamily("graphprobe_coordinator_cells",
+                      "Cells of the ablations this process runs, by state", cells),
+          GaugeFamily("graphprobe_coordinator_ablations", "Ablations by state", ablation_values),
+          GaugeFamily("graphprobe_coordinator_workers", "Workers with a live lease, by kind",
+                      worker_values)};
+}
+
 void CoordinatorService::Stop() {
-  std::map<std::string, std::unique_ptr<Active>> active;
+  metrics_.reset();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return;

@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "common/ablation/ablation_spec.h"
+#include "common/rpc/metrics.h"
 #include "graphprobe/v1/coordinator.grpc.pb.h"
 #include "services/coordinator/coordinator_store.h"
 #include "services/coordinator/remote_cell_executor.h"
@@ -85,6 +86,7 @@ class CoordinatorService final : public graphprobe::v1::Coordinator::Service {
   void Launch(const StoredAblation& stored);  // callers hold mutex_
   void RunAblation(const std::string& id);
   std::vector<LiveWorker> LiveWorkersOf(const std::string& kind);
+  std::vector<prometheus::MetricFamily> CollectMetrics();  // cells, ablations, workers
 
   CoordinatorOptions options_;
   std::unique_ptr<CoordinatorStore> store_;
@@ -92,6 +94,7 @@ class CoordinatorService final : public graphprobe::v1::Coordinator::Service {
   std::condition_variable changed_;
   std::map<std::string, std::unique_ptr<Active>> active_;
   bool stopping_ = false;
+  std::unique_ptr<ScrapeHook> metrics_;
 };
 
 }  // namespace gp

@@ -40,6 +40,8 @@ absl::Status Serve(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(RunningServer running,
                       StartServer(flags.Get("listen", "127.0.0.1:50050"), {&service}, 64 << 20));
   std::cout << "listening on " << running.address << std::endl;
+  GP_ASSIGN_OR_RETURN(const std::unique_ptr<MetricsEndpoint> metrics,
+                      StartMetrics(flags, "coordinator", "cpu"));
   LOG(INFO) << "event=listening address=" << running.address << " state=" << options.state_dir;
   return ServeUntilSignal(flags, running, [&] { service.Stop(); });
 }

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/core/status.h"
 #include "common/model/config.h"
+#include "common/rpc/metrics.h"
 #include "common/rpc/status.h"
 #include "common/rpc/tensor_wire.h"
 
@@ -68,15 +69,48 @@ absl::StatusOr<PreparedPrompt> PrepareRequestPrompt(const graphprobe::v1::Extrac
 
 }  // namespace
 
+// docs/METRICS.md describes each.
+struct ExtractorService::Metrics {
+  prometheus::Counter& sequences =
+      ProcessCounter("graphprobe_extractor_sequences_total", "Prompts run through a forward pass");
+  prometheus::Counter& tokens = ProcessCounter("graphprobe_extractor_tokens_total",
+                                               "Tokens of the prompts run through a forward pass");
+  prometheus::Histogram& request_seconds =
+      ProcessHistogram("graphprobe_extractor_request_duration_seconds",
+                       "Extract calls from arrival to the last row sent",
+                       {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120});
+  prometheus::Histogram& batch_size =
+      ProcessHistogram("graphprobe_extractor_batch_size", "Prompts per forward pass",
+                       {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
+  prometheus::Histogram& load_seconds = ProcessHistogram(
+      "graphprobe_extractor_model_load_seconds", "Time to load (or randomly initialize) a model",
+      {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300});
+  std::unique_ptr<ScrapeHook> state;
+};
+
 ExtractorService::ExtractorService(ExtractorOptions options)
     : options_(std::move(options)),
-      cache_(static_cast<size_t>(std::max(1, options_.cached_models))) {
+      cache_(static_cast<size_t>(std::max(1, options_.cached_models))),
+      metrics_(std::make_unique<Metrics>()) {
   std::error_code error;
   root_ = fs::weakly_canonical(options_.model_root, error).string();
+  metrics_->state = std::make_unique<ScrapeHook>([this] {
+    double queued;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queued = queued_prompts_;
+    }
+    return std::vector<prometheus::MetricFamily>{
+        GaugeFamily("graphprobe_extractor_queue_depth", "Prompts waiting for a forward pass",
+                    {{{}, queued}}),
+        GaugeFamily("graphprobe_extractor_models_loaded", "Models held in memory",
+                    {{{}, static_cast<double>(cache_.size())}})};
+  });
   batcher_ = std::thread([this] { RunBatches(); });
 }
 
 ExtractorService::~ExtractorService() {
+  metrics_->state.reset();  // no scrape reads this service once it starts going away
   Stop();
   batcher_.join();
 }
@@ -119,7 +153,14 @@ absl::StatusOr<std::shared_ptr<const LoadedModel>> ExtractorService::ModelFor(
         absl::StrCat("model.dtype '", model.dtype, "': expected float32 or bfloat16"));
   }
   *key = model.Key();
-  return cache_.Get(model);
+  const int64_t loads = cache_.loads();
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::shared_ptr<const LoadedModel>> loaded = cache_.Get(model);
+  if (cache_.loads() > loads) {
+    metrics_->load_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return loaded;
 }
 
 absl::Status ExtractorService::WarmUp(const std::vector<std::string>& model_paths) {
@@ -241,6 +282,13 @@ void ExtractorService::RunBatches() {
     }
     absl::StatusOr<std::vector<at::Tensor>> rows = CaptureRows(batch[0]->model->model, prompts);
     ++forward_passes_;
+    metrics_->batch_size.Observe(static_cast<double>(prompts.size()));
+    if (rows.ok()) {
+      metrics_->sequences.Increment(static_cast<double>(prompts.size()));
+      double tokens = 0;
+      for (const PreparedPrompt& p : prompts) tokens += static_cast<double>(p.ids.size());
+      metrics_->tokens.Increment(tokens);
+    }
     size_t next = 0;
     for (const auto& work : batch) {
       if (!rows.ok()) {
@@ -258,6 +306,16 @@ void ExtractorService::RunBatches() {
 grpc::Status ExtractorService::Extract(grpc::ServerContext* context,
                                        const graphprobe::v1::ExtractRequest* request,
                                        grpc::ServerWriter<ExtractResponse>* writer) {
+  const auto start = std::chrono::steady_clock::now();
+  const grpc::Status status = ExtractPrompts(context, request, writer);
+  metrics_->request_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return status;
+}
+
+grpc::Status ExtractorService::ExtractPrompts(grpc::ServerContext* context,
+                                              const graphprobe::v1::ExtractRequest* request,
+                                              grpc::ServerWriter<ExtractResponse>* writer) {
   const auto wire = request->wire_dtype() == graphprobe::v1::DTYPE_UNSPECIFIED
                         ? graphprobe::v1::DTYPE_F32
                         : request->wire_dtype();

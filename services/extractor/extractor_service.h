@@ -75,6 +75,10 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
   absl::StatusOr<std::future<absl::StatusOr<std::vector<at::Tensor>>>> Submit(
       std::shared_ptr<Work> work);
   void RunBatches();  // the batching thread
+  grpc::Status ExtractPrompts(grpc::ServerContext* context,
+                              const graphprobe::v1::ExtractRequest* request,
+                              grpc::ServerWriter<graphprobe::v1::ExtractResponse>* writer);
+  struct Metrics;
 
   ExtractorOptions options_;
   std::string root_;  // canonical model root
@@ -86,6 +90,7 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
   bool stopping_ = false;
   std::atomic<int64_t> forward_passes_{0};
   std::thread batcher_;
+  std::unique_ptr<Metrics> metrics_;
 };
 
 }  // namespace gp

@@ -55,6 +55,8 @@ absl::Status Serve(const Flags& flags) {
                       StartServer(flags.Get("listen", "127.0.0.1:50051"), {&service}, 64 << 20));
   // The address first, on its own line: scripts and tests read it when the port was 0.
   std::cout << "listening on " << running.address << std::endl;
+  GP_ASSIGN_OR_RETURN(const std::unique_ptr<MetricsEndpoint> metrics,
+                      StartMetrics(flags, "extractor", options.device));
   LOG(INFO) << "event=listening address=" << running.address << " model_root=" << options.model_root
             << " device=" << options.device << " max_batch=" << options.max_batch;
   std::vector<std::string> preload;

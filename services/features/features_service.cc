@@ -12,6 +12,7 @@
 #include "common/ablation/dataset_builder.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
+#include "common/rpc/metrics.h"
 #include "common/rpc/remote_attention_source.h"
 #include "common/rpc/status.h"
 #include "common/rpc/tensor_wire.h"
@@ -89,10 +90,29 @@ absl::Status FeaturesService::Start() {
   for (int i = 0; i < std::max(1, options_.max_jobs); ++i) {
     workers_.emplace_back([this] { RunWorker(); });
   }
+  metrics_ = std::make_unique<ScrapeHook>([this] {
+    std::map<std::string, double> by_state;
+    for (const char* state : {"queued", "running", "succeeded", "failed", "cancelled"}) {
+      by_state[state] = 0;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (const auto& [id, entry] : jobs_) {
+        std::string state = pb::Job::State_Name(entry->job.state());
+        for (char& c : state) c = static_cast<char>(std::tolower(c));
+        ++by_state[state];
+      }
+    }
+    std::vector<std::pair<std::map<std::string, std::string>, double>> values;
+    for (const auto& [state, count] : by_state) values.push_back({{{"state", state}}, count});
+    return std::vector<prometheus::MetricFamily>{
+        GaugeFamily("graphprobe_features_jobs", "Dataset jobs by state", values)};
+  });
   return absl::OkStatus();
 }
 
 void FeaturesService::Stop() {
+  metrics_.reset();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return;
@@ -175,7 +195,19 @@ void FeaturesService::RunJob(const std::string& id) {
   DatasetBuildOptions build;
   build.source = source->get();
   build.cancel = cancel;
+  static prometheus::Counter& graphs_built = ProcessCounter(
+      "graphprobe_features_graphs_total", "Graphs whose features were computed (all modes)");
+  static prometheus::Counter& bytes_received = ProcessCounter(
+      "graphprobe_features_received_bytes_total", "Attention bytes received from extractors");
+  int counted_graphs = -1;
+  int64_t counted_bytes = 0;
   build.on_progress = [&](const DatasetProgress& p) {
+    if (counted_graphs < 0) counted_graphs = p.resumed_from;
+    graphs_built.Increment(std::max(0, p.graphs_done - counted_graphs));
+    counted_graphs = std::max(counted_graphs, p.graphs_done);
+    const int64_t bytes = (*source)->BytesReceived();
+    bytes_received.Increment(static_cast<double>(bytes - counted_bytes));
+    counted_bytes = bytes;
     Update(id, [&](pb::Job& job) {
       job.set_graphs_done(p.graphs_done);
       job.set_resumed_from(p.resumed_from);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/rpc/metrics.h"
 #include "graphprobe/v1/features.grpc.pb.h"
 
 namespace gp {
@@ -80,6 +81,7 @@ class FeaturesService final : public graphprobe::v1::Features::Service {
   std::deque<std::string> queue_;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
+  std::unique_ptr<ScrapeHook> metrics_;  // jobs by state
 };
 
 }  // namespace gp

@@ -46,6 +46,8 @@ absl::Status Serve(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(RunningServer running,
                       StartServer(flags.Get("listen", "127.0.0.1:50052"), {&service}, 4 << 20));
   std::cout << "listening on " << running.address << std::endl;
+  GP_ASSIGN_OR_RETURN(const std::unique_ptr<MetricsEndpoint> metrics,
+                      StartMetrics(flags, "features", "cpu"));
   LOG(INFO) << "event=listening address=" << running.address << " data=" << options.data_dir
             << " extractors=" << extractors;
   GP_RETURN_IF_ERROR(service.Start());

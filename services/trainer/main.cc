@@ -37,6 +37,8 @@ absl::Status Serve(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(RunningServer running,
                       StartServer(flags.Get("listen", "127.0.0.1:50053"), {&service}, 64 << 20));
   std::cout << "listening on " << running.address << std::endl;
+  GP_ASSIGN_OR_RETURN(const std::unique_ptr<MetricsEndpoint> metrics,
+                      StartMetrics(flags, "trainer", "cpu"));
   LOG(INFO) << "event=listening address=" << running.address << " work=" << options.work_dir
             << " max_jobs=" << options.max_jobs;
   const auto registration =

@@ -15,6 +15,7 @@
 #include "common/core/status.h"
 #include "common/probe/trainer.h"
 #include "common/probe/training_artifacts.h"
+#include "common/rpc/metrics.h"
 #include "common/rpc/status.h"
 #include "graphprobe/v1/features.grpc.pb.h"
 #include "services/trainer/training_request.h"
@@ -66,10 +67,42 @@ absl::Status TrainerService::Start() {
   for (int i = 0; i < std::max(1, options_.max_jobs); ++i) {
     workers_.emplace_back([this] { RunWorker(); });
   }
+  metrics_ = std::make_unique<ScrapeHook>([this] { return CollectMetrics(); });
   return absl::OkStatus();
 }
 
+std::vector<prometheus::MetricFamily> TrainerService::CollectMetrics() {
+  std::map<std::string, double> by_state;
+  for (const char* state : {"queued", "fetching", "running", "succeeded", "failed", "cancelled"}) {
+    by_state[state] = 0;
+  }
+  std::vector<std::pair<std::map<std::string, std::string>, double>> loss, f1;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [id, entry] : jobs_) {
+      std::string state = pb::TrainingJob::State_Name(entry->job.state());
+      for (char& c : state) c = static_cast<char>(std::tolower(c));
+      ++by_state[state];
+      // The running jobs' latest epoch: series come and go with the jobs.
+      if (entry->job.state() == pb::TrainingJob::RUNNING && !entry->epochs.empty()) {
+        const std::map<std::string, std::string> labels = {{"job", id},
+                                                           {"cell", entry->job.cell_id()}};
+        loss.push_back({labels, entry->epochs.back().train_loss()});
+        f1.push_back({labels, entry->epochs.back().val_f1()});
+      }
+    }
+  }
+  std::vector<std::pair<std::map<std::string, std::string>, double>> jobs;
+  for (const auto& [state, count] : by_state) jobs.push_back({{{"state", state}}, count});
+  return {GaugeFamily("graphprobe_trainer_jobs", "Training jobs by state", jobs),
+          GaugeFamily("graphprobe_trainer_job_train_loss",
+                      "Training loss of each running job's latest epoch", loss),
+          GaugeFamily("graphprobe_trainer_job_val_f1",
+                      "Validation F1 of each running job's latest epoch", f1)};
+}
+
 void TrainerService::Stop() {
+  metrics_.reset();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return;
@@ -202,10 +235,13 @@ void TrainerService::RunJob(const std::string& id) {
   if (!options.ok()) return end(options.status());
   ApplyFeatureLayout(**data, &options->probe);
   Update(id, [](JobEntry& entry) { entry.job.set_state(pb::TrainingJob::RUNNING); });
+  static prometheus::Counter& epochs_total = ProcessCounter(
+      "graphprobe_trainer_epochs_total", "Epochs (Newton iterations for logistic probes) trained");
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<TrainResult> result = TrainProbe(
       **data, *options,
       [&](const EpochRecord& record) {
+        epochs_total.Increment();
         Update(id, [&](JobEntry& entry) {
           pb::EpochRecord epoch;
           epoch.set_epoch(record.epoch);

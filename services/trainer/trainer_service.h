@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/probe/dataset.h"
+#include "common/rpc/metrics.h"
 #include "graphprobe/v1/trainer.grpc.pb.h"
 
 namespace gp {
@@ -83,6 +84,7 @@ class TrainerService final : public graphprobe::v1::Trainer::Service {
   absl::StatusOr<std::shared_ptr<const ProbeDataset>> LoadDataset(const std::string& key,
                                                                   const std::string& path);
   std::string JobDir(const std::string& id) const;
+  std::vector<prometheus::MetricFamily> CollectMetrics();  // jobs by state, running jobs
 
   TrainerOptions options_;
   std::mutex mutex_;
@@ -97,6 +99,7 @@ class TrainerService final : public graphprobe::v1::Trainer::Service {
   std::mutex datasets_mutex_;
   std::list<std::pair<std::string, std::shared_ptr<const ProbeDataset>>> loaded_;
   std::mutex fetch_mutex_;  // one download at a time: concurrent jobs of one key fetch once
+  std::unique_ptr<ScrapeHook> metrics_;
 };
 
 }  // namespace gp
