@@ -15,6 +15,8 @@ PACKAGES=(
   libabsl-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libsqlite3-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # operations checks: a real Prometheus server and promtool, the dashboard's queries
+  prometheus curl jq
 )
 
 missing=()

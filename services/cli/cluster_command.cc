@@ -1,7 +1,8 @@
 // `graphprobe cluster up [--extractors N]` starts coordinator, extractors, a feature service and
 // a trainer as background processes on loopback ports the kernel picks, each logging to
-// DIR/logs/NAME.log, records them in DIR/cluster.json and prints the coordinator's address
-// (last line); `graphprobe cluster down` stops them (SIGTERM, then SIGKILL after the drain).
+// DIR/logs/NAME.log, each serving metrics on a loopback port of its own, records them (with
+// their metrics addresses) in DIR/cluster.json and prints the coordinator's address (last line);
+// `graphprobe cluster down` stops them (SIGTERM, then SIGKILL after the drain).
 #include "services/cli/cluster_command.h"
 
 #include <fcntl.h>
@@ -55,10 +56,21 @@ struct Started {
   std::string name;
   pid_t pid;
   std::string address;
+  std::string metrics;  // host:port of GET /metrics
 };
 
+// The value after `prefix` on a line of `log` ("listening on ", "metrics on "), or "".
+std::string LoggedAddress(const fs::path& log, const std::string& prefix) {
+  std::ifstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size());
+  }
+  return "";
+}
+
 // Starts `binary args...` in a session of its own, output to `log`, and waits for its
-// "listening on ADDR" line.
+// "listening on ADDR" and "metrics on ADDR" lines.
 absl::StatusOr<Started> StartService(const std::string& name, const std::string& binary,
                                      std::vector<std::string> args, const fs::path& log) {
   const pid_t pid = fork();
@@ -80,12 +92,9 @@ absl::StatusOr<Started> StartService(const std::string& name, const std::string&
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in(log);
-    std::string line;
-    while (std::getline(in, line)) {
-      const std::string prefix = "listening on ";
-      if (line.rfind(prefix, 0) == 0) return Started{name, pid, line.substr(prefix.size())};
-    }
+    const std::string address = LoggedAddress(log, "listening on ");
+    const std::string metrics = LoggedAddress(log, "metrics on ");
+    if (!address.empty() && !metrics.empty()) return Started{name, pid, address, metrics};
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       return absl::FailedPreconditionError(
@@ -141,14 +150,15 @@ absl::Status Up(const Flags& flags) {
   std::vector<Started> started;
   const auto start = [&](const std::string& name, const std::string& service,
                          std::vector<std::string> args) -> absl::Status {
-    args.insert(args.begin(), {"--listen", "127.0.0.1:0"});
+    args.insert(args.begin(), {"--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"});
     absl::StatusOr<Started> process =
         StartService(name, ServiceBinary(service), args, dir / "logs" / (name + ".log"));
     if (!process.ok()) {
       StopProcesses(started);
       return process.status();
     }
-    std::cout << name << " " << process->address << " (pid " << process->pid << ")" << std::endl;
+    std::cout << name << " " << process->address << " (metrics " << process->metrics << ", pid "
+              << process->pid << ")" << std::endl;
     started.push_back(*process);
     return absl::OkStatus();
   };
@@ -166,7 +176,8 @@ absl::Status Up(const Flags& flags) {
                             "--max-jobs", std::to_string(trainer_jobs)}));
   nlohmann::json processes = nlohmann::json::array();
   for (const Started& p : started) {
-    processes.push_back({{"name", p.name}, {"pid", p.pid}, {"address", p.address}});
+    processes.push_back(
+        {{"name", p.name}, {"pid", p.pid}, {"address", p.address}, {"metrics", p.metrics}});
   }
   GP_RETURN_IF_ERROR(WriteJsonFile(
       record.string(),
@@ -187,7 +198,8 @@ absl::Status Down(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(nlohmann::json existing, ReadJsonFile(record.string()));
   std::vector<Started> processes;
   for (const nlohmann::json& p : existing.value("processes", nlohmann::json::array())) {
-    processes.push_back({p.value("name", ""), p.value("pid", 0), p.value("address", "")});
+    processes.push_back(
+        {p.value("name", ""), p.value("pid", 0), p.value("address", ""), p.value("metrics", "")});
   }
   StopProcesses(processes);
   fs::remove(record);
