@@ -52,8 +52,6 @@ absl::StatusOr<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::Start(
 
   CoordinatorOptions coordinator;
   coordinator.state_dir = (root / "coordinator").string();
-  // Asking a job in this process how it is costs microseconds: ask often, start the next sooner.
-  coordinator.executor.poll_seconds = options.poll_seconds;
   parts->coordinator = std::make_unique<CoordinatorService>(coordinator);
   GP_RETURN_IF_ERROR(parts->coordinator->Start());
   GP_ASSIGN_OR_RETURN(parts->coordinator_server,

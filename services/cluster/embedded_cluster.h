@@ -19,11 +19,10 @@
 namespace gp {
 
 struct EmbeddedClusterOptions {
-  std::string state_dir;       // coordinator/, features/ and trainer/ below it
-  std::string model_root;      // the extractor's --model-root
-  int feature_jobs = 1;        // dataset builds at once
-  int trainer_jobs = 1;        // probes training at once
-  double poll_seconds = 0.01;  // how often the coordinator asks a running job
+  std::string state_dir;   // coordinator/, features/ and trainer/ below it
+  std::string model_root;  // the extractor's --model-root
+  int feature_jobs = 1;    // dataset builds at once
+  int trainer_jobs = 1;    // probes training at once
 };
 
 class EmbeddedCluster {

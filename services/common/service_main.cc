@@ -1,7 +1,10 @@
 // The shared service main.
 #include "services/common/service_main.h"
 
+#include <arpa/inet.h>
 #include <c10/util/Logging.h>
+#include <netdb.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <iostream>
@@ -32,6 +35,41 @@ std::vector<FlagSpec> WithWorkerFlags(std::vector<FlagSpec> own,
   return WithServiceFlags(std::move(own), default_listen);
 }
 
+namespace {
+
+// An address others can reach this host at, for a worker listening on every interface: what
+// its host name resolves to (a container's or pod's own address), else "".
+std::string HostAddress() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "";
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(name, nullptr, &hints, &found) != 0) return "";
+  std::string address;
+  for (addrinfo* a = found; a != nullptr && address.empty(); a = a->ai_next) {
+    char text[INET_ADDRSTRLEN] = {};
+    const auto* in = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
+    if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) != nullptr) address = text;
+  }
+  freeaddrinfo(found);
+  return address;
+}
+
+// The address to register: --advertise, else the bound one, with a wildcard host replaced by
+// this host's address.
+std::string AdvertisedAddress(const Flags& flags, const std::string& bound) {
+  if (flags.Has("advertise")) return flags.Get("advertise", "");
+  const size_t colon = bound.rfind(':');
+  const std::string host = bound.substr(0, colon);
+  if (host != "0.0.0.0" && host != "[::]" && host != "::") return bound;
+  const std::string own = HostAddress();
+  return own.empty() ? bound : own + bound.substr(colon);
+}
+
+}  // namespace
+
 std::unique_ptr<WorkerRegistration> RegisterWithCoordinator(const Flags& flags,
                                                             const std::string& kind,
                                                             const std::string& bound_address,
@@ -40,7 +78,7 @@ std::unique_ptr<WorkerRegistration> RegisterWithCoordinator(const Flags& flags,
   RegistrationOptions options;
   options.coordinator = flags.Get("coordinator", "");
   options.kind = kind;
-  options.address = flags.Get("advertise", bound_address);
+  options.address = AdvertisedAddress(flags, bound_address);
   options.capacity = capacity;
   return std::make_unique<WorkerRegistration>(options);
 }

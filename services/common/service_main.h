@@ -24,8 +24,10 @@ std::vector<FlagSpec> WithServiceFlags(std::vector<FlagSpec> own,
 // there and keep a lease) and --advertise ADDR (the address others reach this worker at).
 std::vector<FlagSpec> WithWorkerFlags(std::vector<FlagSpec> own, const std::string& default_listen);
 
-// With --coordinator: registers this worker (at --advertise, default the bound address) and
-// keeps its lease until the returned object is destroyed; null without --coordinator.
+// With --coordinator: registers this worker (at --advertise; default the bound address, a
+// wildcard host such as 0.0.0.0 replaced by what this host's name resolves to: a container's
+// own address) and keeps its lease until the returned object is destroyed; null without
+// --coordinator.
 std::unique_ptr<WorkerRegistration> RegisterWithCoordinator(const Flags& flags,
                                                             const std::string& kind,
                                                             const std::string& bound_address,

@@ -14,6 +14,7 @@
 #include "common/core/status.h"
 #include "common/rpc/metrics.h"
 #include "common/rpc/status.h"
+#include "common/rpc/watch_stream.h"
 
 namespace gp {
 namespace {
@@ -378,39 +379,32 @@ grpc::Status CoordinatorService::ListAblations(grpc::ServerContext*,
 grpc::Status CoordinatorService::WatchAblation(grpc::ServerContext* context,
                                                const pb::AblationRequest* request,
                                                grpc::ServerWriter<pb::Ablation>* writer) {
-  int seen = -1;
-  for (;;) {
-    pb::Ablation status;
-    bool stopping = false;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      auto it = active_.find(request->id());
-      if (it == active_.end()) {
-        // Not running here: its stored state, once.
-        lock.unlock();
-        absl::StatusOr<pb::Ablation> described = Describe(request->id());
-        if (!described.ok()) return ToGrpcStatus(described.status());
-        writer->Write(*described);
-        return grpc::Status::OK;
-      }
-      Active& entry = *it->second;
-      changed_.wait_for(lock, std::chrono::milliseconds(200),
-                        [&] { return entry.version != seen || stopping_; });
-      if (entry.version == seen && !stopping_) {
-        if (context->IsCancelled()) return grpc::Status::CANCELLED;
-        continue;
-      }
-      seen = entry.version;
-      status = entry.status;
-      stopping = stopping_;
-    }
-    if (!writer->Write(status)) return grpc::Status::CANCELLED;
-    if (Finished(status.state())) return grpc::Status::OK;
-    if (stopping) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the coordinator is shutting down");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // at most 5 updates a second
+  bool active;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    active = active_.count(request->id()) > 0;
   }
+  if (!active) {
+    // Not run by this process (finished before it started): its stored state, once.
+    absl::StatusOr<pb::Ablation> described = Describe(request->id());
+    if (!described.ok()) return ToGrpcStatus(described.status());
+    writer->Write(*described);
+    return grpc::Status::OK;
+  }
+  return StreamChanges<pb::Ablation>(
+      context, mutex_, changed_,
+      [&](int* version, pb::Ablation* ablation) {
+        auto it = active_.find(request->id());
+        if (it == active_.end()) {
+          // Submitted again meanwhile: the client watches the new run from the start.
+          return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the ablation was restarted");
+        }
+        *version = it->second->version;
+        *ablation = it->second->status;
+        return grpc::Status::OK;
+      },
+      [&] { return stopping_; }, [](const pb::Ablation& a) { return Finished(a.state()); }, writer,
+      {std::chrono::milliseconds(200), "the coordinator is shutting down"});
 }
 
 grpc::Status CoordinatorService::CancelAblation(grpc::ServerContext*,

@@ -20,8 +20,9 @@ namespace {
 namespace pb = graphprobe::v1;
 using Clock = std::chrono::steady_clock;
 
-// A job's state is one small message: a worker that takes longer than this to give it is
-// frozen or cut off, and the call is retried (elsewhere, once its lease has run out).
+// A job's state is one small message: a worker that takes this much longer than the long
+// poll's wait to give it is frozen or cut off, and the call is retried (elsewhere, once its
+// lease has run out).
 constexpr double kPollDeadlineSeconds = 2;
 
 void SetDeadline(grpc::ClientContext* context, double seconds) {
@@ -112,7 +113,6 @@ absl::StatusOr<std::vector<DatasetHandle>> RemoteCellExecutor::BuildFamily(
     const std::string task = absl::StrCat("dataset:", ContentKey(specs[0]));
     GP_RETURN_IF_ERROR(
         options_.store->RecordJob(options_.ablation_id, task, address, job.id(), "running"));
-    double poll = options_.poll_seconds;
     for (;;) {
       if (cancel != nullptr && cancel->load()) {
         grpc::ClientContext context;
@@ -132,12 +132,12 @@ absl::StatusOr<std::vector<DatasetHandle>> RemoteCellExecutor::BuildFamily(
       if (job.state() == pb::Job::CANCELLED) {
         return absl::AbortedError(absl::StrCat(what, ": the job was cancelled"));
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(poll * 1000)));
-      poll = std::min(0.5, poll * 1.5);  // builds take seconds to hours: no need to ask often
+      // A long poll: the feature service answers as soon as the job ends, or after a while.
       grpc::ClientContext context;
-      SetDeadline(&context, options_.rpc_deadline_seconds);
+      SetDeadline(&context, options_.poll_seconds + kPollDeadlineSeconds);
       pb::JobRequest request;
       request.set_id(job.id());
+      request.set_wait_seconds(options_.poll_seconds);
       const grpc::Status status = stub->GetJob(&context, request, &job);
       if (!status.ok()) return WorkerStatus(status, what);
     }
@@ -194,8 +194,6 @@ absl::StatusOr<CellResult> RemoteCellExecutor::RunCell(const AblationCell& cell,
             job.state() == pb::TrainingJob::CANCELLED ? absl::StatusCode::kAborted : code,
             absl::StrCat(what, ": ", job.error()));
       }
-      std::this_thread::sleep_for(
-          std::chrono::milliseconds(static_cast<int64_t>(options_.poll_seconds * 1000)));
       // A trainer that stopped heartbeating (frozen, cut off) may still answer GetJob from a
       // half-dead process: its lease decides, checked once a second.
       if (Clock::now() - lease_checked > std::chrono::seconds(1)) {
@@ -204,8 +202,10 @@ absl::StatusOr<CellResult> RemoteCellExecutor::RunCell(const AblationCell& cell,
           return absl::UnavailableError(absl::StrCat(what, ": its lease ran out"));
         }
       }
+      // A long poll: the trainer answers as soon as the job ends, or after wait_seconds.
       grpc::ClientContext context;
-      SetDeadline(&context, std::min(options_.rpc_deadline_seconds, kPollDeadlineSeconds));
+      request.set_wait_seconds(options_.poll_seconds);
+      SetDeadline(&context, options_.poll_seconds + kPollDeadlineSeconds);
       const grpc::Status status = stub->GetJob(&context, request, &job);
       if (!status.ok()) return WorkerStatus(status, what);
     }
@@ -213,7 +213,10 @@ absl::StatusOr<CellResult> RemoteCellExecutor::RunCell(const AblationCell& cell,
     {
       grpc::ClientContext context;
       SetDeadline(&context, options_.rpc_deadline_seconds);
-      const grpc::Status status = stub->GetArtifacts(&context, request, &artifacts);
+      pb::ArtifactsRequest wanted;
+      wanted.set_id(job.id());
+      wanted.set_metrics_only(true);
+      const grpc::Status status = stub->GetArtifacts(&context, wanted, &artifacts);
       if (!status.ok()) return WorkerStatus(status, what);
     }
     nlohmann::json merged = DescribeCell(cell).ToJson();

@@ -3,7 +3,9 @@
 // job is recorded in the coordinator's state; a job is asked for by a stable request id
 // (ablation/cell), so a restarted coordinator finds a trainer's job again instead of
 // starting it twice. A worker that stops answering (or whose lease runs out) fails the call
-// with Unavailable, which the scheduler retries elsewhere; it is avoided for a while.
+// with Unavailable, which the scheduler retries elsewhere; it is avoided for a while. Jobs are
+// followed by long polls (GetJob with wait_seconds): the end of a job is learnt at once,
+// without a stream of polls.
 #pragma once
 
 #include <chrono>
@@ -29,8 +31,9 @@ struct RemoteExecutorOptions {
   std::function<std::vector<LiveWorker>(const std::string& kind)> live_workers;
   CoordinatorStore* store = nullptr;
   double rpc_deadline_seconds = 10;
-  double poll_seconds = 0.05;  // how often a running job is asked about
-  double avoid_seconds = 5;    // a worker that failed a call is not chosen this long
+  // A running job's long poll: the worker answers when the job ends, or after this long.
+  double poll_seconds = 1;
+  double avoid_seconds = 5;  // a worker that failed a call is not chosen this long
 };
 
 class RemoteCellExecutor : public CellExecutor {

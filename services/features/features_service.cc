@@ -16,6 +16,7 @@
 #include "common/rpc/remote_attention_source.h"
 #include "common/rpc/status.h"
 #include "common/rpc/tensor_wire.h"
+#include "common/rpc/watch_stream.h"
 #include "common/rpc/worker_registration.h"
 #include "services/features/dataset_request.h"
 
@@ -277,42 +278,31 @@ FeaturesService::JobEntry* FeaturesService::FindJob(const std::string& id) {
 
 grpc::Status FeaturesService::GetJob(grpc::ServerContext*, const pb::JobRequest* request,
                                      pb::Job* job) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
   const JobEntry* entry = FindJob(request->id());
   if (entry == nullptr) return NoSuchJob(request->id());
+  if (request->wait_seconds() > 0) {
+    // Jobs are never erased: the entry outlives the wait.
+    changed_.wait_for(lock, WaitDuration(request->wait_seconds()),
+                      [&] { return Finished(entry->job.state()) || stopping_; });
+  }
   *job = entry->job;
   return grpc::Status::OK;
 }
 
 grpc::Status FeaturesService::WatchJob(grpc::ServerContext* context, const pb::JobRequest* request,
                                        grpc::ServerWriter<pb::Job>* writer) {
-  int seen = -1;
-  for (;;) {
-    pb::Job job;
-    bool stopping = false;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      JobEntry* found = FindJob(request->id());
-      if (found == nullptr) return NoSuchJob(request->id());
-      JobEntry& entry = *found;
-      changed_.wait_for(lock, std::chrono::milliseconds(200),
-                        [&] { return entry.version != seen || stopping_; });
-      if (entry.version == seen && !stopping_) {
-        if (context->IsCancelled()) return grpc::Status::CANCELLED;
-        continue;
-      }
-      seen = entry.version;
-      job = entry.job;
-      stopping = stopping_;
-    }
-    if (!writer->Write(job)) return grpc::Status::CANCELLED;
-    if (Finished(job.state())) return grpc::Status::OK;
-    if (stopping) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the feature service is shutting down");
-    }
-    // At most one update every 200 ms: progress is cheap to send but not free.
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  return StreamChanges<pb::Job>(
+      context, mutex_, changed_,
+      [&](int* version, pb::Job* job) {
+        const JobEntry* entry = FindJob(request->id());
+        if (entry == nullptr) return NoSuchJob(request->id());
+        *version = entry->version;
+        *job = entry->job;
+        return grpc::Status::OK;
+      },
+      [&] { return stopping_; }, [](const pb::Job& job) { return Finished(job.state()); }, writer,
+      {std::chrono::milliseconds(200), "the feature service is shutting down"});
 }
 
 grpc::Status FeaturesService::CancelJob(grpc::ServerContext*, const pb::JobRequest* request,

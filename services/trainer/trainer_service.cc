@@ -17,6 +17,7 @@
 #include "common/probe/training_artifacts.h"
 #include "common/rpc/metrics.h"
 #include "common/rpc/status.h"
+#include "common/rpc/watch_stream.h"
 #include "graphprobe/v1/features.grpc.pb.h"
 #include "services/trainer/training_request.h"
 
@@ -341,9 +342,14 @@ TrainerService::JobEntry* TrainerService::FindJob(const std::string& id) {
 
 grpc::Status TrainerService::GetJob(grpc::ServerContext*, const pb::TrainingJobRequest* request,
                                     pb::TrainingJob* job) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
   const JobEntry* entry = FindJob(request->id());
   if (entry == nullptr) return NoSuchJob(request->id());
+  if (request->wait_seconds() > 0) {
+    // Jobs are never erased: the entry outlives the wait.
+    changed_.wait_for(lock, WaitDuration(request->wait_seconds()),
+                      [&] { return Finished(entry->job.state()) || stopping_; });
+  }
   *job = entry->job;
   return grpc::Status::OK;
 }
@@ -392,39 +398,27 @@ grpc::Status TrainerService::CancelJob(grpc::ServerContext*, const pb::TrainingJ
 grpc::Status TrainerService::WatchJob(grpc::ServerContext* context,
                                       const pb::TrainingJobRequest* request,
                                       grpc::ServerWriter<pb::TrainingJob>* writer) {
-  int seen = -1;
   size_t epochs_sent = 0;
-  for (;;) {
-    pb::TrainingJob job;
-    bool stopping = false;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      JobEntry* entry = FindJob(request->id());
-      if (entry == nullptr) return NoSuchJob(request->id());
-      changed_.wait_for(lock, std::chrono::milliseconds(200),
-                        [&] { return entry->version != seen || stopping_; });
-      if (entry->version == seen && !stopping_) {
-        if (context->IsCancelled()) return grpc::Status::CANCELLED;
-        continue;
-      }
-      seen = entry->version;
-      job = entry->job;
-      if (epochs_sent > entry->epochs.size()) epochs_sent = 0;  // rerun from the start
-      for (size_t i = epochs_sent; i < entry->epochs.size(); ++i)
-        *job.add_epochs() = entry->epochs[i];
-      epochs_sent = entry->epochs.size();
-      stopping = stopping_;
-    }
-    if (!writer->Write(job)) return grpc::Status::CANCELLED;
-    if (Finished(job.state())) return grpc::Status::OK;
-    if (stopping) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the trainer is shutting down");
-    }
-  }
+  return StreamChanges<pb::TrainingJob>(
+      context, mutex_, changed_,
+      [&](int* version, pb::TrainingJob* job) {
+        const JobEntry* entry = FindJob(request->id());
+        if (entry == nullptr) return NoSuchJob(request->id());
+        *version = entry->version;
+        *job = entry->job;
+        // Each message carries the epochs since the last one (all of them after a rerun).
+        if (epochs_sent > entry->epochs.size()) epochs_sent = 0;
+        for (size_t i = epochs_sent; i < entry->epochs.size(); ++i) {
+          *job->add_epochs() = entry->epochs[i];
+        }
+        epochs_sent = entry->epochs.size();
+        return grpc::Status::OK;
+      },
+      [&] { return stopping_; }, [](const pb::TrainingJob& job) { return Finished(job.state()); },
+      writer, {std::chrono::milliseconds(50), "the trainer is shutting down"});
 }
 
-grpc::Status TrainerService::GetArtifacts(grpc::ServerContext*,
-                                          const pb::TrainingJobRequest* request,
+grpc::Status TrainerService::GetArtifacts(grpc::ServerContext*, const pb::ArtifactsRequest* request,
                                           pb::TrainingArtifacts* artifacts) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -437,18 +431,20 @@ grpc::Status TrainerService::GetArtifacts(grpc::ServerContext*,
   }
   const fs::path dir(JobDir(request->id()));
   absl::StatusOr<std::string> metrics = ReadFile((dir / kMetricsFile).string());
-  absl::StatusOr<std::string> history = ReadFile((dir / kHistoryFile).string());
-  absl::StatusOr<std::string> model = ReadFile((dir / kModelFile).string());
-  absl::StatusOr<std::string> predictions = ReadFile((dir / kPredictionsFile).string());
-  for (const absl::Status& status :
-       {metrics.status(), history.status(), model.status(), predictions.status()}) {
-    if (!status.ok()) return ToGrpcStatus(absl::DataLossError(status.message()));
+  if (!metrics.ok()) return ToGrpcStatus(absl::DataLossError(metrics.status().message()));
+  artifacts->set_metrics_json(*metrics);
+  if (!request->metrics_only()) {
+    absl::StatusOr<std::string> history = ReadFile((dir / kHistoryFile).string());
+    absl::StatusOr<std::string> model = ReadFile((dir / kModelFile).string());
+    absl::StatusOr<std::string> predictions = ReadFile((dir / kPredictionsFile).string());
+    for (const absl::Status& status : {history.status(), model.status(), predictions.status()}) {
+      if (!status.ok()) return ToGrpcStatus(absl::DataLossError(status.message()));
+    }
+    artifacts->set_history_csv(*history);
+    artifacts->set_model_safetensors(*model);
+    artifacts->set_predictions_safetensors(*predictions);
   }
   const nlohmann::json parsed = nlohmann::json::parse(*metrics, nullptr, false);
-  artifacts->set_metrics_json(*metrics);
-  artifacts->set_history_csv(*history);
-  artifacts->set_model_safetensors(*model);
-  artifacts->set_predictions_safetensors(*predictions);
   if (parsed.is_object() && parsed.contains("head_ranking")) {
     artifacts->set_head_ranking_json(parsed["head_ranking"].dump());
   }

@@ -61,7 +61,7 @@ class TrainerService final : public graphprobe::v1::Trainer::Service {
                         const graphprobe::v1::TrainingJobRequest* request,
                         grpc::ServerWriter<graphprobe::v1::TrainingJob>* writer) override;
   grpc::Status GetArtifacts(grpc::ServerContext* context,
-                            const graphprobe::v1::TrainingJobRequest* request,
+                            const graphprobe::v1::ArtifactsRequest* request,
                             graphprobe::v1::TrainingArtifacts* artifacts) override;
 
  private:

@@ -350,10 +350,20 @@ TEST_F(ClusterTest, TrainerJobsKeepTheirArtifactsAndCheckTheirRequests) {
   ASSERT_NE(mlp, nullptr);
   pb::TrainingJobRequest request;
   request.set_id(mlp->id());
+  pb::ArtifactsRequest wanted;
+  wanted.set_id(mlp->id());
   pb::TrainingArtifacts artifacts;
   {
     grpc::ClientContext context;
-    ASSERT_TRUE(trainer->GetArtifacts(&context, request, &artifacts).ok());
+    wanted.set_metrics_only(true);
+    ASSERT_TRUE(trainer->GetArtifacts(&context, wanted, &artifacts).ok());
+    EXPECT_FALSE(artifacts.metrics_json().empty());
+    EXPECT_TRUE(artifacts.model_safetensors().empty());
+  }
+  {
+    grpc::ClientContext context;
+    wanted.set_metrics_only(false);
+    ASSERT_TRUE(trainer->GetArtifacts(&context, wanted, &artifacts).ok());
   }
   const nlohmann::json metrics = nlohmann::json::parse(artifacts.metrics_json());
   EXPECT_TRUE(metrics.contains("test") && metrics.contains("test_interval"));
@@ -374,8 +384,8 @@ TEST_F(ClusterTest, TrainerJobsKeepTheirArtifactsAndCheckTheirRequests) {
   }
   {
     grpc::ClientContext context;
-    request.set_id("0000000000000000");
-    EXPECT_EQ(trainer->GetArtifacts(&context, request, &artifacts).error_code(),
+    wanted.set_id("0000000000000000");
+    EXPECT_EQ(trainer->GetArtifacts(&context, wanted, &artifacts).error_code(),
               grpc::StatusCode::NOT_FOUND);
   }
   pb::CreateTrainingJobRequest bad;
