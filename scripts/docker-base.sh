@@ -16,9 +16,10 @@ command -v debootstrap >/dev/null || {
 # The first Debian mirror of the apt sources (deb822 "URIs:" or one-line "deb URL suite").
 mirror=$(
   {
-    cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ {print $2}'
-    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '/^deb / {print ($2 ~ /^\[/ ? $3 : $2)}'
-  } | grep -v -- '-security' | head -n 1
+    awk '/^URIs:/ {print $2}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true
+    awk '/^deb / {print ($2 ~ /^\[/ ? $3 : $2)}' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+      2>/dev/null || true
+  } | awk '!/-security/ && !found {print; found = 1}'
 )
 [ -n "$mirror" ] || { echo "docker-base: no apt mirror found in /etc/apt/sources*"; exit 1; }
 root=$(mktemp -d)

@@ -7,13 +7,14 @@
 # Needs a Docker daemon: exits 77 (skipped) when none answers.
 #   tests/compose/check_compose.sh BUILD_DIR
 set -euo pipefail
-cd "$(dirname "$0")/../.."
 build=$(cd "$1" && pwd)
+cd "$(dirname "$0")/../.."
 graphprobe="$build/services/cli/graphprobe"
 fail() { echo "FAIL: $*"; exit 1; }
 docker info >/dev/null 2>&1 || { echo "SKIPPED: no Docker daemon"; exit 77; }
 
 docker-compose config -q || fail "docker-compose config"
+docker-compose -f docker-compose.yml config -q || fail "docker-compose.yml alone"
 bash scripts/docker-images.sh
 
 project=gpcompose$$
