@@ -107,7 +107,9 @@ class Scheduler {
       }
       CellState state;
       state.dataset = it->second;
-      state.finished = options_.done.count(cell.id) > 0;
+      const bool failed = options_.failed.count(cell.id) > 0;
+      state.finished = failed || options_.done.count(cell.id) > 0;
+      progress_.cells_failed += failed;
       if (!state.finished) ++datasets_[it->second].cells_left;
       datasets_[it->second].cells.push_back(static_cast<int>(i));
       cell_states_.push_back(state);
@@ -124,8 +126,10 @@ class Scheduler {
       families_.back().datasets.push_back(static_cast<int>(d));
     }
     progress_.cells_total = static_cast<int>(cells_.size());
-    progress_.cells_resumed = static_cast<int>(std::count_if(
-        cell_states_.begin(), cell_states_.end(), [](const CellState& c) { return c.finished; }));
+    progress_.cells_resumed =
+        static_cast<int>(std::count_if(cell_states_.begin(), cell_states_.end(),
+                                       [](const CellState& c) { return c.finished; })) -
+        progress_.cells_failed;
     progress_.cells_done = progress_.cells_resumed;
     progress_.datasets_total = static_cast<int>(families_.size());
     for (size_t f = 0; f < families_.size(); ++f) {

@@ -39,7 +39,8 @@ struct AblationProgress {
 };
 
 struct SchedulerOptions {
-  std::set<std::string> done;  // cell ids already recorded: not run again
+  std::set<std::string> done;    // cell ids already recorded: not run again
+  std::set<std::string> failed;  // cell ids recorded as failed: not run again, counted failed
   // Build the datasets of a family (same model and graphs, other feature modes) together.
   bool share_forward_passes = true;
   // Set by another thread: nothing new starts, running work is told to stop, RunCells returns

@@ -176,13 +176,12 @@ void CoordinatorService::RunAblation(const std::string& id) {
   absl::Status status = done.ok() ? failed.status() : done.status();
   if (status.ok()) {
     for (const auto& [cell_id, result] : *done) scheduling.done.insert(cell_id);
-    for (const CellFailure& failure : *failed) scheduling.done.insert(failure.cell_id);
+    for (const CellFailure& failure : *failed) scheduling.failed.insert(failure.cell_id);
     RemoteExecutorOptions remote = options_.executor;
     remote.ablation_id = id;
     remote.store = store_.get();
     remote.live_workers = [this](const std::string& kind) { return LiveWorkersOf(kind); };
     RemoteCellExecutor executor(remote);
-    const int previously_failed = static_cast<int>(failed->size());
     status = RunCells(
         entry->cells, executor, scheduling,
         [&](const CellResult& result) {
@@ -203,7 +202,7 @@ void CoordinatorService::RunAblation(const std::string& id) {
           pb::Ablation& s = entry->status;
           s.set_cells_done(p.cells_done);
           s.set_cells_running(p.cells_running);
-          s.set_cells_failed(p.cells_failed + previously_failed);
+          s.set_cells_failed(p.cells_failed);
           s.set_datasets_total(p.datasets_total);
           s.set_datasets_done(p.datasets_done);
           s.set_elapsed_seconds(p.elapsed_seconds);

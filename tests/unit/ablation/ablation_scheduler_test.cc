@@ -128,6 +128,21 @@ TEST(AblationSchedulerTest, ResumedCellsAndFinishedFamiliesAreSkipped) {
   EXPECT_EQ(executor.builds_, 1);
   ASSERT_EQ(recorder.recorded.size(), 1u);
   EXPECT_EQ(recorder.recorded.begin()->first, cells.back().id);
+
+  // Cells recorded as failed (a restarted coordinator) are not run again and count as failed.
+  SchedulerOptions after_failures = Fast();
+  for (size_t i = 0; i + 2 < cells.size(); ++i) after_failures.done.insert(cells[i].id);
+  after_failures.failed.insert(cells[cells.size() - 2].id);
+  ScriptedExecutor again;
+  Recorder rerun;
+  AblationProgress last;
+  ASSERT_TRUE(RunCells(cells, again, after_failures, rerun.record, rerun.record_failure,
+                       [&](const AblationProgress& p) { last = p; })
+                  .ok());
+  EXPECT_EQ(again.runs_.size(), 1u);
+  EXPECT_EQ(last.cells_failed, 1);
+  EXPECT_EQ(last.cells_resumed, 16);
+  EXPECT_EQ(last.cells_done, 17);
 }
 
 TEST(AblationSchedulerTest, PassingFailuresAreRetriedLastingOnesRecorded) {
