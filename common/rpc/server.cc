@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/rpc/status.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace gp {
@@ -47,8 +48,7 @@ absl::Status CheckHealth(const std::string& address, double timeout_seconds) {
   auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000)));
+  SetDeadline(&context, timeout_seconds);
   grpc::health::v1::HealthCheckRequest request;
   grpc::health::v1::HealthCheckResponse response;
   const grpc::Status status = stub->Check(&context, request, &response);

@@ -1,6 +1,8 @@
 // Status mapping.
 #include "common/rpc/status.h"
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 
 namespace gp {
@@ -14,6 +16,11 @@ absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& what)
   if (status.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                       absl::StrCat(what, ": ", status.error_message()));
+}
+
+void SetDeadline(grpc::ClientContext* context, double seconds) {
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
 }
 
 }  // namespace gp

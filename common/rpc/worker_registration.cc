@@ -15,11 +15,6 @@ namespace {
 
 namespace pb = graphprobe::v1;
 
-void SetDeadline(grpc::ClientContext* context, double seconds) {
-  context->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
-}
-
 }  // namespace
 
 WorkerRegistration::WorkerRegistration(RegistrationOptions options)

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -24,9 +25,8 @@ const FlagSpec kCoordinatorFlag = {"coordinator", true,
                                    "host:port of the coordinator (or GRAPHPROBE_COORDINATOR)"};
 const FlagSpec kHelpFlag = {"help", false, "show this help"};
 
-void SetDeadline(grpc::ClientContext* context) {
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-}
+// Every one-shot coordinator call of these commands.
+constexpr double kCallSeconds = 30;
 
 // The one positional argument a command takes (SPEC or ID).
 absl::StatusOr<std::string> OnlyArgument(const std::vector<std::string>& positional,
@@ -52,9 +52,7 @@ int RunCoordinatorCommand(
 }
 
 std::string StateName(pb::Ablation::State state) {
-  std::string name = pb::Ablation::State_Name(state);
-  for (char& c : name) c = static_cast<char>(std::tolower(c));
-  return name;
+  return absl::AsciiStrToLower(pb::Ablation::State_Name(state));
 }
 
 }  // namespace
@@ -78,7 +76,7 @@ int RunSubmitCommand(std::vector<std::string> args) {
         request.set_spec_json(text.str());
         request.set_request_id(flags.Get("request-id", ""));
         grpc::ClientContext context;
-        SetDeadline(&context);
+        SetDeadline(&context, kCallSeconds);
         pb::Ablation ablation;
         const grpc::Status status =
             CoordinatorStub(coordinator)->CreateAblation(&context, request, &ablation);
@@ -134,7 +132,7 @@ int RunListCommand(std::vector<std::string> args) {
         }
         GP_ASSIGN_OR_RETURN(const std::string coordinator, flags.Required("coordinator"));
         grpc::ClientContext context;
-        SetDeadline(&context);
+        SetDeadline(&context, kCallSeconds);
         pb::ListAblationsResponse response;
         const grpc::Status status =
             CoordinatorStub(coordinator)
@@ -159,7 +157,7 @@ int RunCancelCommand(std::vector<std::string> args) {
         GP_ASSIGN_OR_RETURN(const std::string id, OnlyArgument(positional, "ablation ID"));
         GP_ASSIGN_OR_RETURN(const std::string coordinator, flags.Required("coordinator"));
         grpc::ClientContext context;
-        SetDeadline(&context);
+        SetDeadline(&context, kCallSeconds);
         pb::AblationRequest request;
         request.set_id(id);
         pb::Ablation ablation;

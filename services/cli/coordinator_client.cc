@@ -19,14 +19,14 @@ namespace {
 
 namespace pb = graphprobe::v1;
 
-std::string Duration(double seconds) {
+}  // namespace
+
+std::string FormatDuration(double seconds) {
   if (seconds < 0) return "?";
   const int s = static_cast<int>(seconds + 0.5);
   return s >= 3600 ? absl::StrFormat("%dh%02dm", s / 3600, s / 60 % 60)
                    : absl::StrFormat("%dm%02ds", s / 60, s % 60);
 }
-
-}  // namespace
 
 std::unique_ptr<pb::Coordinator::Stub> CoordinatorStub(const std::string& address) {
   grpc::ChannelArguments arguments;
@@ -38,8 +38,8 @@ std::unique_ptr<pb::Coordinator::Stub> CoordinatorStub(const std::string& addres
 std::string ProgressLine(const pb::Ablation& a) {
   return absl::StrFormat("cells %d/%d (%d running, %d failed), datasets %d/%d, elapsed %s, ETA %s",
                          a.cells_done(), a.cells_total(), a.cells_running(), a.cells_failed(),
-                         a.datasets_done(), a.datasets_total(), Duration(a.elapsed_seconds()),
-                         Duration(a.eta_seconds()));
+                         a.datasets_done(), a.datasets_total(), FormatDuration(a.elapsed_seconds()),
+                         FormatDuration(a.eta_seconds()));
 }
 
 absl::StatusOr<pb::Ablation> WatchAblation(pb::Coordinator::Stub& stub, const std::string& id,

@@ -13,6 +13,9 @@ namespace gp {
 
 std::unique_ptr<graphprobe::v1::Coordinator::Stub> CoordinatorStub(const std::string& address);
 
+// "1m02s", "2h05m"; "?" for a negative (unknown) time.
+std::string FormatDuration(double seconds);
+
 // "cells 12/600 (1 running, 0 failed), datasets 3/48, elapsed 1m02s, ETA 10m00s"
 std::string ProgressLine(const graphprobe::v1::Ablation& ablation);
 

@@ -46,28 +46,21 @@ const std::vector<FlagSpec> kRunFlags = {
     {"help", false, "show this help"},
 };
 
-std::string Duration(double seconds) {
-  if (seconds < 0) return "?";
-  const int s = static_cast<int>(seconds + 0.5);
-  return s >= 3600 ? absl::StrFormat("%dh%02dm", s / 3600, s / 60 % 60)
-                   : absl::StrFormat("%dm%02ds", s / 60, s % 60);
-}
-
 void PrintProgress(const AblationProgress& p) {
   if (p.stage == "done") {
     std::cout << absl::StrFormat(
         "done in %s: building datasets %.1f s, training probes %.1f s (this run; resumed cells "
         "excluded)\n",
-        Duration(p.elapsed_seconds), p.dataset_seconds, p.probe_seconds);
+        FormatDuration(p.elapsed_seconds), p.dataset_seconds, p.probe_seconds);
   } else if (p.stage == "dataset") {
     std::cout << absl::StrFormat("[%d/%d] building dataset %s  (elapsed %s, ETA %s)\n",
                                  p.cells_done, p.cells_total, p.current,
-                                 Duration(p.elapsed_seconds), Duration(p.eta_seconds));
+                                 FormatDuration(p.elapsed_seconds), FormatDuration(p.eta_seconds));
   } else if (p.finished != nullptr) {
     const CellResult& r = *p.finished;
     std::cout << absl::StrFormat("[%d/%d] %-70s test F1 %.3f  AUC %.3f  (%.1fs, ETA %s)\n",
                                  p.cells_done, p.cells_total, r.cell_id, r.test.f1, r.test.auc,
-                                 r.probe_seconds, Duration(p.eta_seconds));
+                                 r.probe_seconds, FormatDuration(p.eta_seconds));
   }
   std::cout.flush();
 }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/ablation/ablation_runner.h"
@@ -83,9 +84,7 @@ std::vector<prometheus::MetricFamily> CoordinatorService::CollectMetrics() {
   absl::StatusOr<std::vector<StoredAblation>> stored = store_->ListAblations();
   if (stored.ok()) {
     for (const StoredAblation& a : *stored) {
-      std::string state = pb::Ablation::State_Name(ToProto(a.state));
-      for (char& c : state) c = static_cast<char>(std::tolower(c));
-      ++ablations[state];
+      ++ablations[absl::AsciiStrToLower(pb::Ablation::State_Name(ToProto(a.state)))];
     }
   }
   std::map<std::string, double> workers = {{"extractor", 0}, {"features", 0}, {"trainer", 0}};

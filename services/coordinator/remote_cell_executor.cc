@@ -25,11 +25,6 @@ using Clock = std::chrono::steady_clock;
 // lease has run out).
 constexpr double kPollDeadlineSeconds = 2;
 
-void SetDeadline(grpc::ClientContext* context, double seconds) {
-  context->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
-}
-
 // Channels are shared per address: one connection per worker however many jobs run there.
 std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address) {
   static std::mutex mutex;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/ablation/dataset_builder.h"
 #include "common/core/json_file.h"
@@ -99,9 +100,7 @@ absl::Status FeaturesService::Start() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       for (const auto& [id, entry] : jobs_) {
-        std::string state = pb::Job::State_Name(entry->job.state());
-        for (char& c : state) c = static_cast<char>(std::tolower(c));
-        ++by_state[state];
+        ++by_state[absl::AsciiStrToLower(pb::Job::State_Name(entry->job.state()))];
       }
     }
     std::vector<std::pair<std::map<std::string, std::string>, double>> values;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/core/hash.h"
@@ -81,9 +82,7 @@ std::vector<prometheus::MetricFamily> TrainerService::CollectMetrics() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [id, entry] : jobs_) {
-      std::string state = pb::TrainingJob::State_Name(entry->job.state());
-      for (char& c : state) c = static_cast<char>(std::tolower(c));
-      ++by_state[state];
+      ++by_state[absl::AsciiStrToLower(pb::TrainingJob::State_Name(entry->job.state()))];
       // The running jobs' latest epoch: series come and go with the jobs.
       if (entry->job.state() == pb::TrainingJob::RUNNING && !entry->epochs.empty()) {
         const std::map<std::string, std::string> labels = {{"job", id},
@@ -148,9 +147,7 @@ absl::StatusOr<std::string> TrainerService::FetchDataset(const std::string& key,
   auto channel = grpc::CreateChannel(features_address, grpc::InsecureChannelCredentials());
   auto stub = pb::Features::NewStub(channel);
   grpc::ClientContext context;
-  context.set_deadline(
-      std::chrono::system_clock::now() +
-      std::chrono::milliseconds(static_cast<int64_t>(options_.fetch_deadline_seconds * 1000)));
+  SetDeadline(&context, options_.fetch_deadline_seconds);
   pb::GetDatasetRequest request;
   request.set_key(key);
   auto reader = stub->GetDataset(&context, request);
