@@ -10,6 +10,7 @@
 #include "common/rpc/worker_registration.h"
 #include "services/coordinator/coordinator_service.h"
 #include "services/extractor/extractor_service.h"
+#include "services/extractor/in_process_source.h"
 #include "services/features/features_service.h"
 #include "services/trainer/trainer_service.h"
 
@@ -67,6 +68,15 @@ absl::StatusOr<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::Start(
   FeaturesOptions features;
   features.data_dir = (root / "features").string();
   features.extractors = {parts->extractor_server.address};
+  // The extractor's batcher without the wire: the attention rows of a family (about 110 MB
+  // for the default grid's) stay in memory (docs/PERFORMANCE.md).
+  ExtractorService* extractor_service = parts->extractor.get();
+  features.in_process_source =
+      [extractor_service](
+          const ModelRef& model) -> absl::StatusOr<std::unique_ptr<AttentionSource>> {
+    GP_ASSIGN_OR_RETURN(auto source, InProcessExtractorSource::Create(extractor_service, model));
+    return std::unique_ptr<AttentionSource>(std::move(source));
+  };
   features.max_jobs = options.feature_jobs;
   parts->features = std::make_unique<FeaturesService>(features);
   GP_ASSIGN_OR_RETURN(parts->features_server,

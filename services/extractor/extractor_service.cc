@@ -313,6 +313,69 @@ grpc::Status ExtractorService::Extract(grpc::ServerContext* context,
   return status;
 }
 
+absl::Status ExtractorService::CheckLimits(size_t index, const PreparedPrompt& prompt) const {
+  if (static_cast<int>(prompt.ids.size()) > options_.max_tokens) {
+    return absl::ResourceExhaustedError(absl::StrCat("prompts[", index, "]: ", prompt.ids.size(),
+                                                     " tokens, over the limit of ",
+                                                     options_.max_tokens));
+  }
+  if (static_cast<int>(prompt.positions.size()) > options_.max_positions) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("prompts[", index, "]: ", prompt.positions.size(),
+                     " positions to capture, over the limit of ", options_.max_positions));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ExtractorService::RunInOrder(
+    const std::string& key, const std::shared_ptr<const LoadedModel>& model,
+    const std::vector<PreparedPrompt>& prepared,
+    const std::function<absl::Status(size_t, at::Tensor)>& deliver) {
+  std::vector<std::pair<std::vector<size_t>, std::future<absl::StatusOr<std::vector<at::Tensor>>>>>
+      pending;
+  std::vector<size_t> indices;
+  auto flush = [&]() -> absl::Status {
+    if (indices.empty()) return absl::OkStatus();
+    auto work = std::make_shared<Work>();
+    work->model_key = key;
+    work->model = model;
+    for (size_t i : indices) work->prompts.push_back(prepared[i]);
+    GP_ASSIGN_OR_RETURN(auto future, Submit(work));
+    pending.push_back({indices, std::move(future)});
+    indices.clear();
+    return absl::OkStatus();
+  };
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    if (prepared[i].positions.empty()) continue;
+    indices.push_back(i);
+    if (static_cast<int>(indices.size()) == options_.max_batch) GP_RETURN_IF_ERROR(flush());
+  }
+  GP_RETURN_IF_ERROR(flush());
+
+  std::vector<at::Tensor> rows(prepared.size());
+  std::vector<bool> ready(prepared.size(), false);
+  for (size_t i = 0; i < prepared.size(); ++i) ready[i] = prepared[i].positions.empty();
+  size_t delivered = 0;
+  const auto deliver_ready = [&]() -> absl::Status {
+    while (delivered < prepared.size() && ready[delivered]) {
+      GP_RETURN_IF_ERROR(deliver(delivered, std::move(rows[delivered])));
+      rows[delivered] = at::Tensor();
+      ++delivered;
+    }
+    return absl::OkStatus();
+  };
+  GP_RETURN_IF_ERROR(deliver_ready());  // leading prompts without mentions
+  for (auto& [piece, future] : pending) {
+    GP_ASSIGN_OR_RETURN(std::vector<at::Tensor> result, future.get());
+    for (size_t k = 0; k < piece.size(); ++k) {
+      rows[piece[k]] = std::move(result[k]);
+      ready[piece[k]] = true;
+    }
+    GP_RETURN_IF_ERROR(deliver_ready());
+  }
+  return absl::OkStatus();
+}
+
 grpc::Status ExtractorService::ExtractPrompts(grpc::ServerContext* context,
                                               const graphprobe::v1::ExtractRequest* request,
                                               grpc::ServerWriter<ExtractResponse>* writer) {
@@ -340,22 +403,17 @@ grpc::Status ExtractorService::ExtractPrompts(grpc::ServerContext* context,
     if (!ready.ok()) {
       return ToGrpcStatus(Annotate(ready.status(), absl::StrCat("prompts[", i, "]")));
     }
-    if (static_cast<int>(ready->ids.size()) > options_.max_tokens) {
-      return Error(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                   absl::StrCat("prompts[", i, "]: ", ready->ids.size(),
-                                " tokens, over the limit of ", options_.max_tokens));
-    }
-    if (static_cast<int>(ready->positions.size()) > options_.max_positions) {
-      return Error(
-          grpc::StatusCode::RESOURCE_EXHAUSTED,
-          absl::StrCat("prompts[", i, "]: ", ready->positions.size(),
-                       " positions to capture, over the limit of ", options_.max_positions));
-    }
+    const absl::Status limits = CheckLimits(i, *ready);
+    if (!limits.ok()) return ToGrpcStatus(limits);
     prepared.push_back(*std::move(ready));
   }
 
   // Sends one prompt: its tokens, then its rows in chunks.
-  const auto send = [&](size_t index, const PreparedPrompt& p, const at::Tensor& rows) -> bool {
+  const auto send = [&](size_t index, at::Tensor rows) -> absl::Status {
+    if (context->IsCancelled()) {
+      return absl::CancelledError("the client went away or the deadline passed");
+    }
+    const PreparedPrompt& p = prepared[index];
     ExtractResponse header;
     header.set_prompt_index(static_cast<uint32_t>(index));
     auto* tokens = header.mutable_tokens();
@@ -370,7 +428,8 @@ grpc::Status ExtractorService::ExtractPrompts(grpc::ServerContext* context,
     }
     tokens->set_layers(static_cast<int32_t>(config.num_layers));
     tokens->set_heads(static_cast<int32_t>(config.num_heads));
-    if (!writer->Write(header)) return false;
+    const absl::Status gone = absl::CancelledError("the client went away or the deadline passed");
+    if (!writer->Write(header)) return gone;
     const at::Tensor data = rows.defined() ? rows
                                            : at::zeros({config.num_layers, config.num_heads, 0,
                                                         static_cast<int64_t>(p.ids.size())});
@@ -379,68 +438,44 @@ grpc::Status ExtractorService::ExtractPrompts(grpc::ServerContext* context,
                               ExtractResponse part;
                               part.set_prompt_index(static_cast<uint32_t>(index));
                               *part.mutable_rows() = std::move(chunk);
-                              return writer->Write(part)
-                                         ? absl::OkStatus()
-                                         : absl::CancelledError("the client went away");
-                            })
-        .ok();
+                              return writer->Write(part) ? absl::OkStatus() : gone;
+                            });
   };
+  return ToGrpcStatus(RunInOrder(key, *model, prepared, send));
+}
 
-  // Submit in pieces of at most max_batch prompts so other requests interleave; prompts that
-  // mention nothing need no forward pass.
-  std::vector<std::pair<std::vector<size_t>, std::future<absl::StatusOr<std::vector<at::Tensor>>>>>
-      pending;
-  std::vector<size_t> indices;
-  auto flush = [&]() -> grpc::Status {
-    if (indices.empty()) return grpc::Status::OK;
-    auto work = std::make_shared<Work>();
-    work->model_key = key;
-    work->model = *model;
-    for (size_t i : indices) work->prompts.push_back(prepared[i]);
-    absl::StatusOr<std::future<absl::StatusOr<std::vector<at::Tensor>>>> future = Submit(work);
-    if (!future.ok()) return ToGrpcStatus(future.status());
-    pending.push_back({indices, *std::move(future)});
-    indices.clear();
-    return grpc::Status::OK;
-  };
-  for (size_t i = 0; i < prepared.size(); ++i) {
-    if (prepared[i].positions.empty()) continue;
-    indices.push_back(i);
-    if (static_cast<int>(indices.size()) == options_.max_batch) {
-      grpc::Status status = flush();
-      if (!status.ok()) return status;
-    }
+absl::StatusOr<std::vector<CapturedPrompt>> ExtractorService::CaptureInProcess(
+    const graphprobe::v1::ModelRef& model_ref, const std::vector<CapturePrompt>& prompts,
+    const std::atomic<bool>* cancel) {
+  const auto start = std::chrono::steady_clock::now();
+  std::string key;
+  GP_ASSIGN_OR_RETURN(std::shared_ptr<const LoadedModel> model, ModelFor(model_ref, &key));
+  std::vector<CapturedPrompt> out(prompts.size());
+  std::vector<PreparedPrompt> prepared;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    absl::StatusOr<PreparedPrompt> ready = PreparePrompt(model->tokenizer, prompts[i]);
+    if (!ready.ok()) return Annotate(ready.status(), absl::StrCat("prompts[", i, "]"));
+    GP_RETURN_IF_ERROR(CheckLimits(i, *ready));
+    prepared.push_back(*std::move(ready));
   }
-  grpc::Status status = flush();
+  const absl::Status status =
+      RunInOrder(key, model, prepared, [&](size_t index, at::Tensor rows) -> absl::Status {
+        // Every piece was copied into the queue before the first delivery: the prepared
+        // prompt is ours to move.
+        if (cancel != nullptr && cancel->load()) return absl::CancelledError("cancelled");
+        out[index] = {std::move(prepared[index]), std::move(rows)};
+        return absl::OkStatus();
+      });
+  metrics_->request_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   if (!status.ok()) return status;
+  return out;
+}
 
-  // Stream in prompt order as the forward passes finish.
-  std::vector<at::Tensor> rows(prepared.size());
-  std::vector<bool> ready(prepared.size(), false);
-  for (size_t i = 0; i < prepared.size(); ++i) ready[i] = prepared[i].positions.empty();
-  size_t sent = 0;
-  for (auto& [piece, future] : pending) {
-    absl::StatusOr<std::vector<at::Tensor>> result = future.get();
-    if (!result.ok()) return ToGrpcStatus(result.status());
-    for (size_t k = 0; k < piece.size(); ++k) {
-      rows[piece[k]] = std::move((*result)[k]);
-      ready[piece[k]] = true;
-    }
-    while (sent < prepared.size() && ready[sent]) {
-      if (context->IsCancelled() || !send(sent, prepared[sent], rows[sent])) {
-        return Error(grpc::StatusCode::CANCELLED, "the client went away or the deadline passed");
-      }
-      rows[sent] = at::Tensor();
-      ++sent;
-    }
-  }
-  while (sent < prepared.size()) {  // trailing prompts without mentions
-    if (!send(sent, prepared[sent], rows[sent])) {
-      return Error(grpc::StatusCode::CANCELLED, "the client went away or the deadline passed");
-    }
-    ++sent;
-  }
-  return grpc::Status::OK;
+absl::StatusOr<SourceShape> ExtractorService::ShapeOf(const graphprobe::v1::ModelRef& model_ref) {
+  std::string key;
+  GP_ASSIGN_OR_RETURN(std::shared_ptr<const LoadedModel> model, ModelFor(model_ref, &key));
+  return SourceShape{model->model.config().num_layers, model->model.config().num_heads};
 }
 
 }  // namespace gp

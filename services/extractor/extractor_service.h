@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -60,6 +61,16 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
   grpc::Status Extract(grpc::ServerContext* context, const graphprobe::v1::ExtractRequest* request,
                        grpc::ServerWriter<graphprobe::v1::ExtractResponse>* writer) override;
 
+  // Extract for a caller in this process (the embedded cluster's feature service): the same
+  // model resolution, limits, cross-request batching and metrics, with the rows handed over in
+  // memory rather than serialized. Results in the order of `prompts`; a set `cancel` stops
+  // the work between forward passes (Cancelled).
+  absl::StatusOr<std::vector<CapturedPrompt>> CaptureInProcess(
+      const graphprobe::v1::ModelRef& model, const std::vector<CapturePrompt>& prompts,
+      const std::atomic<bool>* cancel);
+  // Layers and heads of a model under the root (loading it).
+  absl::StatusOr<SourceShape> ShapeOf(const graphprobe::v1::ModelRef& model);
+
   int64_t forward_passes() const { return forward_passes_; }
 
  private:
@@ -75,6 +86,15 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
   absl::StatusOr<std::future<absl::StatusOr<std::vector<at::Tensor>>>> Submit(
       std::shared_ptr<Work> work);
   void RunBatches();  // the batching thread
+  // The request limits on one prepared prompt (RESOURCE_EXHAUSTED beyond them).
+  absl::Status CheckLimits(size_t index, const PreparedPrompt& prompt) const;
+  // Runs `prepared` through the batcher in pieces of at most max_batch prompts, so other
+  // requests interleave, and hands each prompt's rows to `deliver` in prompt order as the
+  // forward passes finish; prompts that mention nothing need no forward pass (undefined
+  // rows). Stops at the first error of a forward pass or of `deliver`.
+  absl::Status RunInOrder(const std::string& key, const std::shared_ptr<const LoadedModel>& model,
+                          const std::vector<PreparedPrompt>& prepared,
+                          const std::function<absl::Status(size_t, at::Tensor)>& deliver);
   grpc::Status ExtractPrompts(grpc::ServerContext* context,
                               const graphprobe::v1::ExtractRequest* request,
                               grpc::ServerWriter<graphprobe::v1::ExtractResponse>* writer);

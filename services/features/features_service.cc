@@ -149,6 +149,26 @@ void FeaturesService::RunWorker() {
   }
 }
 
+absl::StatusOr<std::unique_ptr<AttentionSource>> FeaturesService::MakeSource(
+    const pb::BuildDatasetRequest& request, const DatasetSpec& spec) const {
+  if (options_.in_process_source) return options_.in_process_source(ModelRefOf(spec));
+  RemoteSourceOptions remote;
+  remote.extractors = options_.extractors;
+  if (remote.extractors.empty()) {
+    GP_ASSIGN_OR_RETURN(remote.extractors, LiveWorkers(options_.coordinator, "extractor", 10));
+    if (remote.extractors.empty()) {
+      return absl::UnavailableError(absl::StrCat(
+          "no live extractor is registered with the coordinator at ", options_.coordinator));
+    }
+  }
+  remote.model = ModelRefOf(spec);
+  remote.wire_dtype = request.wire_dtype() == pb::DTYPE_BF16 ? pb::DTYPE_BF16 : pb::DTYPE_F32;
+  remote.deadline_seconds = options_.extract_deadline_seconds;
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<RemoteAttentionSource> source,
+                      RemoteAttentionSource::Create(remote));
+  return std::unique_ptr<AttentionSource>(std::move(source));
+}
+
 void FeaturesService::RunJob(const std::string& id) {
   pb::BuildDatasetRequest request;
   std::atomic<bool>* cancel;
@@ -172,24 +192,9 @@ void FeaturesService::RunJob(const std::string& id) {
   };
   absl::StatusOr<std::vector<DatasetSpec>> specs = DatasetSpecsOf(request);
   if (!specs.ok()) return fail(specs.status());
-  RemoteSourceOptions remote;
-  remote.extractors = options_.extractors;
-  if (remote.extractors.empty()) {
-    absl::StatusOr<std::vector<std::string>> live =
-        LiveWorkers(options_.coordinator, "extractor", 10);
-    if (!live.ok()) return fail(live.status());
-    if (live->empty()) {
-      return fail(absl::UnavailableError(absl::StrCat(
-          "no live extractor is registered with the coordinator at ", options_.coordinator)));
-    }
-    remote.extractors = *live;
-  }
-  remote.model = ModelRefOf((*specs)[0]);
-  remote.wire_dtype = request.wire_dtype() == pb::DTYPE_BF16 ? pb::DTYPE_BF16 : pb::DTYPE_F32;
-  remote.deadline_seconds = options_.extract_deadline_seconds;
-  absl::StatusOr<std::unique_ptr<RemoteAttentionSource>> source =
-      RemoteAttentionSource::Create(remote);
+  absl::StatusOr<std::unique_ptr<AttentionSource>> source = MakeSource(request, (*specs)[0]);
   if (!source.ok()) return fail(source.status());
+  const auto* remote = dynamic_cast<const RemoteAttentionSource*>(source->get());
   std::vector<std::string> paths;
   for (const DatasetSpec& spec : *specs) paths.push_back(DatasetPath(ContentKey(spec)));
   DatasetBuildOptions build;
@@ -205,7 +210,7 @@ void FeaturesService::RunJob(const std::string& id) {
     if (counted_graphs < 0) counted_graphs = p.resumed_from;
     graphs_built.Increment(std::max(0, p.graphs_done - counted_graphs));
     counted_graphs = std::max(counted_graphs, p.graphs_done);
-    const int64_t bytes = (*source)->BytesReceived();
+    const int64_t bytes = remote != nullptr ? remote->BytesReceived() : 0;
     bytes_received.Increment(static_cast<double>(bytes - counted_bytes));
     counted_bytes = bytes;
     Update(id, [&](pb::Job& job) {

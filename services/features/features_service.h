@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,10 +23,14 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/ablation/attention_source.h"
 #include "common/rpc/metrics.h"
 #include "graphprobe/v1/features.grpc.pb.h"
 
 namespace gp {
+
+struct DatasetSpec;
 
 struct FeaturesOptions {
   std::string data_dir;
@@ -34,6 +39,10 @@ struct FeaturesOptions {
   int max_jobs = 2;            // jobs running at once
   int max_queued_jobs = 1000;  // beyond: RESOURCE_EXHAUSTED
   double extract_deadline_seconds = 300;
+  // When set, jobs capture through the source it makes instead of extractor services: the
+  // embedded cluster's extractor in this process, whose rows need no serialization.
+  std::function<absl::StatusOr<std::unique_ptr<AttentionSource>>(const ModelRef&)>
+      in_process_source;
 };
 
 class FeaturesService final : public graphprobe::v1::Features::Service {
@@ -69,6 +78,10 @@ class FeaturesService final : public graphprobe::v1::Features::Service {
   JobEntry* FindJob(const std::string& id);  // callers hold mutex_; null when unknown
   void RunWorker();
   void RunJob(const std::string& id);
+  // The job's attention source: the in-process one when configured, else remote extractors
+  // (the static list, or the live ones registered with the coordinator).
+  absl::StatusOr<std::unique_ptr<AttentionSource>> MakeSource(
+      const graphprobe::v1::BuildDatasetRequest& request, const DatasetSpec& spec) const;
   // Writes DATA/jobs/ID.json (request and state); callers hold mutex_.
   absl::Status Persist(const JobEntry& entry) const;
   std::string DatasetPath(const std::string& key) const;

@@ -17,6 +17,8 @@
 #include "common/rpc/server.h"
 #include "common/rpc/tensor_wire.h"
 #include "graphprobe/v1/extractor.grpc.pb.h"
+#include "services/extractor/extractor_service.h"
+#include "services/extractor/in_process_source.h"
 #include "tests/integration/service_process.h"
 
 namespace gp {
@@ -107,6 +109,49 @@ TEST_F(ExtractorTest, TwoExtractorsBuildTheInProcessDatasetBitForBit) {
   EXPECT_TRUE((error <= raw.at("features").abs() / 256 + 1e-7).all().item<bool>())
       << error.max().item<double>();
   EXPECT_TRUE(at::equal(rounded.at("adjacency"), local.at("adjacency")));
+}
+
+// The embedded cluster's path: the extractor's batcher in this process, rows handed over in
+// memory. The same dataset bit for bit, through the service's forward passes.
+TEST_F(ExtractorTest, InProcessSourceBuildsTheLocalDatasetThroughTheBatcher) {
+  const auto local = BuildLocal("local.safetensors");
+  ExtractorOptions options;
+  options.model_root = (root_ / "models").string();
+  ExtractorService service(options);
+  ModelRef model;
+  model.path = "graph-toy";
+  auto source = InProcessExtractorSource::Create(&service, model);
+  ASSERT_TRUE(source.ok()) << source.status();
+  EXPECT_EQ((*source)->shape().layers, 3);
+  const auto built = BuildRemote(source->get(), "in-process.safetensors");
+  for (const char* name :
+       {"features", "adjacency", "node_mask", "node_name_id", "position_features", "split"}) {
+    EXPECT_TRUE(at::equal(built.at(name), local.at(name))) << name;
+  }
+  // 80 prompts in batches of 16 (the builder's), each one forward pass of the batcher.
+  EXPECT_GE(service.forward_passes(), 5);
+  EXPECT_LE(service.forward_passes(), 80);
+
+  // A model outside the root or missing fails at creation, naming the path.
+  model.path = "../graph-toy";
+  auto outside = InProcessExtractorSource::Create(&service, model);
+  EXPECT_EQ(outside.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(outside.status().message().find("leaves the model root"), std::string::npos);
+  model.path = "no-such-model";
+  EXPECT_EQ(InProcessExtractorSource::Create(&service, model).status().code(),
+            absl::StatusCode::kNotFound);
+
+  // A set cancel stops the capture; a stopped service refuses work as UNAVAILABLE.
+  CapturePrompt prompt{"A -> B", {{{0, 1}}, {{5, 6}}}};
+  std::atomic<bool> cancel{true};
+  EXPECT_EQ((*source)->Capture({prompt}, &cancel).status().code(), absl::StatusCode::kCancelled);
+  auto captured = (*source)->Capture({prompt}, nullptr);
+  ASSERT_TRUE(captured.ok()) << captured.status();
+  EXPECT_EQ((*captured)[0].rows.size(0), 3);
+  EXPECT_EQ((*captured)[0].rows.size(2), 2);  // one row per mentioned token
+  service.Stop();
+  EXPECT_EQ((*source)->Capture({prompt}, nullptr).status().code(),
+            absl::StatusCode::kUnavailable);
 }
 
 TEST_F(ExtractorTest, ASlowerExtractorGetsASmallerShare) {
