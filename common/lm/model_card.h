@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/lm/accuracy_table.h"
 #include "common/lm/lm_trainer.h"
 #include "nlohmann/json.hpp"
 
@@ -31,6 +32,7 @@ struct ModelCardFacts {
   LmTrainOptions options;             // of the last stage: task, shape, evaluation
   std::vector<TrainingStage> stages;  // oldest first
   ParentAccuracy accuracy;            // of the saved (bfloat16) weights
+  std::vector<AccuracyCell> table;    // of the saved weights, `graphprobe eval-lm`'s defaults
   int64_t parameters = 0;
   int64_t vocab_size = 0;
 };

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/core/status.h"
+#include "common/rpc/security.h"
 #include "common/rpc/status.h"
 #include "common/rpc/tensor_wire.h"
 
@@ -28,7 +29,7 @@ std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(16 << 20);
   args.SetMaxSendMessageSize(64 << 20);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return MakeChannel(address, args);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/rpc/security.h"
 #include "common/rpc/status.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
@@ -27,7 +28,7 @@ absl::StatusOr<RunningServer> StartServer(const std::string& listen,
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, ServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(max_message_bytes);
   for (grpc::Service* service : services) builder.RegisterService(service);
   RunningServer running;
@@ -45,7 +46,7 @@ void SetServing(grpc::Server* server, bool serving) {
 }
 
 absl::Status CheckHealth(const std::string& address, double timeout_seconds) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto channel = MakeChannel(address);
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext context;
   SetDeadline(&context, timeout_seconds);

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "common/rpc/security.h"
 #include "common/rpc/status.h"
 #include "graphprobe/v1/coordinator.grpc.pb.h"
 
@@ -42,8 +43,7 @@ absl::Status WorkerRegistration::WaitRegistered(double timeout_seconds) {
 }
 
 void WorkerRegistration::Run() {
-  auto stub = pb::Coordinator::NewStub(
-      grpc::CreateChannel(options_.coordinator, grpc::InsecureChannelCredentials()));
+  auto stub = pb::Coordinator::NewStub(MakeChannel(options_.coordinator));
   std::string worker_id;
   double wait_seconds = 0;
   bool warned = false;
@@ -97,8 +97,7 @@ void WorkerRegistration::Run() {
 absl::StatusOr<std::vector<std::string>> LiveWorkers(const std::string& coordinator,
                                                      const std::string& kind,
                                                      double timeout_seconds) {
-  auto stub = pb::Coordinator::NewStub(
-      grpc::CreateChannel(coordinator, grpc::InsecureChannelCredentials()));
+  auto stub = pb::Coordinator::NewStub(MakeChannel(coordinator));
   grpc::ClientContext context;
   SetDeadline(&context, timeout_seconds);
   pb::ListWorkersRequest request;

@@ -15,6 +15,7 @@
 #include "common/rpc/status.h"
 #include "services/cli/coordinator_client.h"
 #include "services/cli/flags.h"
+#include "services/common/security_flags.h"
 
 namespace gp {
 namespace {
@@ -45,10 +46,15 @@ int RunCoordinatorCommand(
     const std::function<absl::Status(const Flags&, const std::vector<std::string>&)>& body) {
   specs.push_back(kCoordinatorFlag);
   specs.push_back(kHelpFlag);
+  specs = WithSecurityFlags(std::move(specs));
   const std::vector<std::string> positional = TakePositional(&args, specs);
   return RunSubcommand(
       name, usage, specs, args, std::cout,
-      [&](const Flags& flags) { return body(flags, positional); }, {}, "GRAPHPROBE_");
+      [&](const Flags& flags) {
+        GP_RETURN_IF_ERROR(ConfigureSecurityFromFlags(flags, /*serves=*/false));
+        return body(flags, positional);
+      },
+      {}, "GRAPHPROBE_");
 }
 
 std::string StateName(pb::Ablation::State state) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
+#include "common/rpc/security.h"
 #include "common/rpc/status.h"
 
 namespace gp {
@@ -32,7 +33,7 @@ std::unique_ptr<pb::Coordinator::Stub> CoordinatorStub(const std::string& addres
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(256 << 20);  // result files of large grids
   return pb::Coordinator::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments));
+      MakeChannel(address, arguments));
 }
 
 std::string ProgressLine(const pb::Ablation& a) {

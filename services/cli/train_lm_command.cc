@@ -171,6 +171,9 @@ absl::Status TrainLm(const Flags& flags, const std::vector<std::string>& args) {
                       EvaluateParentAnswers(result.model, tokenizer, options.corpus,
                                             options.eval_graphs, options.eval_nodes, options.seed));
   ModelCardFacts facts;
+  GP_ASSIGN_OR_RETURN(facts.table, EvaluateAccuracyTable(result.model, tokenizer, options.corpus,
+                                                         AccuracyTableOptions{}));
+  std::cout << AccuracyTableMarkdown(facts.table);
   facts.name = std::filesystem::path(out).filename().string();
   facts.options = options;
   facts.accuracy = saved_accuracy;

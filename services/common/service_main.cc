@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "common/core/status.h"
+#include "services/common/security_flags.h"
 
 namespace gp {
 
@@ -24,7 +25,7 @@ std::vector<FlagSpec> WithServiceFlags(std::vector<FlagSpec> own,
   own.push_back({"metrics-listen", true,
                  "host:port to serve Prometheus metrics on (GET /metrics; port 0 picks one)"});
   own.push_back({"help", false, "show this help"});
-  return own;
+  return WithSecurityFlags(std::move(own));
 }
 
 std::vector<FlagSpec> WithWorkerFlags(std::vector<FlagSpec> own,
@@ -93,6 +94,10 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(const Flags& flags
   std::cout << "metrics on " << endpoint->address() << std::endl;
   LOG(INFO) << "event=metrics_listening address=" << endpoint->address();
   return endpoint;
+}
+
+absl::Status ConfigureServiceSecurity(const Flags& flags) {
+  return ConfigureSecurityFromFlags(flags, /*serves=*/!flags.Has("health-check"));
 }
 
 bool HandledHealthCheck(const Flags& flags, absl::Status* status) {

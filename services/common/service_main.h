@@ -40,6 +40,10 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(const Flags& flags
                                                               const std::string& service,
                                                               const std::string& device);
 
+// Applies the security flags (services/common/security_flags.h) for serving, or for asking
+// with --health-check. Call first.
+absl::Status ConfigureServiceSecurity(const Flags& flags);
+
 // With --health-check ADDR: asks ADDR and prints SERVING (OK) or returns why not; true when the
 // flag was given (the binary should then exit with `*status`).
 bool HandledHealthCheck(const Flags& flags, absl::Status* status);

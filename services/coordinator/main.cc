@@ -23,6 +23,7 @@ const std::vector<FlagSpec> kFlags = WithServiceFlags(
     "127.0.0.1:50050");
 
 absl::Status Serve(const Flags& flags) {
+  GP_RETURN_IF_ERROR(ConfigureServiceSecurity(flags));
   absl::Status health;
   if (HandledHealthCheck(flags, &health)) return health;
   CoordinatorOptions options;

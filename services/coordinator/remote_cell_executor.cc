@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/core/status.h"
+#include "common/rpc/security.h"
 #include "common/rpc/status.h"
 #include "graphprobe/v1/features.grpc.pb.h"
 #include "graphprobe/v1/trainer.grpc.pb.h"
@@ -31,7 +32,7 @@ std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address) {
   static std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
   std::lock_guard<std::mutex> lock(mutex);
   auto& channel = channels[address];
-  if (!channel) channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  if (!channel) channel = MakeChannel(address);
   return channel;
 }
 

@@ -239,6 +239,20 @@ absl::StatusOr<std::future<absl::StatusOr<std::vector<at::Tensor>>>> ExtractorSe
   return future;
 }
 
+absl::StatusOr<std::vector<at::Tensor>> ExtractorService::ForwardPass(
+    const LoadedModel& model, const std::vector<PreparedPrompt>& prompts) {
+  absl::StatusOr<std::vector<at::Tensor>> rows = CaptureRows(model.model, prompts);
+  ++forward_passes_;
+  metrics_->batch_size.Observe(static_cast<double>(prompts.size()));
+  if (rows.ok()) {
+    metrics_->sequences.Increment(static_cast<double>(prompts.size()));
+    double tokens = 0;
+    for (const PreparedPrompt& p : prompts) tokens += static_cast<double>(p.ids.size());
+    metrics_->tokens.Increment(tokens);
+  }
+  return rows;
+}
+
 void ExtractorService::RunBatches() {
   for (;;) {
     std::vector<std::shared_ptr<Work>> batch;
@@ -280,15 +294,7 @@ void ExtractorService::RunBatches() {
     for (const auto& work : batch) {
       prompts.insert(prompts.end(), work->prompts.begin(), work->prompts.end());
     }
-    absl::StatusOr<std::vector<at::Tensor>> rows = CaptureRows(batch[0]->model->model, prompts);
-    ++forward_passes_;
-    metrics_->batch_size.Observe(static_cast<double>(prompts.size()));
-    if (rows.ok()) {
-      metrics_->sequences.Increment(static_cast<double>(prompts.size()));
-      double tokens = 0;
-      for (const PreparedPrompt& p : prompts) tokens += static_cast<double>(p.ids.size());
-      metrics_->tokens.Increment(tokens);
-    }
+    absl::StatusOr<std::vector<at::Tensor>> rows = ForwardPass(*batch[0]->model, prompts);
     size_t next = 0;
     for (const auto& work : batch) {
       if (!rows.ok()) {
@@ -458,14 +464,32 @@ absl::StatusOr<std::vector<CapturedPrompt>> ExtractorService::CaptureInProcess(
     GP_RETURN_IF_ERROR(CheckLimits(i, *ready));
     prepared.push_back(*std::move(ready));
   }
-  const absl::Status status =
-      RunInOrder(key, model, prepared, [&](size_t index, at::Tensor rows) -> absl::Status {
-        // Every piece was copied into the queue before the first delivery: the prepared
-        // prompt is ours to move.
-        if (cancel != nullptr && cancel->load()) return absl::CancelledError("cancelled");
-        out[index] = {std::move(prepared[index]), std::move(rows)};
-        return absl::OkStatus();
-      });
+  // The forward passes run here, not on the batcher: an embedded extractor has this one client,
+  // which gains nothing from waiting for other requests, and its rows are pooled on the same
+  // thread (and the same OpenMP team) that computed them.
+  const auto run = [&]() -> absl::Status {
+    for (size_t start = 0; start < prepared.size();) {
+      if (cancel != nullptr && cancel->load()) return absl::CancelledError("cancelled");
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_) return absl::UnavailableError("the extractor is shutting down");
+      }
+      std::vector<size_t> piece;
+      std::vector<PreparedPrompt> batch;
+      for (; start < prepared.size() && static_cast<int>(piece.size()) < options_.max_batch;
+           ++start) {
+        if (prepared[start].positions.empty()) continue;  // nothing to capture
+        piece.push_back(start);
+        batch.push_back(prepared[start]);
+      }
+      if (piece.empty()) continue;
+      GP_ASSIGN_OR_RETURN(std::vector<at::Tensor> rows, ForwardPass(*model, batch));
+      for (size_t k = 0; k < piece.size(); ++k) out[piece[k]].rows = std::move(rows[k]);
+    }
+    for (size_t i = 0; i < prepared.size(); ++i) out[i].prompt = std::move(prepared[i]);
+    return absl::OkStatus();
+  };
+  const absl::Status status = run();
   metrics_->request_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   if (!status.ok()) return status;

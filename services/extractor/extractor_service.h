@@ -62,9 +62,10 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
                        grpc::ServerWriter<graphprobe::v1::ExtractResponse>* writer) override;
 
   // Extract for a caller in this process (the embedded cluster's feature service): the same
-  // model resolution, limits, cross-request batching and metrics, with the rows handed over in
-  // memory rather than serialized. Results in the order of `prompts`; a set `cancel` stops
-  // the work between forward passes (Cancelled).
+  // model resolution, limits and metrics, the forward passes (at most max_batch prompts each)
+  // on the calling thread and the rows handed over in memory rather than serialized. Results
+  // in the order of `prompts`; a set `cancel` stops the work between forward passes
+  // (Cancelled), a stopped service refuses it (Unavailable).
   absl::StatusOr<std::vector<CapturedPrompt>> CaptureInProcess(
       const graphprobe::v1::ModelRef& model, const std::vector<CapturePrompt>& prompts,
       const std::atomic<bool>* cancel);
@@ -86,6 +87,9 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
   absl::StatusOr<std::future<absl::StatusOr<std::vector<at::Tensor>>>> Submit(
       std::shared_ptr<Work> work);
   void RunBatches();  // the batching thread
+  // CaptureRows on `prompts` with the forward-pass metrics recorded.
+  absl::StatusOr<std::vector<at::Tensor>> ForwardPass(const LoadedModel& model,
+                                                      const std::vector<PreparedPrompt>& prompts);
   // The request limits on one prepared prompt (RESOURCE_EXHAUSTED beyond them).
   absl::Status CheckLimits(size_t index, const PreparedPrompt& prompt) const;
   // Runs `prepared` through the batcher in pieces of at most max_batch prompts, so other

@@ -28,6 +28,7 @@ const std::vector<FlagSpec> kFlags = WithWorkerFlags(
     "127.0.0.1:50051");
 
 absl::Status Serve(const Flags& flags) {
+  GP_RETURN_IF_ERROR(ConfigureServiceSecurity(flags));
   absl::Status health;
   if (HandledHealthCheck(flags, &health)) return health;
   ExtractorOptions options;

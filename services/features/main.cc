@@ -26,6 +26,7 @@ const std::vector<FlagSpec> kFlags = WithWorkerFlags(
     "127.0.0.1:50052");
 
 absl::Status Serve(const Flags& flags) {
+  GP_RETURN_IF_ERROR(ConfigureServiceSecurity(flags));
   absl::Status health;
   if (HandledHealthCheck(flags, &health)) return health;
   FeaturesOptions options;

@@ -17,6 +17,7 @@
 #include "common/probe/trainer.h"
 #include "common/probe/training_artifacts.h"
 #include "common/rpc/metrics.h"
+#include "common/rpc/security.h"
 #include "common/rpc/status.h"
 #include "common/rpc/watch_stream.h"
 #include "graphprobe/v1/features.grpc.pb.h"
@@ -144,7 +145,7 @@ absl::StatusOr<std::string> TrainerService::FetchDataset(const std::string& key,
       (fs::path(options_.work_dir) / "datasets" / (key + ".safetensors")).string();
   std::lock_guard<std::mutex> lock(fetch_mutex_);
   if (fs::exists(path)) return path;
-  auto channel = grpc::CreateChannel(features_address, grpc::InsecureChannelCredentials());
+  auto channel = MakeChannel(features_address);
   auto stub = pb::Features::NewStub(channel);
   grpc::ClientContext context;
   SetDeadline(&context, options_.fetch_deadline_seconds);

@@ -128,7 +128,7 @@ TEST_F(ExtractorTest, InProcessSourceBuildsTheLocalDatasetThroughTheBatcher) {
        {"features", "adjacency", "node_mask", "node_name_id", "position_features", "split"}) {
     EXPECT_TRUE(at::equal(built.at(name), local.at(name))) << name;
   }
-  // 80 prompts in batches of 16 (the builder's), each one forward pass of the batcher.
+  // 80 prompts in batches of 16 (the builder's), each one forward pass of the service.
   EXPECT_GE(service.forward_passes(), 5);
   EXPECT_LE(service.forward_passes(), 80);
 

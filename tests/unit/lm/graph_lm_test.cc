@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/core/json_file.h"
+#include "common/lm/accuracy_table.h"
 #include "common/lm/graph_corpus.h"
 #include "common/lm/hub_checkpoint.h"
 #include "common/lm/lm_trainer.h"
@@ -163,8 +164,32 @@ TEST(GraphLmTrainerTest, ShortTrainingLowersLossAndTheCheckpointLoadsBack) {
   EXPECT_GT(result->final_accuracy.answer_tokens, 0.2);
   EXPECT_EQ(result->final_accuracy.questions, 2 * 16 * 4);  // two notations
 
+  // The card's table: every notation with and without the header, on the same held-out graphs.
+  AccuracyTableOptions table_options;
+  table_options.node_counts = {4};
+  table_options.graphs = 8;
+  auto table = EvaluateAccuracyTable(result->model, tokenizer, options.corpus, table_options);
+  ASSERT_TRUE(table.ok()) << table.status();
+  ASSERT_EQ(table->size(), 4u);
+  for (const AccuracyCell& cell : *table) {
+    EXPECT_EQ(cell.accuracy.questions, 8 * 4);
+    EXPECT_GE(cell.accuracy.parent_sets, 0);
+    EXPECT_LE(cell.accuracy.parent_sets, cell.accuracy.answer_tokens + 1e-9);
+  }
+  const std::string markdown = AccuracyTableMarkdown(*table);
+  EXPECT_NE(markdown.find("| 4 | yes | 32 |"), std::string::npos) << markdown;
+  EXPECT_NE(markdown.find("| 4 | no | 32 |"), std::string::npos) << markdown;
+  EXPECT_NE(markdown.find("parents: exact parent sets"), std::string::npos) << markdown;
+  EXPECT_DOUBLE_EQ(WorstParentSets(*table, 7), 1);  // no cell of that size
+  table_options.graphs = 0;
+  EXPECT_EQ(EvaluateAccuracyTable(result->model, tokenizer, options.corpus, table_options)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+
   const fs::path dir = fs::temp_directory_path() / ("gp_toy_" + std::to_string(::getpid()));
   ModelCardFacts facts;
+  facts.table = *table;
   facts.name = "toy-test";
   facts.options = options;
   facts.accuracy = result->final_accuracy;
@@ -176,6 +201,8 @@ TEST(GraphLmTrainerTest, ShortTrainingLowersLossAndTheCheckpointLoadsBack) {
   EXPECT_NE(card.find("graphprobe train-lm --steps 30\ngraphprobe train-lm --init-from x"),
             std::string::npos);
   EXPECT_NE(card.find("Total: 2.0 minutes"), std::string::npos);
+  EXPECT_NE(card.find(markdown), std::string::npos);
+  EXPECT_NE(card.find("graphprobe eval-lm --model models/toy-test"), std::string::npos);
   ASSERT_TRUE(SaveHubCheckpoint(dir.string(), result->model,
                                 {result->config, GraphTextTokenizerJson(), card})
                   .ok());
