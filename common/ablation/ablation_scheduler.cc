@@ -370,9 +370,12 @@ CellResult DescribeCell(const AblationCell& cell) {
 }
 
 bool IsRetryable(const absl::Status& status) {
+  // ResourceExhausted: a full dataset disk or a full queue empties with time (a request over a
+  // fixed limit then fails after its attempts, as it would have at once).
   return status.code() == absl::StatusCode::kUnavailable ||
          status.code() == absl::StatusCode::kDeadlineExceeded ||
-         status.code() == absl::StatusCode::kAborted;
+         status.code() == absl::StatusCode::kAborted ||
+         status.code() == absl::StatusCode::kResourceExhausted;
 }
 
 absl::Status RunCells(const std::vector<AblationCell>& cells, CellExecutor& executor,

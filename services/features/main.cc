@@ -22,6 +22,9 @@ const std::vector<FlagSpec> kFlags = WithWorkerFlags(
          "comma-separated host:port of the extractors (default: those registered with "
          "--coordinator)"},
         {"max-jobs", true, "jobs running at once (default 2)"},
+        {"extract-deadline-seconds", true,
+         "deadline of one Extract call: a frozen or cut-off extractor is given up after it and "
+         "its prompts go to another (default 300)"},
     },
     "127.0.0.1:50052");
 
@@ -42,6 +45,11 @@ absl::Status Serve(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(int64_t max_jobs, flags.Int("max-jobs", options.max_jobs));
   if (max_jobs < 1) return absl::InvalidArgumentError("--max-jobs must be >= 1");
   options.max_jobs = static_cast<int>(max_jobs);
+  GP_ASSIGN_OR_RETURN(options.extract_deadline_seconds,
+                      flags.Double("extract-deadline-seconds", options.extract_deadline_seconds));
+  if (options.extract_deadline_seconds <= 0) {
+    return absl::InvalidArgumentError("--extract-deadline-seconds must be > 0");
+  }
 
   FeaturesService service(options);
   GP_ASSIGN_OR_RETURN(RunningServer running,
