@@ -284,8 +284,12 @@ void ExtractorService::RunBatches() {
             ++it;
           }
         }
-        if (prompts >= options_.max_batch || stopping_ ||
-            !wake_.wait_until(lock, deadline, [&] { return stopping_ || !queue_.empty(); })) {
+        if (prompts >= options_.max_batch || stopping_) break;
+        // Wait for new work until the deadline. Work already waiting that does not fit stays for
+        // the next pass: waiting for "the queue is not empty" would spin on it forever.
+        const size_t waiting = queue_.size();
+        if (!wake_.wait_until(lock, deadline,
+                              [&] { return stopping_ || queue_.size() > waiting; })) {
           break;
         }
       }

@@ -23,6 +23,9 @@ const std::vector<FlagSpec> kFlags = WithWorkerFlags(
         {"max-batch", true, "prompts per forward pass, across requests (default 64)"},
         {"max-wait-ms", true, "how long a forward pass waits to fill up (default 5)"},
         {"cached-models", true, "models kept loaded (default 2)"},
+        {"max-queued-prompts", true,
+         "prompts waiting for a forward pass before new work is refused with "
+         "RESOURCE_EXHAUSTED (default 4096)"},
         {"preload", true, "comma-separated model paths to load before reporting SERVING"},
     },
     "127.0.0.1:50051");
@@ -38,10 +41,13 @@ absl::Status Serve(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(int64_t max_batch, flags.Int("max-batch", options.max_batch));
   GP_ASSIGN_OR_RETURN(int64_t max_wait, flags.Int("max-wait-ms", options.max_wait_ms));
   GP_ASSIGN_OR_RETURN(int64_t cached, flags.Int("cached-models", options.cached_models));
-  if (max_batch < 1 || max_wait < 0 || cached < 1) {
+  GP_ASSIGN_OR_RETURN(int64_t max_queued,
+                      flags.Int("max-queued-prompts", options.max_queued_prompts));
+  if (max_batch < 1 || max_wait < 0 || cached < 1 || max_queued < 1) {
     return absl::InvalidArgumentError(
-        "--max-batch and --cached-models must be >= 1, --max-wait-ms >= 0");
+        "--max-batch, --cached-models and --max-queued-prompts must be >= 1, --max-wait-ms >= 0");
   }
+  options.max_queued_prompts = static_cast<int>(max_queued);
   options.max_batch = static_cast<int>(max_batch);
   options.max_wait_ms = static_cast<int>(max_wait);
   options.cached_models = static_cast<int>(cached);

@@ -31,7 +31,7 @@ cp -r "$model" "$dir/models/graph-toy"
 
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null; kill -KILL "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill -KILL "$pid" 2>/dev/null || true; done
   for i in 1 2 3 4; do ip netns del "${tag}n$i" 2>/dev/null || true; done
   # Lazily: a killed process may still hold a file there for a moment.
   mountpoint -q "$dir/data" && umount -l "$dir/data"

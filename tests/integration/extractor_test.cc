@@ -8,7 +8,11 @@
 #include <gtest/gtest.h>
 #include <netdb.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "common/ablation/dataset_builder.h"
@@ -150,8 +154,7 @@ TEST_F(ExtractorTest, InProcessSourceBuildsTheLocalDatasetThroughTheBatcher) {
   EXPECT_EQ((*captured)[0].rows.size(0), 3);
   EXPECT_EQ((*captured)[0].rows.size(2), 2);  // one row per mentioned token
   service.Stop();
-  EXPECT_EQ((*source)->Capture({prompt}, nullptr).status().code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*source)->Capture({prompt}, nullptr).status().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(ExtractorTest, ASlowerExtractorGetsASmallerShare) {
@@ -364,6 +367,131 @@ TEST_F(ExtractorTest, HealthCheckFlagExitsZeroOnlyForAServingServer) {
   EXPECT_EQ(WEXITSTATUS(std::system(check.c_str())), 0);
   server.Kill();
   EXPECT_NE(WEXITSTATUS(std::system(check.c_str())), 0);
+}
+
+}  // namespace
+}  // namespace gp
+
+namespace gp {
+namespace {
+
+// A field of /proc/PID/status in megabytes (VmRSS now, VmHWM the peak so far).
+double ResidentMegabytes(pid_t pid, const std::string& field) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024;
+  }
+  return -1;
+}
+
+// `count` prompts of a 6-node graph in arrow notation, every node's mentions as spans.
+pb::ExtractRequest GraphPrompts(int count, int variant) {
+  static const char* kTexts[] = {"A -> B, C -> D, E -> F, A -> F", "B -> A, D -> C, F -> E, C -> A",
+                                 "A -> C, B -> D, C -> E, D -> F"};
+  const std::string text = kTexts[variant % 3];
+  pb::ExtractRequest request;
+  request.mutable_model()->set_path("models/graph-toy");
+  for (int i = 0; i < count; ++i) {
+    auto* prompt = request.add_prompts();
+    prompt->set_text(text);
+    for (char node = 'A'; node <= 'F'; ++node) {
+      auto* mentions = prompt->add_nodes();
+      for (size_t at = text.find(node); at != std::string::npos; at = text.find(node, at + 1)) {
+        auto* span = mentions->add_spans();
+        span->set_begin(static_cast<uint32_t>(at));
+        span->set_end(static_cast<uint32_t>(at + 1));
+      }
+    }
+  }
+  return request;
+}
+
+// Load (docs/RELIABILITY.md): 16 clients send requests of 8..48 prompts for a bounded time
+// against an extractor whose queue holds 256 prompts, while a slow consumer holds a 512-prompt
+// stream open and reads one message per 50 ms. Every answer is whole or RESOURCE_EXHAUSTED
+// (the queue's backpressure), the others keep being served, and memory stays bounded.
+TEST_F(ExtractorTest, LoadGetsAnswersOrBackpressureWithBoundedMemory) {
+  testing::ExtractorProcess extractor(
+      GP_EXTRACTOR_BINARY, root_.string(),
+      {"--max-queued-prompts", "256", "--max-batch", "32", "--preload", "models/graph-toy"});
+  ASSERT_FALSE(extractor.address().empty());
+  ASSERT_TRUE(WaitForServing(extractor.address(), 60).ok());
+  int ignored = 0;
+  auto warm = Stub(extractor.address());
+  ASSERT_TRUE(Drain(*warm, GraphPrompts(8, 0), &ignored).ok());
+  const double baseline = ResidentMegabytes(extractor.pid(), "VmRSS");
+
+  constexpr int kClients = 16;
+  constexpr auto kDuration = std::chrono::seconds(6);
+  std::mutex mutex;
+  std::vector<double> latencies_ms;
+  int answered = 0, exhausted = 0, other = 0;
+  int64_t prompts_answered = 0;
+  std::string other_message;
+  const auto stop_at = std::chrono::steady_clock::now() + kDuration;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      auto stub = Stub(extractor.address());
+      for (int i = 0; std::chrono::steady_clock::now() < stop_at; ++i) {  // ends by itself
+        const int count = 8 + 8 * ((c + i) % 6);
+        const auto start = std::chrono::steady_clock::now();
+        int messages = 0;
+        const grpc::Status status = Drain(*stub, GraphPrompts(count, c + i), &messages);
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count();
+        std::lock_guard<std::mutex> lock(mutex);
+        if (status.ok()) {
+          ++answered;
+          prompts_answered += count;
+          latencies_ms.push_back(ms);
+        } else if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+          ++exhausted;
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));  // back off
+        } else {
+          ++other;
+          other_message = status.error_message();
+        }
+      }
+    });
+  }
+  // The slow consumer.
+  std::thread slow([&] {
+    auto stub = Stub(extractor.address());
+    grpc::ClientContext context;
+    auto reader = stub->Extract(&context, GraphPrompts(512, 1));
+    pb::ExtractResponse response;
+    while (std::chrono::steady_clock::now() < stop_at && reader->Read(&response)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    context.TryCancel();
+    while (reader->Read(&response)) {
+    }
+    reader->Finish();
+  });
+  for (std::thread& client : clients) client.join();
+  slow.join();
+  const double peak = ResidentMegabytes(extractor.pid(), "VmHWM");
+
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  ASSERT_FALSE(latencies_ms.empty());
+  const auto quantile = [&](double q) {
+    return latencies_ms[static_cast<size_t>(q * (latencies_ms.size() - 1))];
+  };
+  const double seconds = std::chrono::duration<double>(kDuration).count();
+  std::printf(
+      "load: %d clients for %.0f s: %d answered, %d RESOURCE_EXHAUSTED, %d other; %.0f prompts/s; "
+      "latency p50 %.0f ms, p99 %.0f ms; RSS %.0f MB before, peak %.0f MB\n",
+      kClients, seconds, answered, exhausted, other, prompts_answered / seconds, quantile(0.5),
+      quantile(0.99), baseline, peak);
+  EXPECT_EQ(other, 0) << other_message;
+  EXPECT_GT(answered, kClients);
+  // Bounded: the queue (256 prompts) and one request's rows per stream, not the offered load.
+  EXPECT_LT(peak - baseline, 512) << "peak RSS " << peak << " MB, baseline " << baseline << " MB";
+  // Still serving afterwards.
+  EXPECT_TRUE(Drain(*warm, GraphPrompts(8, 2), &ignored).ok());
 }
 
 }  // namespace

@@ -48,6 +48,7 @@ class ServiceProcess {
     if (stdout_ != nullptr) fclose(stdout_);
   }
   const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }
   void Kill() { Signal(SIGKILL); }
   // SIGSTOP / SIGCONT: a frozen process (its sockets stay open, nothing answers).

@@ -150,7 +150,8 @@ TEST(AblationSchedulerTest, PassingFailuresAreRetriedLastingOnesRecorded) {
   ScriptedExecutor executor;
   executor.build_failures_ = 2;  // the feature service is away twice
   executor.failures_[cells[0].id] = {absl::UnavailableError("trainer gone"),
-                                     absl::DeadlineExceededError("slow")};
+                                     absl::DeadlineExceededError("slow"),
+                                     absl::ResourceExhaustedError("disk full")};
   executor.failures_[cells[1].id] = {absl::InvalidArgumentError("bad options")};
   for (int i = 0; i < 5; ++i)
     executor.failures_[cells[2].id].push_back(absl::UnavailableError("x"));
@@ -159,7 +160,7 @@ TEST(AblationSchedulerTest, PassingFailuresAreRetriedLastingOnesRecorded) {
   ASSERT_TRUE(RunCells(cells, executor, Fast(), recorder.record, recorder.record_failure,
                        [&](const AblationProgress& p) { last = p; })
                   .ok());
-  EXPECT_EQ(executor.runs_[cells[0].id], 3);
+  EXPECT_EQ(executor.runs_[cells[0].id], 4);
   EXPECT_EQ(recorder.recorded.count(cells[0].id), 1u);
   EXPECT_EQ(executor.runs_[cells[1].id], 1);  // not retried
   EXPECT_NE(recorder.failed[cells[1].id].find("bad options"), std::string::npos);
