@@ -18,7 +18,7 @@ PACKAGES=(
   # operations checks: a real Prometheus server and promtool, the dashboard's queries
   prometheus curl jq
   # sanitizers and libFuzzer (tests/fuzz); openssl makes the TLS test's certificates
-  clang-14 libclang-rt-14-dev openssl
+  clang-14 libclang-rt-14-dev openssl libssl-dev
 )
 
 missing=()

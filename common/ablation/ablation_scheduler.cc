@@ -371,11 +371,13 @@ CellResult DescribeCell(const AblationCell& cell) {
 
 bool IsRetryable(const absl::Status& status) {
   // ResourceExhausted: a full dataset disk or a full queue empties with time (a request over a
-  // fixed limit then fails after its attempts, as it would have at once).
+  // fixed limit then fails after its attempts, as it would have at once). DataLoss: a dataset
+  // damaged in transit (its checksum) is fetched again.
   return status.code() == absl::StatusCode::kUnavailable ||
          status.code() == absl::StatusCode::kDeadlineExceeded ||
          status.code() == absl::StatusCode::kAborted ||
-         status.code() == absl::StatusCode::kResourceExhausted;
+         status.code() == absl::StatusCode::kResourceExhausted ||
+         status.code() == absl::StatusCode::kDataLoss;
 }
 
 absl::Status RunCells(const std::vector<AblationCell>& cells, CellExecutor& executor,

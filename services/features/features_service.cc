@@ -15,6 +15,7 @@
 #include "common/core/status.h"
 #include "common/rpc/metrics.h"
 #include "common/rpc/remote_attention_source.h"
+#include "common/rpc/sha256.h"
 #include "common/rpc/status.h"
 #include "common/rpc/tensor_wire.h"
 #include "common/rpc/watch_stream.h"
@@ -345,6 +346,7 @@ grpc::Status FeaturesService::GetDataset(grpc::ServerContext* context,
   in.seekg(0);
   std::string buffer(kMaxChunkBytes, '\0');
   uint64_t offset = 0;
+  Sha256 hash;
   do {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     const size_t n = static_cast<size_t>(in.gcount());
@@ -352,7 +354,9 @@ grpc::Status FeaturesService::GetDataset(grpc::ServerContext* context,
     chunk.set_offset(offset);
     chunk.set_total_bytes(total);
     chunk.set_data(buffer.data(), n);
+    hash.Update(std::string_view(buffer.data(), n));
     offset += n;
+    if (n == 0 || offset >= total) chunk.set_sha256(hash.HexDigest());
     if (context->IsCancelled() || !writer->Write(chunk)) return grpc::Status::CANCELLED;
     if (n == 0) break;
   } while (offset < total);

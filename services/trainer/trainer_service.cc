@@ -18,6 +18,7 @@
 #include "common/probe/training_artifacts.h"
 #include "common/rpc/metrics.h"
 #include "common/rpc/security.h"
+#include "common/rpc/sha256.h"
 #include "common/rpc/status.h"
 #include "common/rpc/watch_stream.h"
 #include "graphprobe/v1/features.grpc.pb.h"
@@ -156,6 +157,8 @@ absl::StatusOr<std::string> TrainerService::FetchDataset(const std::string& key,
   std::ofstream out(partial, std::ios::binary | std::ios::trunc);
   pb::DatasetChunk chunk;
   uint64_t received = 0, total = 0;
+  Sha256 hash;
+  std::string expected_sha256;
   while (reader->Read(&chunk)) {
     if (cancel->load()) context.TryCancel();
     if (chunk.offset() != received) {
@@ -166,8 +169,10 @@ absl::StatusOr<std::string> TrainerService::FetchDataset(const std::string& key,
                                               received));
     }
     out.write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
+    hash.Update(chunk.data());
     received += chunk.data().size();
     total = chunk.total_bytes();
+    if (!chunk.sha256().empty()) expected_sha256 = chunk.sha256();
   }
   const grpc::Status status = reader->Finish();
   out.close();
@@ -180,6 +185,13 @@ absl::StatusOr<std::string> TrainerService::FetchDataset(const std::string& key,
     fs::remove(partial);
     return absl::DataLossError(absl::StrCat("dataset ", key, " from ", features_address, ": got ",
                                             received, " of ", total, " bytes"));
+  }
+  const std::string actual_sha256 = hash.HexDigest();
+  if (actual_sha256 != expected_sha256) {
+    fs::remove(partial);
+    return absl::DataLossError(absl::StrCat("dataset ", key, " from ", features_address,
+                                            ": sha256 ", actual_sha256, ", the service sent '",
+                                            expected_sha256, "'"));
   }
   std::error_code error;
   fs::rename(partial, path, error);

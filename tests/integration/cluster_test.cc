@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/core/json_file.h"
+#include "common/rpc/server.h"
 #include "graphprobe/v1/coordinator.grpc.pb.h"
 #include "graphprobe/v1/features.grpc.pb.h"
 #include "graphprobe/v1/trainer.grpc.pb.h"
@@ -424,6 +425,39 @@ TEST_F(ClusterTest, TrainerJobsKeepTheirArtifactsAndCheckTheirRequests) {
   EXPECT_EQ(job.state(), pb::TrainingJob::FAILED);
   EXPECT_EQ(job.error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND)) << job.error();
   EXPECT_NE(job.error().find("0123456789abcdef"), std::string::npos) << job.error();
+
+  // A dataset damaged on the way (its bytes do not hash to the checksum sent with them): the
+  // fetch fails with DATA_LOSS (which schedulers retry) and nothing is kept.
+  class DamagingFeatures final : public pb::Features::Service {
+    grpc::Status GetDataset(grpc::ServerContext*, const pb::GetDatasetRequest*,
+                            grpc::ServerWriter<pb::DatasetChunk>* writer) override {
+      pb::DatasetChunk chunk;
+      chunk.set_total_bytes(8);
+      chunk.set_data("damaged!");
+      chunk.set_sha256(std::string(64, '0'));
+      writer->Write(chunk);
+      return grpc::Status::OK;
+    }
+  } damaging;
+  auto fake = StartServer("127.0.0.1:0", {&damaging}, 4 << 20);
+  ASSERT_TRUE(fake.ok()) << fake.status();
+  bad.set_dataset_key("fedcba9876543210");
+  bad.set_features_address(fake->address);
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(trainer->CreateJob(&context, bad, &job).ok());
+  }
+  const auto fetch_deadline = Clock::now() + std::chrono::seconds(30);
+  while (job.state() != pb::TrainingJob::FAILED && Clock::now() < fetch_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    grpc::ClientContext context;
+    request.set_id(job.id());
+    trainer->GetJob(&context, request, &job);
+  }
+  EXPECT_EQ(job.state(), pb::TrainingJob::FAILED);
+  EXPECT_EQ(job.error_code(), static_cast<int>(grpc::StatusCode::DATA_LOSS)) << job.error();
+  EXPECT_NE(job.error().find("sha256"), std::string::npos) << job.error();
+  fake->server->Shutdown();
 }
 
 TEST_F(ClusterTest, BadSpecsAreInvalidArgumentNamingTheField) {

@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -114,15 +115,23 @@ class FeaturesTest : public ::testing::Test {
     pb::GetDatasetRequest request;
     request.set_key(key);
     auto reader = stub_->GetDataset(&context, request);
-    std::string bytes;
+    std::string bytes, sha256;
     pb::DatasetChunk chunk;
     while (reader->Read(&chunk)) {
       EXPECT_EQ(chunk.offset(), bytes.size());
+      EXPECT_TRUE(sha256.empty()) << "a chunk after the one with the checksum";
       bytes += chunk.data();
+      sha256 = chunk.sha256();
     }
     EXPECT_TRUE(reader->Finish().ok());
     const std::string path = (root_ / ("fetched-" + key)).string();
     std::ofstream(path, std::ios::binary) << bytes;
+    // The checksum on the last chunk is the file's, as an independent tool computes it.
+    FILE* pipe = popen(("sha256sum " + path).c_str(), "r");
+    char digest[65] = {};
+    EXPECT_EQ(fread(digest, 1, 64, pipe), 64u);
+    pclose(pipe);
+    EXPECT_EQ(sha256, std::string(digest));
     auto tensors = ReadTensors(path);
     EXPECT_TRUE(tensors.ok()) << tensors.status();
     return tensors.ok() ? *tensors : std::map<std::string, at::Tensor>{};
