@@ -21,6 +21,7 @@
 #include "graphprobe/v1/features.grpc.pb.h"
 #include "graphprobe/v1/trainer.grpc.pb.h"
 #include "tests/integration/service_process.h"
+#include "tests/integration/shell_command.h"
 
 namespace gp {
 namespace {
@@ -29,25 +30,13 @@ namespace fs = std::filesystem;
 namespace pb = graphprobe::v1;
 using Clock = std::chrono::steady_clock;
 
-struct CliResult {
-  int exit_code = -1;
-  std::string output;
-};
+using testing::CommandResult;
 
 // `graphprobe ARGS...` with its stdout (stderr goes to the test log).
-CliResult RunCli(const std::vector<std::string>& args) {
+CommandResult RunCli(const std::vector<std::string>& args) {
   std::string command = GP_GRAPHPROBE_BINARY;
   for (const std::string& arg : args) command += " '" + arg + "'";
-  CliResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    result.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return testing::RunShellCommand(command);
 }
 
 std::string LastLine(const std::string& text) {
@@ -193,28 +182,28 @@ class ClusterTest : public ::testing::Test {
 
 TEST_F(ClusterTest, SubmitWatchResultsEqualTheOneProcessRun) {
   const std::string spec = WriteSpec("spec.json", SmallSpec("graph-toy"));
-  const CliResult submitted = RunCli({"submit", "--coordinator", address_, spec});
+  const CommandResult submitted = RunCli({"submit", "--coordinator", address_, spec});
   ASSERT_EQ(submitted.exit_code, 0) << submitted.output;
   const std::string id = LastLine(submitted.output);
   ASSERT_EQ(id.size(), 16u) << submitted.output;
-  const CliResult watched = RunCli({"watch", "--coordinator", address_, id});
+  const CommandResult watched = RunCli({"watch", "--coordinator", address_, id});
   EXPECT_EQ(watched.exit_code, 0) << watched.output;
   EXPECT_NE(watched.output.find("cells 36/36 (0 running, 0 failed)"), std::string::npos)
       << watched.output;
-  const CliResult fetched =
+  const CommandResult fetched =
       RunCli({"results", "--coordinator", address_, id, "--out", (root_ / "cluster-out").string()});
   ASSERT_EQ(fetched.exit_code, 0) << fetched.output;
   for (const char* f : {"results.csv", "summary.csv", "results.json", "heads-graph-toy.csv",
                         "heads-graph-toy-random.csv"}) {
     EXPECT_TRUE(fs::exists(root_ / "cluster-out" / f)) << f;
   }
-  const CliResult listed = RunCli({"list", "--coordinator", address_});
+  const CommandResult listed = RunCli({"list", "--coordinator", address_});
   EXPECT_EQ(listed.exit_code, 0);
   EXPECT_NE(listed.output.find(id + "  succeeded"), std::string::npos) << listed.output;
 
   // The same spec in one process (model path relative to the spec file there).
   const std::string local = WriteSpec("local.json", SmallSpec("models/graph-toy"));
-  const CliResult run = RunCli({"run", "--spec", local, "--out", (root_ / "run-out").string()});
+  const CommandResult run = RunCli({"run", "--spec", local, "--out", (root_ / "run-out").string()});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const auto cluster = Cells(root_ / "cluster-out");
   const auto embedded = Cells(root_ / "run-out");
@@ -415,13 +404,17 @@ TEST_F(ClusterTest, TrainerJobsKeepTheirArtifactsAndCheckTheirRequests) {
     grpc::ClientContext context;
     ASSERT_TRUE(trainer->CreateJob(&context, bad, &job).ok());
   }
-  const auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (job.state() != pb::TrainingJob::FAILED && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    grpc::ClientContext context;
-    request.set_id(job.id());
-    trainer->GetJob(&context, request, &job);
-  }
+  // Polls the job until it fails (or 30 s pass).
+  const auto wait_until_failed = [&] {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (job.state() != pb::TrainingJob::FAILED && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      grpc::ClientContext context;
+      request.set_id(job.id());
+      trainer->GetJob(&context, request, &job);
+    }
+  };
+  wait_until_failed();
   EXPECT_EQ(job.state(), pb::TrainingJob::FAILED);
   EXPECT_EQ(job.error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND)) << job.error();
   EXPECT_NE(job.error().find("0123456789abcdef"), std::string::npos) << job.error();
@@ -447,13 +440,7 @@ TEST_F(ClusterTest, TrainerJobsKeepTheirArtifactsAndCheckTheirRequests) {
     grpc::ClientContext context;
     ASSERT_TRUE(trainer->CreateJob(&context, bad, &job).ok());
   }
-  const auto fetch_deadline = Clock::now() + std::chrono::seconds(30);
-  while (job.state() != pb::TrainingJob::FAILED && Clock::now() < fetch_deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    grpc::ClientContext context;
-    request.set_id(job.id());
-    trainer->GetJob(&context, request, &job);
-  }
+  wait_until_failed();
   EXPECT_EQ(job.state(), pb::TrainingJob::FAILED);
   EXPECT_EQ(job.error_code(), static_cast<int>(grpc::StatusCode::DATA_LOSS)) << job.error();
   EXPECT_NE(job.error().find("sha256"), std::string::npos) << job.error();
@@ -491,7 +478,7 @@ TEST_F(ClusterTest, BadSpecsAreInvalidArgumentNamingTheField) {
   EXPECT_NE(status.error_message().find("spec_json"), std::string::npos);
 
   // The CLI says so and exits with 2 (bad input).
-  const CliResult cli =
+  const CommandResult cli =
       RunCli({"submit", "--coordinator", address_, WriteSpec("bad.json", unknown)});
   EXPECT_EQ(cli.exit_code, 2);
 }
@@ -500,9 +487,9 @@ TEST_F(ClusterTest, CancelStopsWorkOnEveryService) {
   pb::Ablation ablation;
   ASSERT_TRUE(Create(SmallSpec("graph-toy", 2000), "", &ablation).ok());
   WaitFor(ablation.id(), [](const pb::Ablation& a) { return a.cells_running() > 0; });
-  const CliResult cancelled = RunCli({"cancel", "--coordinator", address_, ablation.id()});
+  const CommandResult cancelled = RunCli({"cancel", "--coordinator", address_, ablation.id()});
   EXPECT_EQ(cancelled.exit_code, 0) << cancelled.output;
-  const CliResult watched = RunCli({"watch", "--coordinator", address_, ablation.id()});
+  const CommandResult watched = RunCli({"watch", "--coordinator", address_, ablation.id()});
   EXPECT_EQ(watched.exit_code, 1) << watched.output;
   EXPECT_EQ(Get(ablation.id()).state(), pb::Ablation::CANCELLED);
   // Nothing of it keeps running on the trainer.

@@ -20,6 +20,7 @@
 #include "common/rpc/server.h"
 #include "graphprobe/v1/coordinator.grpc.pb.h"
 #include "tests/integration/service_process.h"
+#include "tests/integration/shell_command.h"
 
 namespace gp {
 namespace {
@@ -27,22 +28,11 @@ namespace {
 namespace fs = std::filesystem;
 namespace pb = graphprobe::v1;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using testing::CommandResult;
 
+// `command` through the shell, its stderr with its stdout.
 CommandResult RunShell(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    result.output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return testing::RunShellCommand(command + " 2>&1");
 }
 
 constexpr char kToken[] = "s3cret-token-of-the-test";
@@ -166,8 +156,8 @@ TEST_F(SecurityTest, TheCommandLineCarriesCertificatesAndTokens) {
   result = RunShell("GRAPHPROBE_AUTH_TOKEN_FILE=" + File("token") + " " + list);
   EXPECT_EQ(result.exit_code, 0) << result.output;
   // The service binary's own health probe: TLS, no token.
-  result =
-      RunShell(std::string(GP_COORDINATOR_BINARY) + " --health-check " + coordinator->address() + tls);
+  result = RunShell(std::string(GP_COORDINATOR_BINARY) + " --health-check " +
+                    coordinator->address() + tls);
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("SERVING"), std::string::npos);
 
@@ -192,13 +182,14 @@ TEST_F(SecurityTest, BadSecurityFlagsFailNamingTheProblem) {
   EXPECT_EQ(result.exit_code, 2);  // a bad flag
   EXPECT_NE(result.output.find("--tls-cert and --tls-key go together"), std::string::npos)
       << result.output;
-  result = RunShell(coordinator + " --tls-cert " + File("token") + " --tls-key " + File("server.key"));
+  result =
+      RunShell(coordinator + " --tls-cert " + File("token") + " --tls-key " + File("server.key"));
   EXPECT_EQ(result.exit_code, 2);  // a bad flag
   EXPECT_NE(result.output.find("--tls-cert " + File("token") + ": not a PEM file"),
             std::string::npos)
       << result.output;
-  result =
-      RunShell(coordinator + " --tls-cert " + File("server.pem") + " --tls-key " + File("no-such.key"));
+  result = RunShell(coordinator + " --tls-cert " + File("server.pem") + " --tls-key " +
+                    File("no-such.key"));
   EXPECT_EQ(result.exit_code, 2);  // a bad flag
   EXPECT_NE(result.output.find("no-such.key: cannot read"), std::string::npos) << result.output;
   std::ofstream(File("blank-token")) << " \n";
