@@ -3,12 +3,19 @@
 # local executor, no services), the same spec back to back in one invocation, from clean output
 # directories. Prints each wall time and their ratio (docs/PERFORMANCE.md).
 #   bench/run_paths.sh BUILD_DIR [SPEC]   (no SPEC: the built-in default ablation)
+# KEEP_DIR=DIR keeps both output directories (DIR/services, DIR/direct) and their logs.
 set -euo pipefail
 build=$1
 spec_args=()
 [ $# -ge 2 ] && spec_args=(--spec "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+if [ -n "${KEEP_DIR:-}" ]; then
+  rm -rf "$KEEP_DIR"
+  mkdir -p "$KEEP_DIR"
+  work=$KEEP_DIR
+  trap - EXIT
+fi
 declare -A seconds
 for mode in services direct; do
   flags=()
@@ -29,4 +36,7 @@ b = {c["cell_id"]: c for c in json.load(open(sys.argv[2]))["cells"]}
 assert a.keys() == b.keys(), "different cells"
 worst = max(abs(a[k][s][m] - b[k][s][m]) for k in a for s in ("val", "test") for m in a[k][s])
 print(f"{len(a)} cells, largest metric difference {worst:g}")
+# Where the difference goes: the probes' own training time, summed over the cells.
+for name, cells in (("services", a), ("direct", b)):
+    print(f"{name}: probe training {sum(c['probe_seconds'] for c in cells.values()):.1f} s")
 PY

@@ -76,6 +76,24 @@ std::string AccuracyTableMarkdown(const std::vector<AccuracyCell>& cells) {
   return out;
 }
 
+std::string ByParentCountMarkdown(const std::vector<AccuracyCell>& cells) {
+  std::map<int, std::pair<int64_t, int64_t>> total;
+  for (const AccuracyCell& cell : cells) {
+    for (const auto& [parents, counts] : cell.accuracy.by_parent_count) {
+      total[parents].first += counts.first;
+      total[parents].second += counts.second;
+    }
+  }
+  std::string out = "\n| parents | questions | exact parent sets |\n|---|---|---|\n";
+  for (const auto& [parents, counts] : total) {
+    absl::StrAppendFormat(&out, "| %s | %d | %.1f%% |\n",
+                          parents == 1 ? std::string("0 or 1") : std::to_string(parents),
+                          counts.second,
+                          100.0 * counts.first / std::max<int64_t>(1, counts.second));
+  }
+  return out;
+}
+
 nlohmann::json AccuracyTableJson(const std::vector<AccuracyCell>& cells) {
   nlohmann::json out = nlohmann::json::array();
   for (const AccuracyCell& cell : cells) {

@@ -44,5 +44,7 @@ double WorstParentSets(const std::vector<AccuracyCell>& cells, int nodes);
 // A markdown table: a row per size and header setting, a column per notation.
 std::string AccuracyTableMarkdown(const std::vector<AccuracyCell>& cells);
 nlohmann::json AccuracyTableJson(const std::vector<AccuracyCell>& cells);
+// Exact parent sets by the number of parents, over every cell: where the errors are.
+std::string ByParentCountMarkdown(const std::vector<AccuracyCell>& cells);
 
 }  // namespace gp

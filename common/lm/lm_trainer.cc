@@ -189,6 +189,19 @@ absl::StatusOr<ParentAccuracy> EvaluateParentAnswers(const DecoderModel& model,
                           wrong.masked_select(is_answer).to(at::kLong));
       notation_questions += count * num_nodes;
       notation_right += wrong_per_question.eq(0).sum().item<int64_t>();
+      // An answer of k >= 1 parents is 2k tokens (" A", ",", ..., "."), "none." is 2: the
+      // token count tells the parents apart, except 0 from 1.
+      const at::Tensor tokens_per_question =
+          at::zeros({count * num_nodes}, at::kLong)
+              .index_add_(0, key.masked_select(is_answer),
+                          is_answer.masked_select(is_answer).to(at::kLong));
+      const auto question_tokens = tokens_per_question.accessor<int64_t, 1>();
+      const auto question_wrong = wrong_per_question.accessor<int64_t, 1>();
+      for (int64_t q = 0; q < question_tokens.size(0); ++q) {
+        auto& [right, asked] = result.by_parent_count[std::max<int64_t>(1, question_tokens[q] / 2)];
+        right += question_wrong[q] == 0;
+        ++asked;
+      }
       tokens += is_answer.sum().item<int64_t>();
       right_tokens += is_answer.sum().item<int64_t>() - wrong.sum().item<int64_t>();
     }

@@ -75,6 +75,8 @@ struct ParentAccuracy {
   double answer_tokens = 0;
   int questions = 0;
   std::map<std::string, double> parent_sets_by_notation;
+  // Exact parent sets by the number of parents (1 stands for "0 or 1"): {right, asked}.
+  std::map<int, std::pair<int64_t, int64_t>> by_parent_count;
 };
 
 // Teacher-forced: a question counts when every token of its answer is the argmax given the

@@ -135,9 +135,9 @@ Reproduce (from the repository root, after `bash scripts/setup.sh`):
           : std::string(" only"),
       o.eval_graphs, o.eval_nodes, f.accuracy.questions, 100 * f.accuracy.parent_sets,
       100 * f.accuracy.answer_tokens, by_notation, AccuracyTableOptions{}.graphs, f.name,
-      AccuracyTableMarkdown(f.table), o.shape.hidden_size, o.shape.num_layers, o.shape.num_heads,
-      o.shape.hidden_size / o.shape.num_heads, o.shape.intermediate_size, f.vocab_size,
-      f.parameters, stages, commands);
+      AccuracyTableMarkdown(f.table) + ByParentCountMarkdown(f.table), o.shape.hidden_size,
+      o.shape.num_layers, o.shape.num_heads, o.shape.hidden_size / o.shape.num_heads,
+      o.shape.intermediate_size, f.vocab_size, f.parameters, stages, commands);
 }
 
 }  // namespace gp

@@ -58,7 +58,7 @@ absl::Status EvalLm(const Flags& flags) {
   GraphCorpusOptions corpus;  // dag and tree graphs named with letters, as in training
   GP_ASSIGN_OR_RETURN(std::vector<AccuracyCell> cells,
                       EvaluateAccuracyTable(model, tokenizer, corpus, options));
-  std::cout << AccuracyTableMarkdown(cells) << std::flush;
+  std::cout << AccuracyTableMarkdown(cells) << ByParentCountMarkdown(cells) << std::flush;
   if (flags.Has("json")) {
     GP_RETURN_IF_ERROR(WriteJsonFile(flags.Get("json", ""), AccuracyTableJson(cells)));
   }
