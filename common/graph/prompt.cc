@@ -94,7 +94,6 @@ std::vector<Ordering> MakeOrderings(const Graph& graph, int count, uint64_t seed
   return out;
 }
 
-// The parents (or children) of `node`, listed in the order their edges appear in `ordering`.
 std::vector<int> Neighbors(const Graph& graph, const Ordering& ordering, int node, bool parents) {
   std::vector<int> out;
   for (int e : ordering.edge_order) {

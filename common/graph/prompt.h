@@ -40,6 +40,10 @@ struct Ordering {
 // `count` orderings of `graph`, the first canonical, the others shuffled from `seed`.
 std::vector<Ordering> MakeOrderings(const Graph& graph, int count, uint64_t seed);
 
+// The parents (or children) of `node`, in the order their edges appear in `ordering`: the order
+// a prompt rendered with `ordering` lists them.
+std::vector<int> Neighbors(const Graph& graph, const Ordering& ordering, int node, bool parents);
+
 struct MentionSpan {
   uint32_t begin, end;  // bytes of the prompt
 };

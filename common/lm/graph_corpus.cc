@@ -11,6 +11,17 @@
 
 namespace gp {
 
+absl::StatusOr<AnswerOrder> ParseAnswerOrder(const std::string& name) {
+  if (name == "name") return AnswerOrder::kName;
+  if (name == "text") return AnswerOrder::kText;
+  return absl::InvalidArgumentError(
+      absl::StrCat("answer order '", name, "': expected name or text"));
+}
+
+std::string AnswerOrderName(AnswerOrder order) {
+  return order == AnswerOrder::kName ? "name" : "text";
+}
+
 nlohmann::json GraphCorpusOptions::ToJson() const {
   nlohmann::json notation_names = nlohmann::json::array(),
                  generator_names = nlohmann::json::array();
@@ -22,7 +33,8 @@ nlohmann::json GraphCorpusOptions::ToJson() const {
           {"max_nodes", max_nodes},
           {"expected_degree", expected_degree},
           {"names", NameSchemeName(names)},
-          {"node_header_fraction", node_header_fraction}};
+          {"node_header_fraction", node_header_fraction},
+          {"answer_order", AnswerOrderName(answer_order)}};
 }
 
 std::vector<std::string> GraphTextWords(NameScheme names) {
@@ -67,8 +79,14 @@ absl::StatusOr<GraphText> MakeGraphText(const GraphCorpusOptions& options, int n
   for (size_t q = 0; q < asked.size(); ++q) {
     absl::StrAppend(&out.text, q == 0 ? "\n" : " ", "Parents of ", names[asked[q]], ":");
     std::vector<std::string> parents;
-    for (int p : graph.Parents(asked[q])) parents.push_back(names[p]);
-    std::sort(parents.begin(), parents.end());
+    if (options.answer_order == AnswerOrder::kText) {
+      for (int p : Neighbors(graph, ordering, asked[q], /*parents=*/true)) {
+        parents.push_back(names[p]);
+      }
+    } else {
+      for (int p : graph.Parents(asked[q])) parents.push_back(names[p]);
+      std::sort(parents.begin(), parents.end());
+    }
     std::string answer;
     for (size_t k = 0; k < parents.size(); ++k)
       absl::StrAppend(&answer, k ? ", " : " ", parents[k]);

@@ -17,6 +17,13 @@
 
 namespace gp {
 
+// The order an answer lists a node's parents in: by name, or as the graph text lists them (the
+// order of their edges: a copy in the parents notation, the "-> C" mentions in turn in the
+// arrow notation, with no sorting to learn).
+enum class AnswerOrder { kName, kText };
+absl::StatusOr<AnswerOrder> ParseAnswerOrder(const std::string& name);  // "name" or "text"
+std::string AnswerOrderName(AnswerOrder order);
+
 struct GraphCorpusOptions {
   std::vector<Notation> notations = {Notation::kArrow, Notation::kParents};
   std::vector<GeneratorKind> generators = {GeneratorKind::kDag, GeneratorKind::kTree};
@@ -27,6 +34,7 @@ struct GraphCorpusOptions {
   // How often the text starts with a "Nodes: ..." header (which probing prompts need when a
   // node has no edges to be mentioned by).
   double node_header_fraction = 0.5;
+  AnswerOrder answer_order = AnswerOrder::kName;
 
   nlohmann::json ToJson() const;
 };

@@ -94,7 +94,7 @@ Parents of F: A, B. Parents of C: none. Parents of D: A. ...
 
 The edge list is written by graphprobe's prompt code (the same text the probes read) in the
 %s notation(s), in a shuffled edge order; %s graphs of %d to %d nodes named with %s.
-Half the texts start with a `Nodes: ...` header line. A question follows for every node, in random order; its answer lists the parents in name order
+Half the texts start with a `Nodes: ...` header line. A question follows for every node, in random order; its answer lists the parents %s
 (`none` without any). Training loss is on the answer tokens%s.
 
 ## Held-out accuracy (%d graphs of %d nodes, %d questions)
@@ -130,6 +130,8 @@ Reproduce (from the repository root, after `bash scripts/setup.sh`):
 )",
       f.name, absl::StrJoin(notations, " and "), absl::StrJoin(generators, " and "),
       o.corpus.min_nodes, o.corpus.max_nodes, NameSchemeName(o.corpus.names),
+      o.corpus.answer_order == AnswerOrder::kName ? "in name order"
+                                                  : "in the order the graph text lists them",
       o.context_loss_weight > 0
           ? absl::StrFormat(" (and, at weight %g, the rest of the text)", o.context_loss_weight)
           : std::string(" only"),

@@ -22,6 +22,7 @@ const std::vector<FlagSpec> kEvalLmFlags = {
     {"nodes", true, "comma-separated graph sizes (default 7,10)"},
     {"seed", true, "seed of the held-out graphs (default 1)"},
     {"json", true, "also write the table as JSON to this file"},
+    {"answer-order", true, "the order the model answers in: name (default) or text"},
     {"min-parent-sets", true,
      "fail (exit 1) when a cell of the first size answers fewer exact parent sets (0-1)"},
     {"help", false, "show this help"},
@@ -56,6 +57,7 @@ absl::Status EvalLm(const Flags& flags) {
       Tokenizer tokenizer,
       Tokenizer::FromFile((std::filesystem::path(dir) / "tokenizer.json").string()));
   GraphCorpusOptions corpus;  // dag and tree graphs named with letters, as in training
+  GP_ASSIGN_OR_RETURN(corpus.answer_order, ParseAnswerOrder(flags.Get("answer-order", "name")));
   GP_ASSIGN_OR_RETURN(std::vector<AccuracyCell> cells,
                       EvaluateAccuracyTable(model, tokenizer, corpus, options));
   std::cout << AccuracyTableMarkdown(cells) << ByParentCountMarkdown(cells) << std::flush;

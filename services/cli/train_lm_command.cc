@@ -42,6 +42,7 @@ const std::vector<FlagSpec> kTrainLmFlags = {
     {"notations", true, "comma-separated: arrow, to, parents, adjacency (default arrow,parents)"},
     {"generators", true, "comma-separated: dag, tree, forest, er (default dag,tree)"},
     {"degree", true, "expected degree of the graphs (default 2)"},
+    {"answer-order", true, "parents in answers by name (default) or in the text's order: text"},
     {"eval-graphs", true, "held-out graphs of --eval-nodes nodes (default 256)"},
     {"eval-nodes", true, "nodes of the held-out graphs (default 7)"},
     {"eval-every", true, "evaluate every N steps, 0 only at the end (default 500)"},
@@ -85,6 +86,7 @@ absl::StatusOr<LmTrainOptions> OptionsFromFlags(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(o.context_loss_weight, flags.Double("context-loss", 0));
   GP_ASSIGN_OR_RETURN(o.curriculum_fraction, flags.Double("curriculum", o.curriculum_fraction));
   GP_ASSIGN_OR_RETURN(o.corpus.expected_degree, flags.Double("degree", o.corpus.expected_degree));
+  GP_ASSIGN_OR_RETURN(o.corpus.answer_order, ParseAnswerOrder(flags.Get("answer-order", "name")));
   GP_ASSIGN_OR_RETURN(o.corpus.notations,
                       ParseList<Notation>(flags.Get("notations", "arrow,parents"), ParseNotation));
   GP_ASSIGN_OR_RETURN(

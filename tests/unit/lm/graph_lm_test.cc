@@ -99,6 +99,32 @@ TEST(GraphCorpusTest, AnswersListEachNodesParentsInNameOrder) {
   auto again = MakeGraphText(options, 6, 7);
   EXPECT_EQ(again->text, text->text);
   EXPECT_NE(MakeGraphText(options, 6, 8)->text, text->text);
+
+  // In text order each answer lists the parents as the edge list names them.
+  options.answer_order = AnswerOrder::kText;
+  bool some_order_differs = false;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    auto in_text_order = MakeGraphText(options, 6, seed);
+    ASSERT_TRUE(in_text_order.ok());
+    const std::string& t = in_text_order->text;
+    std::map<std::string, std::vector<std::string>> listed_parents;
+    for (absl::string_view edge :
+         absl::StrSplit(t.substr(0, t.find('\n')), ", ", absl::SkipEmpty())) {
+      const std::vector<std::string> ends = absl::StrSplit(edge, " -> ");
+      listed_parents[ends[1]].push_back(ends[0]);
+    }
+    for (const auto& [begin, end] : in_text_order->answers) {
+      const size_t question = t.rfind("Parents of ", begin) + 11;
+      const std::string child = t.substr(question, t.find(':', question) - question);
+      const std::vector<std::string>& listed = listed_parents[child];
+      const std::string expected = listed.empty() ? " none" : " " + absl::StrJoin(listed, ", ");
+      EXPECT_EQ(t.substr(begin, end - begin), expected + ".") << t;
+      some_order_differs |= !std::is_sorted(listed.begin(), listed.end());
+    }
+  }
+  EXPECT_TRUE(some_order_differs) << "no graph listed parents out of name order";
+  EXPECT_EQ(ParseAnswerOrder("text").value(), AnswerOrder::kText);
+  EXPECT_EQ(ParseAnswerOrder("sorted").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(GraphCorpusTest, AnswerIndexMarksExactlyTheAnswerTokens) {
