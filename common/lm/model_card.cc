@@ -30,7 +30,7 @@ std::string DescribeTrainingStage(const LmTrainOptions& o, int steps_run, double
   return absl::StrFormat(
       "%s; AdamW (beta2 0.98, weight decay %g), peak learning rate %g after %d warmup steps, "
       "cosine decay to 10%%, gradient clipping at %g; %d steps of %d graphs%s (%s notation, %s "
-      "graphs) growing from %d to %d nodes over the first %.0f%% of training%s. Seed %llu. Answer "
+      "graphs) of %d to %d nodes%s%s. Seed %llu. Answer "
       "loss %.3f (first 50 steps) -> %.3f (last 50 steps). %.1f minutes on %s.",
       o.init_from.empty()
           ? "From random weights (std " +
@@ -42,7 +42,11 @@ std::string DescribeTrainingStage(const LmTrainOptions& o, int steps_run, double
       o.max_seconds > 0 ? absl::StrFormat(" (a %.0f-minute budget)", o.max_seconds / 60)
                         : std::string(),
       absl::StrJoin(notations, "/"), absl::StrJoin(generators, "/"), o.corpus.min_nodes,
-      o.corpus.max_nodes, 100 * o.curriculum_fraction,
+      o.corpus.max_nodes,
+      o.curriculum_fraction > 0
+          ? absl::StrFormat(", the largest size growing over the first %.0f%% of training",
+                            100 * o.curriculum_fraction)
+          : std::string(),
       o.context_loss_weight > 0
           ? absl::StrFormat("; next-token loss on the rest of the text at weight %g",
                             o.context_loss_weight)

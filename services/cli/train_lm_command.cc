@@ -173,6 +173,11 @@ absl::Status TrainLm(const Flags& flags, const std::vector<std::string>& args) {
                       EvaluateParentAnswers(result.model, tokenizer, options.corpus,
                                             options.eval_graphs, options.eval_nodes, options.seed));
   ModelCardFacts facts;
+  // A continued stage has the shape of the checkpoint it started from, not of the flags.
+  options.shape.hidden_size = result.config["hidden_size"].get<int>();
+  options.shape.num_layers = result.config["num_hidden_layers"].get<int>();
+  options.shape.num_heads = result.config["num_attention_heads"].get<int>();
+  options.shape.intermediate_size = result.config["intermediate_size"].get<int>();
   GP_ASSIGN_OR_RETURN(facts.table, EvaluateAccuracyTable(result.model, tokenizer, options.corpus,
                                                          AccuracyTableOptions{}));
   std::cout << AccuracyTableMarkdown(facts.table);
