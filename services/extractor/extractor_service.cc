@@ -67,6 +67,20 @@ absl::StatusOr<PreparedPrompt> PrepareRequestPrompt(const graphprobe::v1::Extrac
   return PreparePrompt(model.tokenizer, prompt);
 }
 
+// The forward passes `prepared` needs: indices of the prompts that mention something, at most
+// `max_batch` per piece, in prompt order (a prompt that mentions nothing needs none).
+std::vector<std::vector<size_t>> ForwardPieces(const std::vector<PreparedPrompt>& prepared,
+                                               int max_batch) {
+  std::vector<std::vector<size_t>> pieces;
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    if (prepared[i].positions.empty()) continue;
+    if (pieces.empty() || static_cast<int>(pieces.back().size()) == max_batch)
+      pieces.emplace_back();
+    pieces.back().push_back(i);
+  }
+  return pieces;
+}
+
 }  // namespace
 
 // docs/METRICS.md describes each.
@@ -343,24 +357,14 @@ absl::Status ExtractorService::RunInOrder(
     const std::function<absl::Status(size_t, at::Tensor)>& deliver) {
   std::vector<std::pair<std::vector<size_t>, std::future<absl::StatusOr<std::vector<at::Tensor>>>>>
       pending;
-  std::vector<size_t> indices;
-  auto flush = [&]() -> absl::Status {
-    if (indices.empty()) return absl::OkStatus();
+  for (std::vector<size_t>& piece : ForwardPieces(prepared, options_.max_batch)) {
     auto work = std::make_shared<Work>();
     work->model_key = key;
     work->model = model;
-    for (size_t i : indices) work->prompts.push_back(prepared[i]);
+    for (size_t i : piece) work->prompts.push_back(prepared[i]);
     GP_ASSIGN_OR_RETURN(auto future, Submit(work));
-    pending.push_back({indices, std::move(future)});
-    indices.clear();
-    return absl::OkStatus();
-  };
-  for (size_t i = 0; i < prepared.size(); ++i) {
-    if (prepared[i].positions.empty()) continue;
-    indices.push_back(i);
-    if (static_cast<int>(indices.size()) == options_.max_batch) GP_RETURN_IF_ERROR(flush());
+    pending.push_back({std::move(piece), std::move(future)});
   }
-  GP_RETURN_IF_ERROR(flush());
 
   std::vector<at::Tensor> rows(prepared.size());
   std::vector<bool> ready(prepared.size(), false);
@@ -472,21 +476,17 @@ absl::StatusOr<std::vector<CapturedPrompt>> ExtractorService::CaptureInProcess(
   // which gains nothing from waiting for other requests, and its rows are pooled on the same
   // thread (and the same OpenMP team) that computed them.
   const auto run = [&]() -> absl::Status {
-    for (size_t start = 0; start < prepared.size();) {
+    const auto refused = [&]() -> absl::Status {
       if (cancel != nullptr && cancel->load()) return absl::CancelledError("cancelled");
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (stopping_) return absl::UnavailableError("the extractor is shutting down");
-      }
-      std::vector<size_t> piece;
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return absl::UnavailableError("the extractor is shutting down");
+      return absl::OkStatus();
+    };
+    if (!prepared.empty()) GP_RETURN_IF_ERROR(refused());
+    for (const std::vector<size_t>& piece : ForwardPieces(prepared, options_.max_batch)) {
+      GP_RETURN_IF_ERROR(refused());
       std::vector<PreparedPrompt> batch;
-      for (; start < prepared.size() && static_cast<int>(piece.size()) < options_.max_batch;
-           ++start) {
-        if (prepared[start].positions.empty()) continue;  // nothing to capture
-        piece.push_back(start);
-        batch.push_back(prepared[start]);
-      }
-      if (piece.empty()) continue;
+      for (size_t i : piece) batch.push_back(prepared[i]);
       GP_ASSIGN_OR_RETURN(std::vector<at::Tensor> rows, ForwardPass(*model, batch));
       for (size_t k = 0; k < piece.size(); ++k) out[piece[k]].rows = std::move(rows[k]);
     }
