@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/core/allocator_tuning.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
 #include "common/model/decoder_model.h"
@@ -135,6 +136,7 @@ absl::Status Run(const Flags& flags) {
 }  // namespace gp
 
 int main(int argc, char** argv) {
+  gp::TuneAllocatorForTensors();
   return gp::RunSubcommand("attention_bench", "attention_bench [flags]", gp::kBenchFlags,
                            std::vector<std::string>(argv + 1, argv + argc), std::cout, gp::Run);
 }

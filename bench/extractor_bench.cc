@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/ablation/dataset_builder.h"
+#include "common/core/allocator_tuning.h"
 #include "common/core/status.h"
 #include "common/rpc/remote_attention_source.h"
 #include "common/rpc/server.h"
@@ -107,6 +108,7 @@ absl::Status Run(const Flags& flags) {
 }  // namespace gp
 
 int main(int argc, char** argv) {
+  gp::TuneAllocatorForTensors();
   std::vector<std::string> args(argv + 1, argv + argc);
   return gp::RunSubcommand("extractor_bench", "extractor_bench --extractor BINARY [flags]",
                            gp::kFlags, args, std::cout, gp::Run);

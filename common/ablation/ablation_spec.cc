@@ -2,6 +2,7 @@
 // the default) and grid expansion.
 #include "common/ablation/ablation_spec.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -125,11 +126,11 @@ absl::Status ParseProbeTraining(const Json& j, const std::string& source, TrainO
     *target = *v;
     return absl::OkStatus();
   };
-  GP_RETURN_IF_ERROR(read_int("epochs", 1, 100000, &o->epochs));
-  GP_RETURN_IF_ERROR(read_int("hidden", 1, 65536, &o->probe.hidden));
-  GP_RETURN_IF_ERROR(read_int("layers", 1, 16, &o->probe.layers));
-  GP_RETURN_IF_ERROR(read_int("batch_size", 1, 1 << 20, &o->batch_size));
-  GP_RETURN_IF_ERROR(read_int("patience", 0, 100000, &o->patience));
+  GP_RETURN_IF_ERROR(read_int("epochs", 1, kMaxProbeEpochs, &o->epochs));
+  GP_RETURN_IF_ERROR(read_int("hidden", 1, kMaxProbeHidden, &o->probe.hidden));
+  GP_RETURN_IF_ERROR(read_int("layers", 1, kMaxProbeLayers, &o->probe.layers));
+  GP_RETURN_IF_ERROR(read_int("batch_size", 1, kMaxProbeBatchSize, &o->batch_size));
+  GP_RETURN_IF_ERROR(read_int("patience", 0, kMaxProbeEpochs, &o->patience));
   GP_RETURN_IF_ERROR(read_number("learning_rate", 1e-9, 10, &o->learning_rate));
   GP_RETURN_IF_ERROR(read_number("weight_decay", 0, 10, &o->weight_decay));
   GP_RETURN_IF_ERROR(read_number("positive_weight", -1, 1e6, &o->positive_weight));
@@ -157,9 +158,6 @@ std::function<absl::StatusOr<int>(const Json&)> IntIn(int min, int max) {
     return static_cast<int>(v);
   };
 }
-
-const std::set<std::string> kProbeKinds = {"pair-mlp", "graph-mlp", "gcn", "logreg-head",
-                                           "logreg-layer"};
 
 }  // namespace
 
@@ -207,9 +205,10 @@ absl::StatusOr<AblationSpec> ParseAblationSpec(const Json& json, const std::stri
       json, source, "probes",
       [](const Json& j) -> absl::StatusOr<std::string> {
         GP_ASSIGN_OR_RETURN(std::string kind, AsString(j));
-        if (!kProbeKinds.count(kind)) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "unknown probe '", kind, "' (pair-mlp, graph-mlp, gcn, logreg-head, logreg-layer)"));
+        const std::vector<std::string>& kinds = ProbeKinds();
+        if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("unknown probe '", kind, "' (", absl::StrJoin(kinds, ", "), ")"));
         }
         return kind;
       },

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/ablation/dataset_builder.h"
-#include "common/probe/trainer.h"
+#include "common/ablation/dataset_spec.h"
+#include "common/probe/train_options.h"
 #include "nlohmann/json.hpp"
 
 namespace gp {

@@ -1,43 +1,17 @@
-// Prompt preparation, the model cache and the in-process attention source.
+// The model cache and the in-process attention source.
 #include "common/ablation/attention_source.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
-#include <set>
-
 #include "absl/strings/str_cat.h"
 #include "common/core/status.h"
-#include "common/graph/node_tokens.h"
 
 namespace gp {
 
 std::string ModelRef::Key() const {
   return absl::StrCat(path, "|", random_init ? absl::StrCat("random:", init_seed) : "weights", "|",
                       dtype, "|", device);
-}
-
-absl::StatusOr<PreparedPrompt> PreparePrompt(const Tokenizer& tokenizer,
-                                             const CapturePrompt& prompt) {
-  GP_ASSIGN_OR_RETURN(Encoding encoding,
-                      tokenizer.Encode(prompt.text, /*add_special_tokens=*/true));
-  Prompt spans{prompt.text, prompt.mentions};
-  NodeTokens tokens = MapMentionsToTokens(spans, encoding.offsets);
-  if (!tokens.shared_tokens.empty()) {
-    const int t = tokens.shared_tokens[0];
-    return absl::InvalidArgumentError(absl::StrCat("token '", encoding.tokens[t],
-                                                   "' spans two node names in \"", prompt.text,
-                                                   "\"; use another name scheme or separator"));
-  }
-  PreparedPrompt out;
-  out.ids = encoding.ids;
-  std::set<int> positions;
-  for (size_t node = 0; node < tokens.mentions.size(); ++node) {
-    for (int t : tokens.AllTokens(static_cast<int>(node))) positions.insert(t);
-  }
-  out.mentions = std::move(tokens.mentions);
-  out.positions.assign(positions.begin(), positions.end());
-  return out;
 }
 
 absl::StatusOr<std::shared_ptr<const LoadedModel>> ModelCache::Get(const ModelRef& ref) {

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/graph/prompt.h"
+#include "common/ablation/prepared_prompt.h"
 #include "common/model/decoder_model.h"
 #include "common/tokenizer/tokenizer.h"
 
@@ -37,25 +37,6 @@ struct ModelRef {
 
   std::string Key() const;  // identifies the loaded model
 };
-
-// One prompt to capture.
-struct CapturePrompt {
-  std::string text;
-  std::vector<std::vector<MentionSpan>> mentions;  // per node, byte spans of `text`
-};
-
-// A prompt tokenized with its mentions mapped to tokens.
-struct PreparedPrompt {
-  std::vector<int32_t> ids;  // with the tokenizer's special tokens
-  // [node][mention] -> token indices; a node without mentions has an empty list.
-  std::vector<std::vector<std::vector<int>>> mentions;
-  std::vector<int> positions;  // every mentioned token, ascending: the rows to capture
-};
-
-// Tokenizes `prompt` (add_special_tokens) and maps its mentions; InvalidArgument when a token
-// spans two nodes' names.
-absl::StatusOr<PreparedPrompt> PreparePrompt(const Tokenizer& tokenizer,
-                                             const CapturePrompt& prompt);
 
 struct CapturedPrompt {
   PreparedPrompt prompt;

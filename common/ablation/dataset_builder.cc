@@ -351,44 +351,6 @@ const std::vector<std::string>& PositionFeatureNames() {
   return names;
 }
 
-std::string ContentKey(const DatasetSpec& spec) {
-  return absl::StrFormat("%016x", Fnv1a64(spec.ToJson().dump()));
-}
-
-nlohmann::json DatasetSpec::ToJson() const {
-  nlohmann::json json = FamilyJson();
-  json["mode"] = FeatureModeName(features);
-  json["k"] = features.top_k;
-  json["top_k_ones"] = features.top_k_ones;
-  json["drop_sink"] = features.drop_sink;
-  json["aggregation"] = features.aggregation == MentionAggregation::kMean ? "mean" : "max";
-  json["both_directions"] = features.both_directions;
-  return json;
-}
-
-nlohmann::json DatasetSpec::FamilyJson() const {
-  return {{"model", model},
-          {"random_init", random_init},
-          {"init_seed", init_seed},
-          {"dtype", dtype},
-          {"graphs", num_graphs},
-          {"nodes", generator.num_nodes},
-          {"generator", GeneratorKindName(generator.kind)},
-          {"edge_probability", generator.edge_probability},
-          {"expected_degree", generator.expected_degree},
-          {"num_trees", generator.num_trees},
-          {"names", NameSchemeName(names)},
-          {"notation", NotationName(prompt.notation)},
-          {"separator", prompt.separator == Separator::kComma ? "comma" : "newline"},
-          {"node_header", prompt.node_header},
-          {"preamble", prompt.preamble},
-          {"question", prompt.question},
-          {"permutations", permutations},
-          {"seed", seed},
-          {"test_fraction", test_fraction},
-          {"val_fraction", val_fraction}};
-}
-
 uint8_t SplitOfGraph(uint64_t seed, int64_t graph_id, double test_fraction, double val_fraction) {
   const double u =
       SeededRandom::Stream(seed ^ 0x5eed5011177ULL, static_cast<uint64_t>(graph_id)).Uniform();

@@ -5,7 +5,9 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "common/ablation/dataset_builder.h"
 #include "common/core/status.h"
+#include "common/probe/trainer.h"
 
 namespace gp {
 

@@ -16,29 +16,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/features/feature_options.h"
 
 namespace gp {
-
-enum class FeatureMode { kRaw, kArgmax, kTopK };
-enum class MentionAggregation { kMean, kMax };
-
-struct FeatureOptions {
-  FeatureMode mode = FeatureMode::kRaw;
-  int top_k = 3;
-  bool top_k_ones = false;  // topk keeps ones instead of the attention values
-  bool drop_sink = false;
-  MentionAggregation aggregation = MentionAggregation::kMean;
-  bool both_directions = false;
-
-  int directions() const { return both_directions ? 2 : 1; }
-};
-
-// "raw" | "argmax" | "topk:K" (| "topk1:K" for ones), each optionally followed by options:
-// "+drop-sink", "+max" (aggregation over repeated mentions), "+both" (both directions), e.g.
-// "argmax+drop-sink". Options not named keep `base`'s values. FeatureModeName writes every
-// option that differs from the default, so the name identifies the features.
-absl::StatusOr<FeatureOptions> ParseFeatureMode(const std::string& mode, FeatureOptions base);
-std::string FeatureModeName(const FeatureOptions& options);
 
 // attention_rows: float [L, H, R, T]: rows of query tokens over every key position t < T.
 // row_of_token[t]: which row holds query token t (-1 if not captured; node tokens must be).

@@ -142,6 +142,16 @@ absl::Status ReadLayerTypes(const ConfigReader& reader, ModelConfig* config) {
   return absl::OkStatus();
 }
 
+// A size field: a positive integer up to `max` (the model's tensors are built from it, so a
+// hostile config.json must not ask for terabytes).
+absl::StatusOr<int64_t> Size(const ConfigReader& reader, const std::string& field, int64_t max,
+                             std::optional<int64_t> fallback = std::nullopt) {
+  GP_ASSIGN_OR_RETURN(int64_t value,
+                      fallback ? reader.PositiveInt(field, *fallback) : reader.PositiveInt(field));
+  if (value > max) return reader.Error(field, absl::StrCat(value, " is over the limit of ", max));
+  return value;
+}
+
 }  // namespace
 
 bool RopeParameters::operator==(const RopeParameters& o) const {
@@ -169,13 +179,14 @@ absl::StatusOr<ModelConfig> ParseModelConfig(const nlohmann::json& json, const s
                         absl::StrCat("is '", config.model_type,
                                      "', unsupported (supported: ", SupportedModelTypes(), ")"));
   }
-  GP_ASSIGN_OR_RETURN(config.vocab_size, reader.PositiveInt("vocab_size"));
-  GP_ASSIGN_OR_RETURN(config.hidden_size, reader.PositiveInt("hidden_size"));
-  GP_ASSIGN_OR_RETURN(config.intermediate_size, reader.PositiveInt("intermediate_size"));
-  GP_ASSIGN_OR_RETURN(config.num_layers, reader.PositiveInt("num_hidden_layers"));
-  GP_ASSIGN_OR_RETURN(config.num_heads, reader.PositiveInt("num_attention_heads"));
+  GP_ASSIGN_OR_RETURN(config.vocab_size, Size(reader, "vocab_size", kMaxVocabSize));
+  GP_ASSIGN_OR_RETURN(config.hidden_size, Size(reader, "hidden_size", kMaxHiddenSize));
+  GP_ASSIGN_OR_RETURN(config.intermediate_size,
+                      Size(reader, "intermediate_size", kMaxIntermediateSize));
+  GP_ASSIGN_OR_RETURN(config.num_layers, Size(reader, "num_hidden_layers", kMaxLayers));
+  GP_ASSIGN_OR_RETURN(config.num_heads, Size(reader, "num_attention_heads", kMaxHeads));
   GP_ASSIGN_OR_RETURN(config.num_kv_heads,
-                      reader.PositiveInt("num_key_value_heads", config.num_heads));
+                      Size(reader, "num_key_value_heads", kMaxHeads, config.num_heads));
   if (config.num_heads % config.num_kv_heads != 0) {
     return reader.Error("num_key_value_heads",
                         absl::StrCat("(", config.num_kv_heads,
@@ -189,7 +200,7 @@ absl::StatusOr<ModelConfig> ParseModelConfig(const nlohmann::json& json, const s
   const int64_t default_head_dim =
       family->default_head_dim ? family->default_head_dim(config.hidden_size, config.num_heads)
                                : config.hidden_size / config.num_heads;
-  GP_ASSIGN_OR_RETURN(config.head_dim, reader.PositiveInt("head_dim", default_head_dim));
+  GP_ASSIGN_OR_RETURN(config.head_dim, Size(reader, "head_dim", kMaxHeadDim, default_head_dim));
   if (config.head_dim % 2 != 0)
     return reader.Error("head_dim", "must be even for rotary embeddings");
   GP_ASSIGN_OR_RETURN(config.rms_norm_eps, reader.Number("rms_norm_eps", 1e-6));

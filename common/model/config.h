@@ -66,8 +66,18 @@ struct ModelConfig {
   int64_t heads_per_kv() const { return num_heads / num_kv_heads; }
 };
 
+// The largest sizes config.json may give (several times the largest open models'): anything
+// above is refused before a tensor is shaped from it.
+inline constexpr int64_t kMaxVocabSize = int64_t{1} << 22;
+inline constexpr int64_t kMaxHiddenSize = int64_t{1} << 17;
+inline constexpr int64_t kMaxIntermediateSize = int64_t{1} << 19;
+inline constexpr int64_t kMaxLayers = 1024;
+inline constexpr int64_t kMaxHeads = 1024;
+inline constexpr int64_t kMaxHeadDim = 4096;
+
 // Parses a config.json object; `path` only names the source in errors. Unsupported
-// model_type, missing or ill-typed fields and contradictions are InvalidArgument.
+// model_type, missing or ill-typed fields, sizes over the limits above and contradictions are
+// InvalidArgument.
 absl::StatusOr<ModelConfig> ParseModelConfig(const nlohmann::json& json, const std::string& path);
 
 // Reads DIR/config.json.

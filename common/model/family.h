@@ -1,6 +1,7 @@
-// A model family: what its config.json means and what its checkpoint holds. Each family
-// lives in its own file (llama.cc, qwen2.cc, gemma2.cc) and registers here; the forward pass
-// is one decoder skeleton (decoder.cc) driven by the config flags the family sets.
+// A model family: what its config.json means. Each family lives in its own file (llama.cc,
+// qwen2.cc, gemma2.cc) and registers here; what its checkpoint holds follows from the config
+// flags the family sets (weights.h), and the forward pass is one decoder skeleton
+// (decoder_model.cc) driven by the same flags. No libtorch: config.json is read without it.
 #pragma once
 
 #include <string>
@@ -10,7 +11,6 @@
 #include "absl/status/status.h"
 #include "common/model/config.h"
 #include "common/model/config_reader.h"
-#include "common/model/weights.h"
 
 namespace gp {
 
@@ -21,9 +21,6 @@ struct ModelFamily {
   bool default_tie_word_embeddings;
   // Reads the family's own fields after the common ones (config.cc) are in `config`.
   absl::Status (*read_family_fields)(const ConfigReader& reader, ModelConfig* config);
-  // The norms of one decoder layer: the names that differ between families. The projections
-  // are ProjectionWeightNames() for every family.
-  const std::vector<LayerWeightName>* layer_norms;
 };
 
 // nullptr for model types graphprobe does not run.

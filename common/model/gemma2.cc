@@ -9,18 +9,6 @@
 namespace gp {
 namespace {
 
-using L = LayerWeights;
-
-const std::vector<LayerWeightName> kGemma2Norms = {
-    {"input_layernorm.weight", &L::input_norm, WeightShape::kHidden, WeightInit::kNorm, nullptr},
-    {"post_attention_layernorm.weight", &L::post_attention_norm, WeightShape::kHidden,
-     WeightInit::kNorm, nullptr},
-    {"pre_feedforward_layernorm.weight", &L::pre_feedforward_norm, WeightShape::kHidden,
-     WeightInit::kNorm, nullptr},
-    {"post_feedforward_layernorm.weight", &L::post_feedforward_norm, WeightShape::kHidden,
-     WeightInit::kNorm, nullptr},
-};
-
 // Gemma2Config's defaults: head_dim 256 whatever the hidden size.
 int64_t GemmaDefaultHeadDim(int64_t, int64_t) { return 256; }
 
@@ -58,8 +46,7 @@ absl::Status ReadGemma2Fields(const ConfigReader& reader, ModelConfig* config) {
 
 const ModelFamily& Gemma2Family() {
   static const ModelFamily family{"gemma2", &GemmaDefaultHeadDim,
-                                  /*default_tie_word_embeddings=*/true, &ReadGemma2Fields,
-                                  &kGemma2Norms};
+                                  /*default_tie_word_embeddings=*/true, &ReadGemma2Fields};
   return family;
 }
 

@@ -5,15 +5,6 @@
 namespace gp {
 namespace {
 
-using L = LayerWeights;
-
-const std::vector<LayerWeightName> kLlamaNorms = {
-    {"input_layernorm.weight", &L::input_norm, WeightShape::kHidden, WeightInit::kNorm, nullptr},
-    // Llama's "post_attention_layernorm" is the norm in front of the MLP.
-    {"post_attention_layernorm.weight", &L::pre_feedforward_norm, WeightShape::kHidden,
-     WeightInit::kNorm, nullptr},
-};
-
 absl::Status ReadLlamaFields(const ConfigReader& reader, ModelConfig* config) {
   GP_ASSIGN_OR_RETURN(bool attention_bias, reader.Bool("attention_bias", false));
   config->qkv_bias = config->o_bias = attention_bias;
@@ -29,7 +20,7 @@ absl::Status ReadLlamaFields(const ConfigReader& reader, ModelConfig* config) {
 
 const ModelFamily& LlamaFamily() {
   static const ModelFamily family{"llama", nullptr, /*default_tie_word_embeddings=*/false,
-                                  &ReadLlamaFields, &kLlamaNorms};
+                                  &ReadLlamaFields};
   return family;
 }
 

@@ -6,13 +6,6 @@
 namespace gp {
 namespace {
 
-const std::vector<LayerWeightName> kQwen2Norms = {
-    {"input_layernorm.weight", &LayerWeights::input_norm, WeightShape::kHidden, WeightInit::kNorm,
-     nullptr},
-    {"post_attention_layernorm.weight", &LayerWeights::pre_feedforward_norm, WeightShape::kHidden,
-     WeightInit::kNorm, nullptr},
-};
-
 absl::Status ReadQwen2Fields(const ConfigReader& reader, ModelConfig* config) {
   config->qkv_bias = true;
   GP_ASSIGN_OR_RETURN(bool use_sliding_window, reader.Bool("use_sliding_window", false));
@@ -29,7 +22,7 @@ absl::Status ReadQwen2Fields(const ConfigReader& reader, ModelConfig* config) {
 
 const ModelFamily& Qwen2Family() {
   static const ModelFamily family{"qwen2", nullptr, /*default_tie_word_embeddings=*/false,
-                                  &ReadQwen2Fields, &kQwen2Norms};
+                                  &ReadQwen2Fields};
   return family;
 }
 

@@ -26,7 +26,7 @@ absl::Status ForEachWeight(const ModelConfig& config, ModelWeights* weights,
       visit(kEmbedTokensName, embedding_shape, WeightInit::kNormal, &weights->embed_tokens));
   weights->layers.resize(config.num_layers);
   for (int64_t i = 0; i < config.num_layers; ++i) {
-    for (const auto* table : {family->layer_norms, &ProjectionWeightNames()}) {
+    for (const auto* table : {&LayerNormNames(config), &ProjectionWeightNames()}) {
       for (const LayerWeightName& entry : *table) {
         if (entry.present_if != nullptr && !(config.*entry.present_if)) continue;
         GP_RETURN_IF_ERROR(visit(LayerWeightFullName(i, entry), ShapeOf(entry.shape, config),

@@ -31,6 +31,25 @@ std::vector<int64_t> ShapeOf(WeightShape shape, const ModelConfig& c) {
   return {};
 }
 
+const std::vector<LayerWeightName>& LayerNormNames(const ModelConfig& config) {
+  using L = LayerWeights;
+  static const std::vector<LayerWeightName> pre_norm = {
+      {"input_layernorm.weight", &L::input_norm, WeightShape::kHidden, WeightInit::kNorm, nullptr},
+      {"post_attention_layernorm.weight", &L::pre_feedforward_norm, WeightShape::kHidden,
+       WeightInit::kNorm, nullptr},
+  };
+  static const std::vector<LayerWeightName> sandwich = {
+      {"input_layernorm.weight", &L::input_norm, WeightShape::kHidden, WeightInit::kNorm, nullptr},
+      {"post_attention_layernorm.weight", &L::post_attention_norm, WeightShape::kHidden,
+       WeightInit::kNorm, nullptr},
+      {"pre_feedforward_layernorm.weight", &L::pre_feedforward_norm, WeightShape::kHidden,
+       WeightInit::kNorm, nullptr},
+      {"post_feedforward_layernorm.weight", &L::post_feedforward_norm, WeightShape::kHidden,
+       WeightInit::kNorm, nullptr},
+  };
+  return config.sandwich_norms ? sandwich : pre_norm;
+}
+
 const std::vector<LayerWeightName>& ProjectionWeightNames() {
   using L = LayerWeights;
   static const std::vector<LayerWeightName> names = {

@@ -60,6 +60,11 @@ struct LayerWeightName {
 // families share; which biases exist is decided by the config flags.
 const std::vector<LayerWeightName>& ProjectionWeightNames();
 
+// The norms of one decoder layer, the names that differ between families: a pre-norm layer's
+// two (Llama, Qwen2: "post_attention_layernorm" is the norm in front of the MLP) or, with
+// `sandwich_norms` (Gemma 2), a norm before and after both attention and MLP.
+const std::vector<LayerWeightName>& LayerNormNames(const ModelConfig& config);
+
 std::vector<int64_t> ShapeOf(WeightShape shape, const ModelConfig& config);
 
 // Names shared by every family.

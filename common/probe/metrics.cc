@@ -12,13 +12,6 @@
 
 namespace gp {
 
-absl::StatusOr<ProbeTask> ParseProbeTask(const std::string& name) {
-  if (name == "undirected") return ProbeTask::kUndirected;
-  if (name == "directed") return ProbeTask::kDirected;
-  return absl::InvalidArgumentError(
-      absl::StrCat("task '", name, "': expected undirected or directed"));
-}
-
 nlohmann::json EdgeMetrics::ToJson() const {
   return {{"loss", loss}, {"accuracy", accuracy}, {"precision", precision}, {"recall", recall},
           {"f1", f1},     {"auc", auc},           {"exact_graphs", exact},  {"pairs", pairs}};

@@ -9,13 +9,10 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/probe/train_options.h"
 #include "nlohmann/json.hpp"
 
 namespace gp {
-
-enum class ProbeTask { kUndirected, kDirected };
-// Errors name the field `task`.
-absl::StatusOr<ProbeTask> ParseProbeTask(const std::string& name);
 
 struct EdgeMetrics {
   double loss = 0, accuracy = 0, precision = 0, recall = 0, f1 = 0, auc = 0.5, exact = 0;

@@ -174,10 +174,6 @@ at::Tensor GcnConv(const at::Tensor& normalized_adjacency, const at::Tensor& x,
   return at::matmul(normalized_adjacency, at::linear(x, weight)) + bias;
 }
 
-bool IsLogisticProbe(const std::string& kind) {
-  return kind == "logreg-head" || kind == "logreg-layer";
-}
-
 absl::StatusOr<std::unique_ptr<Probe>> MakeProbe(const ProbeOptions& o, int64_t n, int64_t f,
                                                  uint64_t seed) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);

@@ -16,22 +16,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/probe/train_options.h"
 
 namespace gp {
-
-struct ProbeOptions {
-  std::string kind = "pair-mlp";
-  int hidden = 4096;
-  int layers = 2;  // hidden layers of the MLPs, GCN layers of gcn
-  double dropout = 0.0;
-  bool gcn_edge_weights = true;
-  int64_t heads_per_layer =
-      0;  // logreg-head/-layer: from the dataset spec (0: every feature alone)
-  int64_t directions = 1;
-};
-
-// The probes that are fitted per (layer, head) or per layer by Newton's method.
-bool IsLogisticProbe(const std::string& kind);
 
 class Probe {
  public:

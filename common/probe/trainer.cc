@@ -309,29 +309,6 @@ absl::StatusOr<TrainResult> TrainGradient(const Prepared& p, const TrainOptions&
 
 }  // namespace
 
-std::string ProbeControlName(ProbeControl control) {
-  switch (control) {
-    case ProbeControl::kNone:
-      return "";
-    case ProbeControl::kLabelShuffle:
-      return "label-shuffle";
-    case ProbeControl::kControlTask:
-      return "control-task";
-    case ProbeControl::kPositional:
-      return "positional";
-  }
-  return "?";
-}
-
-absl::StatusOr<ProbeControl> ParseProbeControl(const std::string& name) {
-  for (ProbeControl c : {ProbeControl::kNone, ProbeControl::kLabelShuffle,
-                         ProbeControl::kControlTask, ProbeControl::kPositional}) {
-    if (name == ProbeControlName(c)) return c;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("control '", name, "': expected label-shuffle, control-task or positional"));
-}
-
 void ApplyFeatureLayout(const ProbeDataset& data, ProbeOptions* probe) {
   if (!data.spec.is_object() || !data.spec.contains("feature_order")) return;
   const auto& order = data.spec["feature_order"];

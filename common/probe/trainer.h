@@ -19,36 +19,9 @@
 #include "common/probe/dataset.h"
 #include "common/probe/metrics.h"
 #include "common/probe/probes.h"
+#include "common/probe/train_options.h"
 
 namespace gp {
-
-// What the probe is trained on besides the real task:
-// - label shuffle: each graph gets another graph's adjacency, in every split. Any probe lands at
-//   chance by construction: it shows that nothing leaks into the test split, not selectivity.
-// - control task (Hewitt and Liang 2019): each pair of node *names* gets a fixed random label
-//   with the real edge density (needs the dataset's `node_name_id`). A probe can only score by
-//   memorising names; real minus control is the probe's selectivity.
-// - positional: the features are replaced by token offsets between the two nodes' mentions
-//   (the dataset's `position_features`): what position alone explains.
-enum class ProbeControl { kNone, kLabelShuffle, kControlTask, kPositional };
-std::string ProbeControlName(
-    ProbeControl control);  // "", "label-shuffle", "control-task", "positional"
-// Errors name the field `control`.
-absl::StatusOr<ProbeControl> ParseProbeControl(const std::string& name);
-
-struct TrainOptions {
-  ProbeOptions probe;
-  ProbeTask task = ProbeTask::kUndirected;
-  ProbeControl control = ProbeControl::kNone;
-  int epochs = 200;  // gradient probes; the logistic probes run Newton to convergence
-  double learning_rate = 1e-3;
-  int batch_size = 128;
-  double weight_decay = 0.0;
-  double positive_weight = 1.0;  // <= 0: negatives / positives of the training pairs
-  int patience = 0;  // early stopping after this many epochs without a better F1; 0: off
-  int bootstrap_resamples = 1000;  // test-metric intervals over test graphs; 0: none
-  uint64_t seed = 42;  // initialization, batches, dropout, controls: each from its own generator
-};
 
 struct EpochRecord {
   int epoch;  // Newton iteration for the logistic probes

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "common/core/allocator_tuning.h"
 #include "services/cli/ablation_commands.h"
 #include "services/cli/attention_command.h"
 #include "services/cli/cluster_command.h"
@@ -41,6 +42,7 @@ void PrintUsage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gp::TuneAllocatorForTensors();
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
     PrintUsage();
     return argc < 2 ? 2 : 0;

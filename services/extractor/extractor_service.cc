@@ -13,6 +13,7 @@
 #include "common/rpc/metrics.h"
 #include "common/rpc/status.h"
 #include "common/rpc/tensor_wire.h"
+#include "services/extractor/extract_request.h"
 
 namespace gp {
 namespace {
@@ -22,49 +23,6 @@ using graphprobe::v1::ExtractResponse;
 
 grpc::Status Error(grpc::StatusCode code, const std::string& message) {
   return grpc::Status(code, message);
-}
-
-// A request's prompt as the forward pass takes it: text and mention spans through the model's
-// tokenizer, or the caller's ids and positions checked as they are.
-absl::StatusOr<PreparedPrompt> PrepareRequestPrompt(const graphprobe::v1::ExtractPrompt& p,
-                                                    const LoadedModel& model) {
-  if (p.ids_size() > 0 || p.capture_positions_size() > 0) {
-    if (!p.text().empty() || p.nodes_size() > 0) {
-      return absl::InvalidArgumentError("text/nodes and ids/capture_positions are exclusive");
-    }
-    PreparedPrompt out;
-    out.ids.assign(p.ids().begin(), p.ids().end());
-    const int64_t vocab = model.model.config().vocab_size;
-    for (size_t t = 0; t < out.ids.size(); ++t) {
-      if (out.ids[t] < 0 || out.ids[t] >= vocab) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("ids[", t, "] = ", out.ids[t], ": outside the vocabulary of ", vocab));
-      }
-    }
-    for (int k = 0; k < p.capture_positions_size(); ++k) {
-      const int position = p.capture_positions(k);
-      if (position < 0 || position >= static_cast<int>(out.ids.size()) ||
-          (k > 0 && position <= p.capture_positions(k - 1))) {
-        return absl::InvalidArgumentError(absl::StrCat("capture_positions[", k, "] = ", position,
-                                                       ": must ascend strictly and lie inside the ",
-                                                       out.ids.size(), " ids"));
-      }
-      out.positions.push_back(position);
-    }
-    return out;
-  }
-  CapturePrompt prompt{p.text(), {}};
-  for (const auto& node : p.nodes()) {
-    prompt.mentions.emplace_back();
-    for (const auto& span : node.spans()) {
-      if (span.begin() > span.end() || span.end() > p.text().size()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("nodes: span [", span.begin(), ", ", span.end(), ") outside the text"));
-      }
-      prompt.mentions.back().push_back({span.begin(), span.end()});
-    }
-  }
-  return PreparePrompt(model.tokenizer, prompt);
 }
 
 // The forward passes `prepared` needs: indices of the prompts that mention something, at most
@@ -135,29 +93,10 @@ void ExtractorService::Stop() {
   wake_.notify_all();
 }
 
-absl::StatusOr<std::string> ExtractorService::ResolveModelPath(const std::string& path) const {
-  if (path.empty()) return absl::InvalidArgumentError("model.path: empty");
-  if (fs::path(path).is_absolute()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model.path '", path, "': must be relative to the model root"));
-  }
-  std::error_code error;
-  const fs::path resolved = fs::weakly_canonical(fs::path(root_) / path, error);
-  const std::string s = resolved.string();
-  if (error || (s != root_ && s.rfind(root_ + "/", 0) != 0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model.path '", path, "': leaves the model root"));
-  }
-  if (!fs::exists(resolved / "config.json")) {
-    return absl::NotFoundError(absl::StrCat("model.path '", path, "': no such model"));
-  }
-  return s;
-}
-
 absl::StatusOr<std::shared_ptr<const LoadedModel>> ExtractorService::ModelFor(
     const graphprobe::v1::ModelRef& ref, std::string* key) const {
   ModelRef model;
-  GP_ASSIGN_OR_RETURN(model.path, ResolveModelPath(ref.path()));
+  GP_ASSIGN_OR_RETURN(model.path, ResolveModelPath(root_, ref.path()));
   model.random_init = ref.random_init();
   model.init_seed = ref.init_seed();
   model.dtype = ref.dtype().empty() ? options_.dtype : ref.dtype();
@@ -393,18 +332,8 @@ absl::Status ExtractorService::RunInOrder(
 grpc::Status ExtractorService::ExtractPrompts(grpc::ServerContext* context,
                                               const graphprobe::v1::ExtractRequest* request,
                                               grpc::ServerWriter<ExtractResponse>* writer) {
-  const auto wire = request->wire_dtype() == graphprobe::v1::DTYPE_UNSPECIFIED
-                        ? graphprobe::v1::DTYPE_F32
-                        : request->wire_dtype();
-  if (wire != graphprobe::v1::DTYPE_F32 && wire != graphprobe::v1::DTYPE_BF16) {
-    return Error(grpc::StatusCode::INVALID_ARGUMENT,
-                 "wire_dtype: expected DTYPE_F32 or DTYPE_BF16");
-  }
-  if (request->prompts_size() > options_.max_prompts) {
-    return Error(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                 absl::StrCat("prompts: ", request->prompts_size(), ", over the limit of ",
-                              options_.max_prompts, " per request"));
-  }
+  absl::StatusOr<graphprobe::v1::DType> wire = CheckExtractRequest(*request, options_.max_prompts);
+  if (!wire.ok()) return ToGrpcStatus(wire.status());
   std::string key;
   absl::StatusOr<std::shared_ptr<const LoadedModel>> model = ModelFor(request->model(), &key);
   if (!model.ok()) return ToGrpcStatus(model.status());
@@ -413,7 +342,8 @@ grpc::Status ExtractorService::ExtractPrompts(grpc::ServerContext* context,
   // Tokenize and map every prompt first: a bad prompt fails the request before any work.
   std::vector<PreparedPrompt> prepared;
   for (int i = 0; i < request->prompts_size(); ++i) {
-    absl::StatusOr<PreparedPrompt> ready = PrepareRequestPrompt(request->prompts(i), **model);
+    absl::StatusOr<PreparedPrompt> ready = PrepareRequestPrompt(
+        request->prompts(i), (*model)->tokenizer, (*model)->model.config().vocab_size);
     if (!ready.ok()) {
       return ToGrpcStatus(Annotate(ready.status(), absl::StrCat("prompts[", i, "]")));
     }
@@ -447,7 +377,7 @@ grpc::Status ExtractorService::ExtractPrompts(grpc::ServerContext* context,
     const at::Tensor data = rows.defined() ? rows
                                            : at::zeros({config.num_layers, config.num_heads, 0,
                                                         static_cast<int64_t>(p.ids.size())});
-    return SendTensorChunks("rows", data, wire, kMaxChunkBytes,
+    return SendTensorChunks("rows", data, *wire, kMaxChunkBytes,
                             [&](graphprobe::v1::TensorChunk chunk) {
                               ExtractResponse part;
                               part.set_prompt_index(static_cast<uint32_t>(index));

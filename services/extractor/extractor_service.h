@@ -46,9 +46,6 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
 
   // Loads the models named (paths relative to the root) so the first requests do not wait.
   absl::Status WarmUp(const std::vector<std::string>& model_paths);
-  // `path` under the model root: InvalidArgument when it is absolute or leaves the root
-  // (through ".." or a symbolic link), NotFound when it holds no config.json.
-  absl::StatusOr<std::string> ResolveModelPath(const std::string& path) const;
   // Stops taking work: queued and later requests fail with UNAVAILABLE (for a drain).
   void Stop();
 

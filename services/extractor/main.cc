@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/core/allocator_tuning.h"
 #include "common/core/status.h"
 #include "services/common/service_main.h"
 #include "services/extractor/extractor_service.h"
@@ -81,6 +82,7 @@ absl::Status Serve(const Flags& flags) {
 }  // namespace gp
 
 int main(int argc, char** argv) {
+  gp::TuneAllocatorForTensors();
   gp::BlockTerminationSignals();  // before any thread starts, so every thread inherits it
   std::vector<std::string> args(argv + 1, argv + argc);
   return gp::RunSubcommand("extractor", "graphprobe-extractor --model-root DIR [--listen ADDR]",

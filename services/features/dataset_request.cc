@@ -75,6 +75,11 @@ absl::StatusOr<std::vector<DatasetSpec>> DatasetSpecsOf(
     return absl::InvalidArgumentError(
         absl::StrCat("batch_size ", base.batch_size, ": expected 1..1024"));
   }
+  if (request.feature_modes_size() > kMaxFeatureModesPerRequest) {
+    return absl::InvalidArgumentError(absl::StrCat("feature_modes: ", request.feature_modes_size(),
+                                                   ", over the limit of ",
+                                                   kMaxFeatureModesPerRequest));
+  }
   std::vector<std::string> modes(request.feature_modes().begin(), request.feature_modes().end());
   if (modes.empty()) modes = {"raw"};
   std::vector<DatasetSpec> specs;

@@ -6,10 +6,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/ablation/dataset_builder.h"
+#include "common/ablation/dataset_spec.h"
 #include "graphprobe/v1/features.pb.h"
 
 namespace gp {
+
+// The most feature modes one request (one forward pass per prompt) may ask for.
+inline constexpr int kMaxFeatureModesPerRequest = 64;
 
 // InvalidArgument naming the field (graphs.nodes, feature_modes[1], ...). The specs' model
 // path is the request's, as the extractors resolve it.

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/core/allocator_tuning.h"
 #include "common/core/status.h"
 #include "services/common/service_main.h"
 #include "services/features/features_service.h"
@@ -70,6 +71,7 @@ absl::Status Serve(const Flags& flags) {
 }  // namespace gp
 
 int main(int argc, char** argv) {
+  gp::TuneAllocatorForTensors();
   gp::BlockTerminationSignals();
   std::vector<std::string> args(argv + 1, argv + argc);
   return gp::RunSubcommand(

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "common/core/allocator_tuning.h"
 #include "common/core/status.h"
 #include "services/common/service_main.h"
 #include "services/trainer/trainer_service.h"
@@ -51,6 +52,7 @@ absl::Status Serve(const Flags& flags) {
 }  // namespace gp
 
 int main(int argc, char** argv) {
+  gp::TuneAllocatorForTensors();
   gp::BlockTerminationSignals();
   std::vector<std::string> args(argv + 1, argv + argc);
   return gp::RunSubcommand("trainer",

@@ -39,10 +39,6 @@ bool Finished(pb::TrainingJob::State state) {
          state == pb::TrainingJob::CANCELLED;
 }
 
-bool IsContentKey(const std::string& key) {
-  return key.size() == 16 && key.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
@@ -288,15 +284,7 @@ void TrainerService::RunJob(const std::string& id) {
 grpc::Status TrainerService::CreateJob(grpc::ServerContext*,
                                        const pb::CreateTrainingJobRequest* request,
                                        pb::TrainingJob* job) {
-  if (!IsContentKey(request->dataset_key())) {
-    return grpc::Status(
-        grpc::StatusCode::INVALID_ARGUMENT,
-        absl::StrCat("dataset_key '", request->dataset_key(), "': expected 16 hex digits"));
-  }
-  if (request->features_address().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "features_address: empty");
-  }
-  absl::StatusOr<TrainOptions> options = TrainOptionsOf(request->options());
+  absl::StatusOr<TrainOptions> options = CheckCreateTrainingJobRequest(*request);
   if (!options.ok()) return ToGrpcStatus(options.status());
   const std::string request_id =
       request->request_id().empty() ? request->SerializeAsString() : request->request_id();

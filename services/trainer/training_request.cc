@@ -2,7 +2,6 @@
 #include "services/trainer/training_request.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/probe/probes.h"
 
 namespace gp {
 namespace {
@@ -50,12 +49,8 @@ absl::StatusOr<TrainOptions> TrainOptionsOf(const graphprobe::v1::TrainingOption
   o.patience = p.patience();
   o.bootstrap_resamples = p.bootstrap_resamples();
   o.seed = p.seed();
-  if (!IsLogisticProbe(o.probe.kind) && o.probe.kind != "pair-mlp" && o.probe.kind != "graph-mlp" &&
-      o.probe.kind != "gcn") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.probe '", o.probe.kind,
-                     "': expected pair-mlp, graph-mlp, gcn, logreg-head or logreg-layer"));
-  }
+  const absl::Status checked = CheckTrainOptions(o);
+  if (!checked.ok()) return absl::InvalidArgumentError(absl::StrCat("options.", checked.message()));
   return o;
 }
 
@@ -76,6 +71,19 @@ graphprobe::v1::TrainingOptions ToProto(const TrainOptions& o) {
   p.set_bootstrap_resamples(o.bootstrap_resamples);
   p.set_seed(o.seed);
   return p;
+}
+
+absl::StatusOr<TrainOptions> CheckCreateTrainingJobRequest(
+    const graphprobe::v1::CreateTrainingJobRequest& request) {
+  const std::string& key = request.dataset_key();
+  if (key.size() != 16 || key.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dataset_key '", key, "': expected 16 hex digits"));
+  }
+  if (request.features_address().empty()) {
+    return absl::InvalidArgumentError("features_address: empty");
+  }
+  return TrainOptionsOf(request.options());
 }
 
 }  // namespace gp

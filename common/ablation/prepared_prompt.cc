@@ -1,0 +1,34 @@
+#include "common/ablation/prepared_prompt.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/core/status.h"
+#include "common/graph/node_tokens.h"
+
+namespace gp {
+
+absl::StatusOr<PreparedPrompt> PreparePrompt(const Tokenizer& tokenizer,
+                                             const CapturePrompt& prompt) {
+  GP_ASSIGN_OR_RETURN(Encoding encoding,
+                      tokenizer.Encode(prompt.text, /*add_special_tokens=*/true));
+  Prompt spans{prompt.text, prompt.mentions};
+  NodeTokens tokens = MapMentionsToTokens(spans, encoding.offsets);
+  if (!tokens.shared_tokens.empty()) {
+    const int t = tokens.shared_tokens[0];
+    return absl::InvalidArgumentError(absl::StrCat("token '", encoding.tokens[t],
+                                                   "' spans two node names in \"", prompt.text,
+                                                   "\"; use another name scheme or separator"));
+  }
+  PreparedPrompt out;
+  out.ids = encoding.ids;
+  std::set<int> positions;
+  for (size_t node = 0; node < tokens.mentions.size(); ++node) {
+    for (int t : tokens.AllTokens(static_cast<int>(node))) positions.insert(t);
+  }
+  out.mentions = std::move(tokens.mentions);
+  out.positions.assign(positions.begin(), positions.end());
+  return out;
+}
+
+}  // namespace gp
