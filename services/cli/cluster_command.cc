@@ -20,6 +20,7 @@
 #include "common/core/json_file.h"
 #include "common/core/status.h"
 #include "services/cli/flags.h"
+#include "services/common/security_flags.h"
 
 #ifndef GP_DEFAULT_MODEL_DIR
 #define GP_DEFAULT_MODEL_DIR "models/graph-toy"
@@ -30,13 +31,28 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<FlagSpec> kClusterFlags = {
+// With the security flags: given to `up`, every process gets them (TLS and the token on each
+// server and on each channel between them).
+const std::vector<FlagSpec> kClusterFlags = WithSecurityFlags({
     {"dir", true, "state, logs and cluster.json of the cluster (default .graphprobe-cluster)"},
     {"extractors", true, "extractor processes (default 2)"},
     {"model-root", true, "the extractors' --model-root (default: the embedded models' folder)"},
     {"trainer-jobs", true, "probes the trainer trains at once (default 2)"},
     {"help", false, "show this help"},
-};
+});
+
+// The security flags given, as arguments for a child (absolute paths: the children run
+// elsewhere), after the same checks a service makes of them.
+absl::StatusOr<std::vector<std::string>> SecurityArgs(const Flags& flags) {
+  GP_RETURN_IF_ERROR(ConfigureSecurityFromFlags(flags, /*serves=*/true));
+  std::vector<std::string> args;
+  for (const char* name : {"tls-cert", "tls-key", "tls-ca", "auth-token-file"}) {
+    if (!flags.Has(name)) continue;
+    args.push_back(absl::StrCat("--", name));
+    args.push_back(fs::absolute(flags.Get(name, "")).string());
+  }
+  return args;
+}
 
 // A service binary: beside this one, in its build folder's sibling, or on PATH.
 std::string ServiceBinary(const std::string& service) {
@@ -73,16 +89,19 @@ std::string LoggedAddress(const fs::path& log, const std::string& prefix) {
 // "listening on ADDR" and "metrics on ADDR" lines.
 absl::StatusOr<Started> StartService(const std::string& name, const std::string& binary,
                                      std::vector<std::string> args, const fs::path& log) {
+  // Emptied here, before the child exists: the address is read from this file below, and a
+  // previous cluster's log in the same folder must not be read in the meantime.
+  const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", log.string()));
   const pid_t pid = fork();
-  if (pid < 0) return absl::InternalError("fork failed");
+  if (pid < 0) {
+    close(fd);
+    return absl::InternalError("fork failed");
+  }
   if (pid == 0) {
     setsid();
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      dup2(fd, STDOUT_FILENO);
-      dup2(fd, STDERR_FILENO);
-      close(fd);
-    }
+    dup2(fd, STDOUT_FILENO);  // dup2 clears close-on-exec on the copies
+    dup2(fd, STDERR_FILENO);
     args.insert(args.begin(), binary);
     std::vector<char*> argv;
     for (std::string& arg : args) argv.push_back(arg.data());
@@ -90,6 +109,7 @@ absl::StatusOr<Started> StartService(const std::string& name, const std::string&
     execvp(binary.c_str(), argv.data());
     _exit(127);
   }
+  close(fd);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline) {
     const std::string address = LoggedAddress(log, "listening on ");
@@ -147,10 +167,12 @@ absl::Status Up(const Flags& flags) {
   fs::create_directories(dir / "logs", error);
   if (error) return absl::InternalError(absl::StrCat("cannot create ", dir.string()));
 
+  GP_ASSIGN_OR_RETURN(const std::vector<std::string> security, SecurityArgs(flags));
   std::vector<Started> started;
   const auto start = [&](const std::string& name, const std::string& service,
                          std::vector<std::string> args) -> absl::Status {
     args.insert(args.begin(), {"--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"});
+    args.insert(args.end(), security.begin(), security.end());
     absl::StatusOr<Started> process =
         StartService(name, ServiceBinary(service), args, dir / "logs" / (name + ".log"));
     if (!process.ok()) {
@@ -213,8 +235,8 @@ int RunClusterCommand(std::vector<std::string> args) {
   const std::vector<std::string> positional = TakePositional(&args, kClusterFlags);
   return RunSubcommand(
       "cluster",
-      "usage: graphprobe cluster up [--extractors N] [--dir DIR] | graphprobe cluster down "
-      "[--dir DIR]\n"
+      "usage: graphprobe cluster up [--extractors N] [--dir DIR] [--tls-cert F --tls-key F "
+      "--tls-ca F --auth-token-file F] | graphprobe cluster down [--dir DIR]\n"
       "Starts (or stops) a local cluster of separate processes on loopback: coordinator,\n"
       "extractors, a feature service and a trainer. `up` prints the coordinator's address last.",
       kClusterFlags, args, std::cout, [&](const Flags& flags) -> absl::Status {

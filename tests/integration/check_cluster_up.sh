@@ -2,6 +2,9 @@
 # `graphprobe cluster up` starts a cluster of separate processes and prints the coordinator's
 # address last; an ablation submitted there runs to the end (watch exits 0) and its results
 # download; a second `up` in the same folder is refused; `cluster down` stops every process.
+# Then the same cluster behind mutual TLS and a bearer token (`up --tls-cert --tls-key --tls-ca
+# --auth-token-file`): an ablation runs through it for a client with certificate and token, and
+# a client without the token is refused.
 #   check_cluster_up.sh GRAPHPROBE_BINARY SCRATCH_DIR
 set -euo pipefail
 graphprobe=$1
@@ -40,4 +43,32 @@ done
 if "$graphprobe" cluster down --dir "$dir/cluster" 2>/dev/null; then
   echo "cluster down without a cluster succeeded"; exit 1
 fi
+# Behind mutual TLS and a token: one certificate (for 127.0.0.1, from a test CA) serves every
+# process as server and as client.
+(
+  cd "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=ca" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout node.key -out node.csr -subj "/CN=node" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\n' >node.ext
+  openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out node.pem -days 2 \
+    -extfile node.ext 2>/dev/null
+  echo "cluster-up-test-token" >token
+)
+secure=(--tls-cert "$dir/node.pem" --tls-key "$dir/node.key" --tls-ca "$dir/ca.pem")
+"$graphprobe" cluster up --dir "$dir/cluster" --extractors 1 "${secure[@]}" \
+  --auth-token-file "$dir/token" >"$dir/up-tls.log" || { cat "$dir/up-tls.log"; exit 1; }
+coordinator=$(tail -n 1 "$dir/up-tls.log")
+id=$("$graphprobe" submit --coordinator "$coordinator" "${secure[@]}" --auth-token-file "$dir/token" \
+  "$dir/spec.json" | tail -n 1)
+"$graphprobe" watch --coordinator "$coordinator" "${secure[@]}" --auth-token-file "$dir/token" "$id" \
+  >"$dir/watch-tls.log" || { cat "$dir/watch-tls.log"; exit 1; }
+grep -q "succeeded" "$dir/watch-tls.log" || { cat "$dir/watch-tls.log"; exit 1; }
+if "$graphprobe" list --coordinator "$coordinator" "${secure[@]}" >"$dir/list-tls.log" 2>&1; then
+  echo "a client without the token was let in"; exit 1
+fi
+grep -q "requires a bearer token" "$dir/list-tls.log" || { cat "$dir/list-tls.log"; exit 1; }
+if grep -rq "cluster-up-test-token" "$dir/cluster/logs"; then
+  echo "the token was logged"; exit 1
+fi
+"$graphprobe" cluster down --dir "$dir/cluster" >/dev/null
 echo "cluster up/down OK"
