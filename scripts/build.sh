@@ -7,3 +7,7 @@ if [ ! -f build/build.ninja ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGP_WERROR="${GP_WERROR:-OFF}"
 fi
 cmake --build build
+# The HTML reports inline this plotting library; without it `graphprobe run` still writes every
+# result and says why there is no report.
+bash scripts/fetch_web_assets.sh build/web-assets ||
+  echo "build: no plotting library for the HTML reports (see above); results are unaffected" >&2

@@ -19,6 +19,8 @@ PACKAGES=(
   prometheus curl jq
   # sanitizers and libFuzzer (tests/fuzz); openssl makes the TLS test's certificates
   clang-14 libclang-rt-14-dev openssl libssl-dev
+  # the HTML report's test renders it in a real browser
+  chromium
 )
 
 missing=()

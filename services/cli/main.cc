@@ -9,6 +9,7 @@
 #include "services/cli/cluster_command.h"
 #include "services/cli/dataset_command.h"
 #include "services/cli/eval_lm_command.h"
+#include "services/cli/report_command.h"
 #include "services/cli/run_command.h"
 #include "services/cli/tokenize_command.h"
 #include "services/cli/train_command.h"
@@ -25,6 +26,7 @@ void PrintUsage() {
          "  dataset     random graphs -> prompts -> attention -> node-pair features (a dataset "
          "file)\n"
          "  eval-lm     held-out parent-question accuracy of a graph-text model, cell by cell\n"
+         "  report      the HTML report of a results directory (tables, effect plots, heads)\n"
          "  run         the whole ablation through the services in one process (default: the "
          "toy model)\n"
          "  submit      submit an ablation spec to a coordinator (prints its id)\n"
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
   if (command == "attention") return gp::RunAttentionCommand(args);
   if (command == "dataset") return gp::RunDatasetCommand(args);
   if (command == "eval-lm") return gp::RunEvalLmCommand(args);
+  if (command == "report") return gp::RunReportCommand(args);
   if (command == "run") return gp::RunRunCommand(args);
   if (command == "submit") return gp::RunSubmitCommand(args);
   if (command == "watch") return gp::RunWatchCommand(args);

@@ -16,6 +16,7 @@
 #include "common/core/hash.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
+#include "common/report/report.h"
 #include "common/rpc/metrics.h"
 #include "common/rpc/status.h"
 #include "services/cli/coordinator_client.h"
@@ -297,6 +298,15 @@ absl::Status Run(const Flags& flags) {
   PrintHeadRankings(spec, results);
   std::cout << "\nwrote " << out_dir
             << "/results.csv, summary.csv, results.json, heads-<model>.csv\n";
+  // The results stand without the report: a missing plotting library is a warning, not a
+  // failed run.
+  const std::string report = (std::filesystem::path(out_dir) / "report.html").string();
+  const absl::Status written = WriteReport(out_dir, report, DefaultWebAssetsDir());
+  if (written.ok()) {
+    std::cout << "wrote " << report << "\n";
+  } else {
+    std::cerr << "graphprobe run: no report: " << written.message() << "\n";
+  }
   return absl::OkStatus();
 }
 

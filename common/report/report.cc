@@ -1,0 +1,138 @@
+#include "common/report/report.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "common/core/json_file.h"
+#include "common/core/status.h"
+#include "common/report/report_template.h"
+
+namespace gp {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+absl::StatusOr<std::string> ReadText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path.string(), ": cannot read"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A CSV file graphprobe wrote (a header line, no quoting, no commas inside fields) as an array
+// of objects; fields that parse as numbers become numbers.
+absl::StatusOr<Json> ReadCsvObjects(const fs::path& path) {
+  GP_ASSIGN_OR_RETURN(std::string text, ReadText(path));
+  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  if (lines.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": empty, expected a header"));
+  }
+  const std::vector<std::string> header = absl::StrSplit(lines[0], ',');
+  Json rows = Json::array();
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const std::vector<std::string> fields = absl::StrSplit(lines[i], ',');
+    if (fields.size() != header.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(path.string(), ":", i + 1, ": ",
+                                                     fields.size(), " fields, the header has ",
+                                                     header.size()));
+    }
+    Json row = Json::object();
+    for (size_t k = 0; k < header.size(); ++k) {
+      double number;
+      if (!fields[k].empty() && absl::SimpleAtod(fields[k], &number)) {
+        row[header[k]] = number;
+      } else {
+        row[header[k]] = fields[k];
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// Text inside a <script>: only "</script" ends it early; in JSON every "</" can be escaped.
+std::string ScriptSafe(const std::string& script) {
+  return absl::StrReplaceAll(script, {{"</script", "<\\/script"}, {"</SCRIPT", "<\\/SCRIPT"}});
+}
+std::string JsonScriptSafe(const std::string& json) {
+  return absl::StrReplaceAll(json, {{"</", "<\\/"}});
+}
+
+std::string HtmlEscape(const std::string& text) {
+  return absl::StrReplaceAll(text, {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}});
+}
+
+}  // namespace
+
+absl::StatusOr<Json> ReadReportData(const std::string& results_dir) {
+  const fs::path dir(results_dir);
+  Json data = Json::object();
+  GP_ASSIGN_OR_RETURN(data["spec"], ReadJsonFile((dir / "spec.json").string()));
+  GP_ASSIGN_OR_RETURN(data["summary"], ReadCsvObjects(dir / "summary.csv"));
+  GP_ASSIGN_OR_RETURN(Json cells, ReadCsvObjects(dir / "results.csv"));
+  data["cells"] = cells.size();
+  data["heads"] = Json::object();
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("heads-", 0) != 0 || entry.path().extension() != ".csv") continue;
+    const std::string model = name.substr(6, name.size() - 6 - 4);
+    GP_ASSIGN_OR_RETURN(data["heads"][model], ReadCsvObjects(entry.path()));
+  }
+  if (error) return absl::NotFoundError(absl::StrCat(results_dir, ": ", error.message()));
+  return data;
+}
+
+absl::StatusOr<std::string> RenderReport(const Json& data, const std::string& title,
+                                         const std::string& assets_dir) {
+  // A library file with its license as a leading comment, ready for a <script>.
+  const auto asset = [&](const std::string& package) -> absl::StatusOr<std::string> {
+    const fs::path path = fs::path(assets_dir) / (package + ".min.js");
+    absl::StatusOr<std::string> script = ReadText(path);
+    if (!script.ok()) {
+      return absl::NotFoundError(absl::StrCat(path.string(),
+                                              ": not found; fetch the plotting library with `bash "
+                                              "scripts/fetch_web_assets.sh ",
+                                              assets_dir, "` (or set GRAPHPROBE_WEB_ASSETS)"));
+    }
+    absl::StatusOr<std::string> license = ReadText(fs::path(assets_dir) / ("LICENSE-" + package));
+    return ScriptSafe(absl::StrCat(
+        "/* ", package, " (inlined by graphprobe), license:\n",
+        license.ok() ? absl::StrReplaceAll(*license, {{"*/", "* /"}}) : "BSD-3-Clause", "\n*/\n",
+        *script));
+  };
+  GP_ASSIGN_OR_RETURN(const std::string vega, asset("vega"));
+  GP_ASSIGN_OR_RETURN(const std::string vega_lite, asset("vega-lite"));
+  GP_ASSIGN_OR_RETURN(const std::string vega_embed, asset("vega-embed"));
+  // One pass: nothing inserted is searched for placeholders again.
+  return absl::StrReplaceAll(kReportTemplate, {{"/*GP_TITLE*/", HtmlEscape(title)},
+                                               {"/*GP_DATA*/", JsonScriptSafe(data.dump())},
+                                               {"/*GP_VEGA*/", vega},
+                                               {"/*GP_VEGA_LITE*/", vega_lite},
+                                               {"/*GP_VEGA_EMBED*/", vega_embed}});
+}
+
+absl::Status WriteReport(const std::string& results_dir, const std::string& out_path,
+                         const std::string& assets_dir) {
+  GP_ASSIGN_OR_RETURN(Json data, ReadReportData(results_dir));
+  const std::string title = data["spec"].value("name", fs::path(results_dir).filename().string());
+  GP_ASSIGN_OR_RETURN(std::string html, RenderReport(data, title, assets_dir));
+  return WriteTextFile(out_path, html);
+}
+
+std::string DefaultWebAssetsDir() {
+  if (const char* dir = std::getenv("GRAPHPROBE_WEB_ASSETS"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  return GP_WEB_ASSETS_DIR;
+}
+
+}  // namespace gp

@@ -1,0 +1,34 @@
+// The HTML report of an ablation's results directory (what `graphprobe run` and
+// `graphprobe results` write): one self-contained file, Vega-Lite and the data inlined, nothing
+// fetched at view time. Sections: the ablation, the results table (sortable, filterable, with
+// intervals and selectivity), effect plots with the controls beside the real task, and the
+// layers x heads heatmaps. No libtorch.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+
+namespace gp {
+
+// What the report shows, read from `results_dir`: spec.json, summary.csv, the number of rows
+// of results.csv and every heads-MODEL.csv. InvalidArgument naming the file (and line) for a
+// missing or malformed one.
+absl::StatusOr<nlohmann::json> ReadReportData(const std::string& results_dir);
+
+// The report's HTML for `data`, with vega.min.js, vega-lite.min.js and vega-embed.min.js (and
+// their licenses) from `assets_dir` inlined; NotFound naming the file and how to fetch it when
+// one is missing.
+absl::StatusOr<std::string> RenderReport(const nlohmann::json& data, const std::string& title,
+                                         const std::string& assets_dir);
+
+// ReadReportData + RenderReport, written to `out_path` (through a temporary file).
+absl::Status WriteReport(const std::string& results_dir, const std::string& out_path,
+                         const std::string& assets_dir);
+
+// Where the plotting library is: $GRAPHPROBE_WEB_ASSETS, else the build's copy
+// (scripts/fetch_web_assets.sh fetches it there).
+std::string DefaultWebAssetsDir();
+
+}  // namespace gp

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The HTML report of a real run, opened in headless Chromium: `graphprobe run` wrote it,
+# `graphprobe report` writes it again; it renders with no console message (no error, no
+# warning), every section is there with its charts, a screenshot is taken, and the test F1 of
+# every row of the rendered table equals the mean over seeds recomputed from results.csv.
+#   check_report.sh GRAPHPROBE_BINARY RESULTS_DIR SCRATCH_DIR
+set -euo pipefail
+graphprobe=$1
+results=$2
+dir=$3
+rm -rf "$dir"
+mkdir -p "$dir"
+command -v chromium >/dev/null 2>&1 || { echo "chromium is not installed (scripts/setup.sh installs it)"; exit 1; }
+
+[ -s "$results/report.html" ] || { echo "graphprobe run wrote no report.html in $results"; exit 1; }
+"$graphprobe" report "$results" --out "$dir/report.html" >"$dir/report.log" 2>&1 || { cat "$dir/report.log"; exit 1; }
+grep -q "wrote $dir/report.html" "$dir/report.log" || { cat "$dir/report.log"; exit 1; }
+if grep -Eq '(src|href)="https?:' "$dir/report.html"; then
+  echo "the report loads something from the network"; exit 1
+fi
+
+# A bad results directory is an error naming the file, not a half-written report.
+if "$graphprobe" report "$dir/none" --out "$dir/bad.html" >"$dir/bad.log" 2>&1; then
+  echo "a missing results directory was accepted"; exit 1
+fi
+grep -q "spec.json" "$dir/bad.log" || { cat "$dir/bad.log"; exit 1; }
+[ ! -e "$dir/bad.html" ] || { echo "a report was written for a missing directory"; exit 1; }
+
+chrome=(chromium --headless --no-sandbox --disable-gpu --disable-extensions --no-first-run
+        --user-data-dir="$dir/profile" --virtual-time-budget=20000 --window-size=1400,2400)
+"${chrome[@]}" --enable-logging=stderr --v=0 --dump-dom "file://$dir/report.html" \
+  >"$dir/dom.html" 2>"$dir/chromium.log" || { tail -20 "$dir/chromium.log"; exit 1; }
+if grep -q "CONSOLE" "$dir/chromium.log"; then
+  echo "console messages while rendering the report:"; grep "CONSOLE" "$dir/chromium.log"; exit 1
+fi
+"${chrome[@]}" --screenshot="$dir/report.png" "file://$dir/report.html" >/dev/null 2>&1
+[ -s "$dir/report.png" ] || { echo "no screenshot"; exit 1; }
+
+python3 - "$dir/dom.html" "$results/results.csv" "$results" <<'PY'
+import csv, glob, os, re, statistics, sys
+dom = open(sys.argv[1]).read()
+for section in ("summary", "results", "effects", "heads"):
+    assert f'<section id="{section}">' in dom, f"section {section} missing"
+charts = dom.count('class="marks"')
+heads = len(glob.glob(os.path.join(sys.argv[3], "heads-*.csv")))
+assert charts == 3 + heads, f"{charts} charts rendered, expected {3 + heads}"
+
+# The rendered table, row by row: the configuration columns and the test F1 shown.
+config = ["model", "graph_size", "notation", "permutations", "feature_mode", "probe", "control"]
+body = dom.split('<table id="results-table">', 1)[1].split("</table>", 1)[0]
+rendered = {}
+for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("<tbody>", 1)[1], re.S):
+    triples = re.findall(r'data-col="([a-z_0-9]+)" data-value="([^"]*)">([^<]*)<', row)
+    values = {column: value for column, value, _ in triples}
+    shown = {column: text for column, _, text in triples}
+    key = tuple(values[c] for c in config)
+    rendered[key] = float(shown["test_f1"].split(" ")[0])
+
+# The same means recomputed from results.csv (one row per seed).
+groups = {}
+for r in csv.DictReader(open(sys.argv[2])):
+    key = tuple(r[c] for c in config)
+    groups.setdefault(key, []).append(float(r["test_f1"]))
+assert len(rendered) == len(groups), f"{len(rendered)} rows rendered, results.csv has {len(groups)} configurations"
+for key, f1s in groups.items():
+    assert key in rendered, f"configuration {key} not in the rendered table"
+    mean = statistics.mean(f1s)
+    assert abs(rendered[key] - mean) <= 0.0006, f"{key}: rendered {rendered[key]}, results.csv mean {mean:.4f}"
+print(f"report: {len(rendered)} rows match results.csv, {charts} charts rendered")
+PY
+echo "report OK ($dir/report.png)"
