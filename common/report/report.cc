@@ -40,9 +40,8 @@ absl::StatusOr<Json> ReadCsvObjects(const fs::path& path) {
   for (size_t i = 1; i < lines.size(); ++i) {
     const std::vector<std::string> fields = absl::StrSplit(lines[i], ',');
     if (fields.size() != header.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(path.string(), ":", i + 1, ": ",
-                                                     fields.size(), " fields, the header has ",
-                                                     header.size()));
+      return absl::InvalidArgumentError(absl::StrCat(path.string(), ":", i + 1, ": ", fields.size(),
+                                                     " fields, the header has ", header.size()));
     }
     Json row = Json::object();
     for (size_t k = 0; k < header.size(); ++k) {
@@ -67,7 +66,8 @@ std::string JsonScriptSafe(const std::string& json) {
 }
 
 std::string HtmlEscape(const std::string& text) {
-  return absl::StrReplaceAll(text, {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}});
+  return absl::StrReplaceAll(text,
+                             {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}});
 }
 
 }  // namespace
@@ -104,10 +104,10 @@ absl::StatusOr<std::string> RenderReport(const Json& data, const std::string& ti
                                               assets_dir, "` (or set GRAPHPROBE_WEB_ASSETS)"));
     }
     absl::StatusOr<std::string> license = ReadText(fs::path(assets_dir) / ("LICENSE-" + package));
-    return ScriptSafe(absl::StrCat(
-        "/* ", package, " (inlined by graphprobe), license:\n",
-        license.ok() ? absl::StrReplaceAll(*license, {{"*/", "* /"}}) : "BSD-3-Clause", "\n*/\n",
-        *script));
+    return ScriptSafe(
+        absl::StrCat("/* ", package, " (inlined by graphprobe), license:\n",
+                     license.ok() ? absl::StrReplaceAll(*license, {{"*/", "* /"}}) : "BSD-3-Clause",
+                     "\n*/\n", *script));
   };
   GP_ASSIGN_OR_RETURN(const std::string vega, asset("vega"));
   GP_ASSIGN_OR_RETURN(const std::string vega_lite, asset("vega-lite"));

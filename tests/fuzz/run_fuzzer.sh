@@ -13,6 +13,8 @@ status=0
 "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$work/artifacts/" "$work/corpus" >"$work/log" 2>&1 || status=$?
 tail -n 25 "$work/log"
+# The last status line: inputs run, coverage (edges), features, corpus size.
+grep -E '^#[0-9]+' "$work/log" | tail -n 1 || true
 if compgen -G "$work/artifacts/*" >/dev/null; then
   echo "run_fuzzer: $(basename "$fuzzer") found failing inputs:" >&2
   ls -la "$work/artifacts" >&2

@@ -9,8 +9,8 @@ namespace gp {
 namespace {
 
 nlohmann::json SmallLlama() {
-  return {{"model_type", "llama"},       {"vocab_size", 64},       {"hidden_size", 32},
-          {"intermediate_size", 64},     {"num_hidden_layers", 2}, {"num_attention_heads", 4},
+  return {{"model_type", "llama"},   {"vocab_size", 64},       {"hidden_size", 32},
+          {"intermediate_size", 64}, {"num_hidden_layers", 2}, {"num_attention_heads", 4},
           {"num_key_value_heads", 2}};
 }
 
@@ -32,9 +32,8 @@ TEST(ConfigLimitsTest, SizesUpToTheLimitsPassAndAboveAreNamed) {
     const absl::StatusOr<ModelConfig> config = ParseModelConfig(json, "c.json");
     ASSERT_FALSE(config.ok()) << field;
     EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_NE(config.status().message().find(
-                  absl::StrCat("c.json: field '", field, "' ", limit + 1, " is over the limit of ",
-                               limit)),
+    EXPECT_NE(config.status().message().find(absl::StrCat("c.json: field '", field, "' ", limit + 1,
+                                                          " is over the limit of ", limit)),
               std::string::npos)
         << config.status();
   }

@@ -48,9 +48,8 @@ TEST(TrainOptionsTest, OutOfRangeAndNonFiniteValuesAreNamed) {
             "dropout 1: expected [0, 1)");
   EXPECT_EQ(ErrorOf(with([](TrainOptions& o) { o.learning_rate = std::nan(""); })),
             "learning_rate nan: expected (0, 10]");
-  EXPECT_EQ(ErrorOf(with([](TrainOptions& o) {
-              o.weight_decay = std::numeric_limits<double>::infinity();
-            })),
+  EXPECT_EQ(ErrorOf(with(
+                [](TrainOptions& o) { o.weight_decay = std::numeric_limits<double>::infinity(); })),
             "weight_decay inf: expected [0, 10]");
   EXPECT_NE(ErrorOf(with([](TrainOptions& o) { o.positive_weight = 2e6; })).find("at most 1e6"),
             std::string::npos);

@@ -20,7 +20,8 @@ class ReportTest : public ::testing::Test {
     fs::create_directories(dir_ / "results");
     fs::create_directories(dir_ / "assets");
     Write("results/spec.json", R"({"name": "tiny </script> test", "seeds": [1, 2]})");
-    Write("results/summary.csv", "model,probe,control,test_f1\nm,gcn,,0.75\nm,gcn,control-task,0.5\n");
+    Write("results/summary.csv",
+          "model,probe,control,test_f1\nm,gcn,,0.75\nm,gcn,control-task,0.5\n");
     Write("results/results.csv", "model,seed\nm,1\nm,2\nm,1\nm,2\n");
     Write("results/heads-m.csv", "rank,layer,head,mean_val_auc\n1,0,1,0.9\n");
     for (const char* name : {"vega", "vega-lite", "vega-embed"}) {

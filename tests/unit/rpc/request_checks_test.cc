@@ -65,8 +65,7 @@ TEST(RequestChecksTest, ExtractRequestsAreBoundedAndTyped) {
   graphprobe::v1::ExtractRequest request;
   EXPECT_EQ(*CheckExtractRequest(request, 2), graphprobe::v1::DTYPE_F32);
   for (int i = 0; i < 3; ++i) request.add_prompts();
-  EXPECT_EQ(CheckExtractRequest(request, 2).status().code(),
-            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(CheckExtractRequest(request, 2).status().code(), absl::StatusCode::kResourceExhausted);
   request.clear_prompts();
   request.set_wire_dtype(graphprobe::v1::DTYPE_I64);
   EXPECT_EQ(CheckExtractRequest(request, 2).status().code(), absl::StatusCode::kInvalidArgument);
