@@ -199,6 +199,22 @@ absl::StatusOr<AblationSpec> ParseAblationSpec(const Json& json, const std::stri
         return ParseFeatureMode(mode, FeatureOptions{});
       },
       &spec.feature_modes));
+  // One forward pass feeds every mode of a family: the feature service takes at most
+  // kMaxFeatureModesPerFamily, each once.
+  if (spec.feature_modes.size() > static_cast<size_t>(kMaxFeatureModesPerFamily)) {
+    return FieldError(source, "feature_modes",
+                      absl::StrCat(spec.feature_modes.size(), " modes, over the limit of ",
+                                   kMaxFeatureModesPerFamily));
+  }
+  for (size_t i = 0; i < spec.feature_modes.size(); ++i) {
+    for (size_t k = 0; k < i; ++k) {
+      if (FeatureModeName(spec.feature_modes[k]) == FeatureModeName(spec.feature_modes[i])) {
+        return FieldError(
+            source, absl::StrCat("feature_modes[", i, "]"),
+            absl::StrCat("'", FeatureModeName(spec.feature_modes[i]), "' named twice"));
+      }
+    }
+  }
   GP_RETURN_IF_ERROR(
       ReadList<int>(json, source, "permutations", IntIn(1, 1000), &spec.permutations));
   GP_RETURN_IF_ERROR(ReadList<std::string>(

@@ -13,6 +13,9 @@
 
 namespace gp {
 
+// The most feature modes one dataset family (one forward pass per prompt) may be pooled into.
+inline constexpr int kMaxFeatureModesPerFamily = 64;
+
 struct DatasetSpec {
   std::string model;  // checkpoint directory with config.json and tokenizer.json
   bool random_init = false;

@@ -75,10 +75,10 @@ absl::StatusOr<std::vector<DatasetSpec>> DatasetSpecsOf(
     return absl::InvalidArgumentError(
         absl::StrCat("batch_size ", base.batch_size, ": expected 1..1024"));
   }
-  if (request.feature_modes_size() > kMaxFeatureModesPerRequest) {
+  if (request.feature_modes_size() > kMaxFeatureModesPerFamily) {
     return absl::InvalidArgumentError(absl::StrCat("feature_modes: ", request.feature_modes_size(),
                                                    ", over the limit of ",
-                                                   kMaxFeatureModesPerRequest));
+                                                   kMaxFeatureModesPerFamily));
   }
   std::vector<std::string> modes(request.feature_modes().begin(), request.feature_modes().end());
   if (modes.empty()) modes = {"raw"};

@@ -11,11 +11,9 @@
 
 namespace gp {
 
-// The most feature modes one request (one forward pass per prompt) may ask for.
-inline constexpr int kMaxFeatureModesPerRequest = 64;
-
-// InvalidArgument naming the field (graphs.nodes, feature_modes[1], ...). The specs' model
-// path is the request's, as the extractors resolve it.
+// InvalidArgument naming the field (at most kMaxFeatureModesPerFamily feature modes, none twice)
+// (graphs.nodes, feature_modes[1], ...). The specs' model path is the request's, as the extractors
+// resolve it.
 absl::StatusOr<std::vector<DatasetSpec>> DatasetSpecsOf(
     const graphprobe::v1::BuildDatasetRequest& request);
 

@@ -5,6 +5,8 @@
 
 #include <set>
 
+#include "absl/strings/str_cat.h"
+
 namespace gp {
 namespace {
 
@@ -80,6 +82,14 @@ TEST(AblationSpecTest, BadSpecsNameTheField) {
   EXPECT_NE(ErrorOf(with("probe_training", {{"epochs", -1}})).find("epochs"), std::string::npos);
   EXPECT_NE(ErrorOf(with("controls", {{"shuffle", true}})).find("'shuffle'"), std::string::npos);
   EXPECT_NE(ErrorOf(with("feature_modes", {"raw+sink"})).find("unknown option '+sink'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(with("feature_modes", {"raw", "argmax", "raw"}))
+                .find("field 'feature_modes[2]': 'raw' named twice"),
+            std::string::npos);
+  nlohmann::json modes = nlohmann::json::array();
+  for (int k = 1; k <= kMaxFeatureModesPerFamily + 1; ++k)
+    modes.push_back(absl::StrCat("topk:", k));
+  EXPECT_NE(ErrorOf(with("feature_modes", modes)).find("65 modes, over the limit of 64"),
             std::string::npos);
   EXPECT_NE(ErrorOf(with("extraction", {{"dtype", "float16"}})).find("field 'dtype'"),
             std::string::npos);

@@ -38,7 +38,7 @@ TEST(RequestChecksTest, TooManyFeatureModesAreRefused) {
   graphprobe::v1::BuildDatasetRequest request;
   request.mutable_model()->set_path("m");
   request.set_num_graphs(10);
-  for (int i = 0; i <= kMaxFeatureModesPerRequest; ++i) request.add_feature_modes("raw");
+  for (int i = 0; i <= kMaxFeatureModesPerFamily; ++i) request.add_feature_modes("raw");
   const absl::StatusOr<std::vector<DatasetSpec>> specs = DatasetSpecsOf(request);
   ASSERT_FALSE(specs.ok());
   EXPECT_EQ(specs.status().message(), "feature_modes: 65, over the limit of 64");
