@@ -24,11 +24,7 @@ absl::StatusOr<TrainOptions> TrainOptionsOf(const graphprobe::v1::TrainingOption
   }
   if (p.hidden() > 0) o.probe.hidden = p.hidden();
   if (p.layers() > 0) o.probe.layers = p.layers();
-  if (!(p.dropout() >= 0 && p.dropout() < 1)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.dropout ", p.dropout(), ": expected [0, 1)"));
-  }
-  o.probe.dropout = p.dropout();
+  o.probe.dropout = p.dropout();  // checked with the rest by CheckTrainOptions below
   if (!p.task().empty()) {
     absl::StatusOr<ProbeTask> task = ParseProbeTask(p.task());
     if (!task.ok()) return Field("task", task.status());
