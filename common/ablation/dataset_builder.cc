@@ -307,10 +307,9 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
   };
   int batches_since_checkpoint = 0;
   for (int g = progress.graphs_done; g < spec.num_graphs; ++g) {
-    const uint64_t graph_seed = SeededRandom::Stream(spec.seed, static_cast<uint64_t>(g)).Next();
-    GP_ASSIGN_OR_RETURN(Graph graph, GenerateGraph(spec.generator, graph_seed));
-    GP_ASSIGN_OR_RETURN(std::vector<std::string> names,
-                        DrawNodeNames(spec.names, graph.num_nodes, graph_seed ^ 0xa5a5));
+    GP_ASSIGN_OR_RETURN(DatasetGraph item, DatasetGraphOf(spec, g));
+    const Graph& graph = item.graph;
+    const std::vector<std::string>& names = item.names;
     Pending& sums = pending[g];
     for (size_t o = 0; o < outputs; ++o) {
       sums.features.push_back(at::zeros({n, n, layers * heads * specs[o].features.directions()}));
@@ -321,9 +320,7 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
     sums.node_mask = at::zeros({n}, at::kByte);
     sums.node_name_id = at::empty({n}, at::kLong);
     for (int node = 0; node < n; ++node) sums.node_name_id[node] = NameId(names[node]);
-    const std::vector<Ordering> orderings = MakeOrderings(graph, spec.permutations, graph_seed);
-    for (int p = 0; p < spec.permutations; ++p) {
-      GP_ASSIGN_OR_RETURN(Prompt prompt, RenderPrompt(graph, names, spec.prompt, orderings[p]));
+    for (Prompt& prompt : item.prompts) {
       prompts.push_back({std::move(prompt.text), std::move(prompt.mentions)});
       prompt_graph.push_back(g);
       if (static_cast<int>(prompts.size()) == spec.batch_size) {
@@ -368,6 +365,20 @@ absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
 
 ModelRef ModelRefOf(const DatasetSpec& spec) {
   return {spec.model, spec.random_init, spec.init_seed, spec.dtype, spec.device};
+}
+
+absl::StatusOr<DatasetGraph> DatasetGraphOf(const DatasetSpec& spec, int g) {
+  const uint64_t graph_seed = SeededRandom::Stream(spec.seed, static_cast<uint64_t>(g)).Next();
+  DatasetGraph out;
+  GP_ASSIGN_OR_RETURN(out.graph, GenerateGraph(spec.generator, graph_seed));
+  GP_ASSIGN_OR_RETURN(out.names,
+                      DrawNodeNames(spec.names, out.graph.num_nodes, graph_seed ^ 0xa5a5));
+  const std::vector<Ordering> orderings = MakeOrderings(out.graph, spec.permutations, graph_seed);
+  for (const Ordering& ordering : orderings) {
+    GP_ASSIGN_OR_RETURN(Prompt prompt, RenderPrompt(out.graph, out.names, spec.prompt, ordering));
+    out.prompts.push_back(std::move(prompt));
+  }
+  return out;
 }
 
 absl::Status BuildDatasets(const std::vector<DatasetSpec>& specs,

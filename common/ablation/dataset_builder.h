@@ -21,6 +21,8 @@
 #include "common/ablation/attention_source.h"
 #include "common/ablation/dataset_spec.h"
 #include "common/features/pair_features.h"
+#include "common/graph/graph.h"
+#include "common/graph/prompt.h"
 #include "nlohmann/json.hpp"
 
 namespace gp {
@@ -42,6 +44,15 @@ struct DatasetProgress {
 // Errors name the spec's fields (`graphs`, `permutations`, `batch_size`, `dtype`, ...).
 absl::Status BuildDataset(const DatasetSpec& spec, const std::string& out_path,
                           const std::function<void(const DatasetProgress&)>& on_progress = nullptr);
+
+// Graph `g` of a spec's dataset as the build writes it: the graph, its node names and its
+// prompt in each of the spec's orderings (the same for every model and feature mode).
+struct DatasetGraph {
+  Graph graph;
+  std::vector<std::string> names;
+  std::vector<Prompt> prompts;
+};
+absl::StatusOr<DatasetGraph> DatasetGraphOf(const DatasetSpec& spec, int g);
 
 // The model a spec names, as the attention sources and the model cache key it.
 ModelRef ModelRefOf(const DatasetSpec& spec);

@@ -8,6 +8,7 @@
 #include "common/ablation/dataset_builder.h"
 #include "common/core/status.h"
 #include "common/probe/trainer.h"
+#include "common/probe/training_artifacts.h"
 
 namespace gp {
 
@@ -70,6 +71,8 @@ absl::StatusOr<CellResult> LocalCellExecutor::RunCell(const AblationCell& cell,
   result.test_interval = trained.test_interval;
   result.best_epoch = trained.best_epoch;
   result.head_ranking = trained.head_ranking;
+  result.history = HistoryJson(trained.history, trained.best_epoch);
+  result.test_samples = TestSamplesJson(*data, training, trained);
   result.probe_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

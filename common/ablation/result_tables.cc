@@ -52,25 +52,28 @@ std::string CellResult::ConfigKey() const {
 Json CellResult::ToJson() const {
   Json heads = Json::array();
   for (const HeadScore& h : head_ranking) heads.push_back(HeadScoreJson(h));
-  return {{"cell_id", cell_id},
-          {"dataset_id", dataset_id},
-          {"model", model},
-          {"probe", probe},
-          {"control", control},
-          {"graph_size", graph_size},
-          {"generator", generator},
-          {"notation", notation},
-          {"names", names},
-          {"feature_mode", feature_mode},
-          {"permutations", permutations},
-          {"graphs", graphs},
-          {"seed", seed},
-          {"val", val.ToJson()},
-          {"test", test.ToJson()},
-          {"test_interval", test_interval.ToJson()},
-          {"best_epoch", best_epoch},
-          {"head_ranking", heads},
-          {"probe_seconds", probe_seconds}};
+  Json json = {{"cell_id", cell_id},
+               {"dataset_id", dataset_id},
+               {"model", model},
+               {"probe", probe},
+               {"control", control},
+               {"graph_size", graph_size},
+               {"generator", generator},
+               {"notation", notation},
+               {"names", names},
+               {"feature_mode", feature_mode},
+               {"permutations", permutations},
+               {"graphs", graphs},
+               {"seed", seed},
+               {"val", val.ToJson()},
+               {"test", test.ToJson()},
+               {"test_interval", test_interval.ToJson()},
+               {"best_epoch", best_epoch},
+               {"head_ranking", heads},
+               {"probe_seconds", probe_seconds}};
+  if (!history.is_null()) json["history"] = history;
+  if (!test_samples.is_null()) json["test_samples"] = test_samples;
+  return json;
 }
 
 absl::StatusOr<CellResult> CellResult::FromJson(const Json& j) {
@@ -98,6 +101,8 @@ absl::StatusOr<CellResult> CellResult::FromJson(const Json& j) {
                                 h.at("val_f1").get<double>(), h.at("val_auc").get<double>()});
     }
     r.probe_seconds = j.at("probe_seconds").get<double>();
+    if (j.contains("history")) r.history = j["history"];
+    if (j.contains("test_samples")) r.test_samples = j["test_samples"];
     return r;
   } catch (const Json::exception& e) {
     return absl::DataLossError(absl::StrCat("cell result: ", e.what()));

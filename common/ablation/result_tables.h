@@ -25,6 +25,10 @@ struct CellResult {
   int best_epoch = 0;
   std::vector<HeadScore> head_ranking;  // logistic probes only
   double probe_seconds = 0;
+  // For the report, carried as the probe training wrote them (training_artifacts.h): the
+  // training curve (HistoryJson) and a few test graphs (TestSamplesJson); null when the
+  // result came from a trainer that did not send them.
+  nlohmann::json history, test_samples;
 
   // Everything but the seed: cells of one configuration differ only in their seed.
   std::string ConfigKey() const;

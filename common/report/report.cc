@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -29,18 +30,17 @@ absl::StatusOr<std::string> ReadText(const fs::path& path) {
 
 // A CSV file graphprobe wrote (a header line, no quoting, no commas inside fields) as an array
 // of objects; fields that parse as numbers become numbers.
-absl::StatusOr<Json> ReadCsvObjects(const fs::path& path) {
-  GP_ASSIGN_OR_RETURN(std::string text, ReadText(path));
+absl::StatusOr<Json> CsvObjects(const std::string& name, const std::string& text) {
   std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
   if (lines.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": empty, expected a header"));
+    return absl::InvalidArgumentError(absl::StrCat(name, ": empty, expected a header"));
   }
   const std::vector<std::string> header = absl::StrSplit(lines[0], ',');
   Json rows = Json::array();
   for (size_t i = 1; i < lines.size(); ++i) {
     const std::vector<std::string> fields = absl::StrSplit(lines[i], ',');
     if (fields.size() != header.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(path.string(), ":", i + 1, ": ", fields.size(),
+      return absl::InvalidArgumentError(absl::StrCat(name, ":", i + 1, ": ", fields.size(),
                                                      " fields, the header has ", header.size()));
     }
     Json row = Json::object();
@@ -72,22 +72,76 @@ std::string HtmlEscape(const std::string& text) {
 
 }  // namespace
 
+absl::StatusOr<Json> ReportDataFromFiles(const ReportFiles& files) {
+  const auto file = [&](const std::string& name) -> absl::StatusOr<const std::string*> {
+    auto it = files.find(name);
+    if (it == files.end()) return absl::NotFoundError(absl::StrCat(name, ": missing"));
+    return &it->second;
+  };
+  const auto json_of = [](const std::string& name,
+                          const std::string& text) -> absl::StatusOr<Json> {
+    Json json = Json::parse(text, nullptr, false);
+    if (json.is_discarded()) return absl::InvalidArgumentError(absl::StrCat(name, ": not JSON"));
+    return json;
+  };
+  Json data = Json::object();
+  GP_ASSIGN_OR_RETURN(const std::string* results_text, file("results.json"));
+  GP_ASSIGN_OR_RETURN(Json results, json_of("results.json", *results_text));
+  if (!results.is_object() || !results.contains("spec") || !results.contains("cells") ||
+      !results["cells"].is_array()) {
+    return absl::InvalidArgumentError("results.json: expected an object with 'spec' and 'cells'");
+  }
+  data["spec"] = std::move(results["spec"]);
+  data["cells"] = results["cells"].size();
+  // Each cell's settings with its curve and test graphs, the first kMaxReportCellDetails.
+  data["cell_details"] = Json::array();
+  for (Json& cell : results["cells"]) {
+    if (data["cell_details"].size() == kMaxReportCellDetails) break;
+    if (!cell.is_object()) {
+      return absl::InvalidArgumentError("results.json: 'cells' holds a non-object");
+    }
+    Json detail = Json::object();
+    for (const char* key :
+         {"cell_id", "model", "graph_size", "notation", "permutations", "feature_mode", "probe",
+          "control", "seed", "best_epoch", "history", "test_samples"}) {
+      if (cell.contains(key)) detail[key] = std::move(cell[key]);
+    }
+    if (cell.contains("test") && cell["test"].is_object()) {
+      detail["test_f1"] = cell["test"].value("f1", 0.0);
+    }
+    data["cell_details"].push_back(std::move(detail));
+  }
+  GP_ASSIGN_OR_RETURN(const std::string* summary, file("summary.csv"));
+  GP_ASSIGN_OR_RETURN(data["summary"], CsvObjects("summary.csv", *summary));
+  data["heads"] = Json::object();
+  data["attention"] = Json::object();
+  for (const auto& [name, text] : files) {
+    if (absl::StartsWith(name, "heads-") && absl::EndsWith(name, ".csv")) {
+      const std::string model = name.substr(6, name.size() - 6 - 4);
+      GP_ASSIGN_OR_RETURN(data["heads"][model], CsvObjects(name, text));
+    } else if (absl::StartsWith(name, "attention-") && absl::EndsWith(name, ".json")) {
+      const std::string model = name.substr(10, name.size() - 10 - 5);
+      GP_ASSIGN_OR_RETURN(data["attention"][model], json_of(name, text));
+    }
+  }
+  return data;
+}
+
 absl::StatusOr<Json> ReadReportData(const std::string& results_dir) {
   const fs::path dir(results_dir);
-  Json data = Json::object();
-  GP_ASSIGN_OR_RETURN(data["spec"], ReadJsonFile((dir / "spec.json").string()));
-  GP_ASSIGN_OR_RETURN(data["summary"], ReadCsvObjects(dir / "summary.csv"));
-  GP_ASSIGN_OR_RETURN(Json cells, ReadCsvObjects(dir / "results.csv"));
-  data["cells"] = cells.size();
-  data["heads"] = Json::object();
+  ReportFiles files;
   std::error_code error;
   for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind("heads-", 0) != 0 || entry.path().extension() != ".csv") continue;
-    const std::string model = name.substr(6, name.size() - 6 - 4);
-    GP_ASSIGN_OR_RETURN(data["heads"][model], ReadCsvObjects(entry.path()));
+    const bool wanted = name == "results.json" || name == "summary.csv" ||
+                        (absl::StartsWith(name, "heads-") && absl::EndsWith(name, ".csv")) ||
+                        (absl::StartsWith(name, "attention-") && absl::EndsWith(name, ".json"));
+    if (!wanted) continue;
+    GP_ASSIGN_OR_RETURN(files[name], ReadText(entry.path()));
   }
   if (error) return absl::NotFoundError(absl::StrCat(results_dir, ": ", error.message()));
+  absl::StatusOr<Json> data = ReportDataFromFiles(files);
+  if (!data.ok()) return Annotate(data.status(), results_dir);
   return data;
 }
 

@@ -5,6 +5,7 @@
 // layers x heads heatmaps. No libtorch.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -12,14 +13,25 @@
 
 namespace gp {
 
-// What the report shows, read from `results_dir`: spec.json, summary.csv, the number of rows
-// of results.csv and every heads-MODEL.csv. InvalidArgument naming the file (and line) for a
-// missing or malformed one.
+// The files of a results directory the report reads, by name: results.json (the spec and every
+// cell, with its training curve and test samples), summary.csv, heads-MODEL.csv and
+// attention-MODEL.json (one prompt's attention, written by `graphprobe run`).
+using ReportFiles = std::map<std::string, std::string>;
+
+// Cells whose training curves and test graphs the report carries: beyond this it would grow
+// past what a browser opens comfortably (the table and plots still cover every cell).
+inline constexpr size_t kMaxReportCellDetails = 2000;
+
+// What the report shows, from `files` (others ignored). InvalidArgument naming the file (and
+// line) for a missing or malformed one.
+absl::StatusOr<nlohmann::json> ReportDataFromFiles(const ReportFiles& files);
+
+// ReportDataFromFiles over the files of `results_dir`.
 absl::StatusOr<nlohmann::json> ReadReportData(const std::string& results_dir);
 
-// The report's HTML for `data`, with vega.min.js, vega-lite.min.js and vega-embed.min.js (and
-// their licenses) from `assets_dir` inlined; NotFound naming the file and how to fetch it when
-// one is missing.
+// The report's HTML for `data` (from ReportDataFromFiles), with vega.min.js, vega-lite.min.js and
+// vega-embed.min.js (and their licenses) from `assets_dir` inlined; NotFound naming the file and
+// how to fetch it when one is missing.
 absl::StatusOr<std::string> RenderReport(const nlohmann::json& data, const std::string& title,
                                          const std::string& assets_dir);
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/rpc/http_endpoint.h"
 
 namespace gp {
 
@@ -64,22 +65,16 @@ prometheus::MetricFamily GaugeFamily(
 std::string MetricsText();
 
 // Serves GET /metrics (the text format) on a thread of its own until destroyed; any other path
-// is 404, any other method 405. One request per connection; a client has 5 s to send it.
+// is 404, any other method 405 (http_endpoint.h).
 class MetricsEndpoint {
  public:
   // Unavailable naming `listen` (host:port, port 0 picks one) when it cannot bind.
   static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(const std::string& listen);
-  ~MetricsEndpoint();
-  const std::string& address() const { return address_; }  // host:port bound
+  const std::string& address() const { return http_->address(); }  // host:port bound
 
  private:
-  MetricsEndpoint(int fd, std::string address);
-  void Serve();
-
-  int fd_;
-  int wake_[2];  // a pipe whose write end stops Serve
-  std::string address_;
-  std::thread thread_;
+  explicit MetricsEndpoint(std::unique_ptr<HttpEndpoint> http) : http_(std::move(http)) {}
+  std::unique_ptr<HttpEndpoint> http_;
 };
 
 }  // namespace gp

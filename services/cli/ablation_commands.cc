@@ -15,6 +15,7 @@
 #include "common/rpc/status.h"
 #include "services/cli/coordinator_client.h"
 #include "services/cli/flags.h"
+#include "services/cli/report_command.h"
 #include "services/common/security_flags.h"
 
 namespace gp {
@@ -99,13 +100,15 @@ int RunWatchCommand(std::vector<std::string> args) {
       "watch",
       "usage: graphprobe watch --coordinator ADDR ID\n"
       "Follows an ablation until it ends: exit 0 when it succeeded, 1 when it failed or was\n"
-      "cancelled.",
+      "cancelled. Last, the URL of its HTML report where the coordinator serves reports.",
       {}, std::move(args), [](const Flags& flags, const std::vector<std::string>& positional) {
         GP_ASSIGN_OR_RETURN(const std::string id, OnlyArgument(positional, "ablation ID"));
         GP_ASSIGN_OR_RETURN(const std::string coordinator, flags.Required("coordinator"));
         GP_ASSIGN_OR_RETURN(pb::Ablation ablation,
                             WatchAblation(*CoordinatorStub(coordinator), id, std::cout));
         std::cout << "ablation " << id << " " << StateName(ablation.state()) << "\n";
+        if (!ablation.report_url().empty())
+          std::cout << "report: " << ablation.report_url() << "\n";
         return AblationOutcome(ablation);
       });
 }
@@ -115,7 +118,7 @@ int RunResultsCommand(std::vector<std::string> args) {
       "results",
       "usage: graphprobe results --coordinator ADDR ID --out DIR\n"
       "Writes an ablation's results (results.csv, summary.csv, results.json, heads-<model>.csv,\n"
-      "as `graphprobe run` writes them) from the cells finished so far.",
+      "as `graphprobe run` writes them) from the cells finished so far, and their report.html.",
       {{"out", true, "output directory (required)"}}, std::move(args),
       [](const Flags& flags, const std::vector<std::string>& positional) {
         GP_ASSIGN_OR_RETURN(const std::string id, OnlyArgument(positional, "ablation ID"));
@@ -124,6 +127,7 @@ int RunResultsCommand(std::vector<std::string> args) {
         GP_ASSIGN_OR_RETURN(std::vector<std::string> names,
                             DownloadResults(*CoordinatorStub(coordinator), id, out));
         std::cout << "wrote " << out << "/{" << absl::StrJoin(names, ",") << "}\n";
+        WriteReportBesideResults(out, "results");
         return absl::OkStatus();
       });
 }

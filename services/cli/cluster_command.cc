@@ -1,7 +1,8 @@
 // `graphprobe cluster up [--extractors N]` starts coordinator, extractors, a feature service and
 // a trainer as background processes on loopback ports the kernel picks, each logging to
-// DIR/logs/NAME.log, each serving metrics on a loopback port of its own, records them (with
-// their metrics addresses) in DIR/cluster.json and prints the coordinator's address (last line);
+// DIR/logs/NAME.log, each serving metrics on a loopback port of its own (the coordinator also
+// its reports), records them (with their metrics addresses and the reports' URL) in
+// DIR/cluster.json and prints the coordinator's address (last line);
 // `graphprobe cluster down` stops them (SIGTERM, then SIGKILL after the drain).
 #include "services/cli/cluster_command.h"
 
@@ -185,8 +186,12 @@ absl::Status Up(const Flags& flags) {
     return absl::OkStatus();
   };
   GP_RETURN_IF_ERROR(
-      start("coordinator", "coordinator", {"--state", (dir / "coordinator").string()}));
+      start("coordinator", "coordinator",
+            {"--state", (dir / "coordinator").string(), "--http-listen", "127.0.0.1:0"}));
   const std::string coordinator = started[0].address;
+  // Printed before "listening on": there by now.
+  const std::string reports = LoggedAddress(dir / "logs" / "coordinator.log", "reports at ");
+  std::cout << "reports " << reports << std::endl;
   for (int i = 0; i < extractors; ++i) {
     GP_RETURN_IF_ERROR(start(absl::StrCat("extractor-", i), "extractor",
                              {"--model-root", model_root, "--coordinator", coordinator}));
@@ -201,9 +206,10 @@ absl::Status Up(const Flags& flags) {
     processes.push_back(
         {{"name", p.name}, {"pid", p.pid}, {"address", p.address}, {"metrics", p.metrics}});
   }
-  GP_RETURN_IF_ERROR(WriteJsonFile(
-      record.string(),
-      {{"coordinator", coordinator}, {"model_root", model_root}, {"processes", processes}}));
+  GP_RETURN_IF_ERROR(WriteJsonFile(record.string(), {{"coordinator", coordinator},
+                                                     {"reports", reports},
+                                                     {"model_root", model_root},
+                                                     {"processes", processes}}));
   std::cout << "cluster up in " << dir.string() << "; stop it with `graphprobe cluster down"
             << (flags.Has("dir") ? " --dir " + dir.string() : "") << "`\n"
             << coordinator << std::endl;

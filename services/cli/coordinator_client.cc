@@ -32,8 +32,7 @@ std::string FormatDuration(double seconds) {
 std::unique_ptr<pb::Coordinator::Stub> CoordinatorStub(const std::string& address) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(256 << 20);  // result files of large grids
-  return pb::Coordinator::NewStub(
-      MakeChannel(address, arguments));
+  return pb::Coordinator::NewStub(MakeChannel(address, arguments));
 }
 
 std::string ProgressLine(const pb::Ablation& a) {

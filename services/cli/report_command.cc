@@ -21,6 +21,16 @@ const std::vector<FlagSpec> kReportFlags = {
 
 }  // namespace
 
+void WriteReportBesideResults(const std::string& results_dir, const std::string& command) {
+  const std::string report = (std::filesystem::path(results_dir) / "report.html").string();
+  const absl::Status written = WriteReport(results_dir, report, DefaultWebAssetsDir());
+  if (written.ok()) {
+    std::cout << "wrote " << report << "\n";
+  } else {
+    std::cerr << "graphprobe " << command << ": no report: " << written.message() << "\n";
+  }
+}
+
 int RunReportCommand(std::vector<std::string> args) {
   const std::vector<std::string> positional = TakePositional(&args, kReportFlags);
   return RunSubcommand(

@@ -13,14 +13,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/ablation/ablation_runner.h"
+#include "common/ablation/attention_sample.h"
 #include "common/core/hash.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
-#include "common/report/report.h"
 #include "common/rpc/metrics.h"
 #include "common/rpc/status.h"
 #include "services/cli/coordinator_client.h"
 #include "services/cli/flags.h"
+#include "services/cli/report_command.h"
 #include "services/cluster/embedded_cluster.h"
 
 #ifndef GP_DEFAULT_MODEL_DIR
@@ -298,15 +299,12 @@ absl::Status Run(const Flags& flags) {
   PrintHeadRankings(spec, results);
   std::cout << "\nwrote " << out_dir
             << "/results.csv, summary.csv, results.json, heads-<model>.csv\n";
-  // The results stand without the report: a missing plotting library is a warning, not a
-  // failed run.
-  const std::string report = (std::filesystem::path(out_dir) / "report.html").string();
-  const absl::Status written = WriteReport(out_dir, report, DefaultWebAssetsDir());
-  if (written.ok()) {
-    std::cout << "wrote " << report << "\n";
-  } else {
-    std::cerr << "graphprobe run: no report: " << written.message() << "\n";
+  // The results stand without the report: a missing plotting library or a failed attention
+  // sample is a warning, not a failed run.
+  if (const absl::Status sampled = WriteAttentionSamples(spec, results, out_dir); !sampled.ok()) {
+    std::cerr << "graphprobe run: no attention sample: " << sampled.message() << "\n";
   }
+  WriteReportBesideResults(out_dir, "run");
   return absl::OkStatus();
 }
 

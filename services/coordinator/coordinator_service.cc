@@ -22,10 +22,6 @@ namespace {
 
 namespace pb = graphprobe::v1;
 
-grpc::Status NoSuchAblation(const std::string& id) {
-  return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("ablation '", id, "'"));
-}
-
 bool Finished(pb::Ablation::State state) {
   return state == pb::Ablation::SUCCEEDED || state == pb::Ablation::FAILED ||
          state == pb::Ablation::CANCELLED;
@@ -246,6 +242,24 @@ void CoordinatorService::RunAblation(const std::string& id) {
 }
 
 absl::StatusOr<pb::Ablation> CoordinatorService::Describe(const std::string& id) {
+  GP_ASSIGN_OR_RETURN(pb::Ablation a, DescribeState(id));
+  std::lock_guard<std::mutex> lock(mutex_);
+  AddReportUrl(&a);
+  return a;
+}
+
+void CoordinatorService::AddReportUrl(pb::Ablation* ablation) const {
+  if (report_url_base_.empty()) return;
+  ablation->set_report_url(
+      absl::StrCat(report_url_base_, "/ablations/", ablation->id(), "/report"));
+}
+
+void CoordinatorService::SetReportUrlBase(const std::string& base) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  report_url_base_ = base;
+}
+
+absl::StatusOr<pb::Ablation> CoordinatorService::DescribeState(const std::string& id) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = active_.find(id);
@@ -399,6 +413,7 @@ grpc::Status CoordinatorService::WatchAblation(grpc::ServerContext* context,
         }
         *version = it->second->version;
         *ablation = it->second->status;
+        AddReportUrl(ablation);
         return grpc::Status::OK;
       },
       [&] { return stopping_; }, [](const pb::Ablation& a) { return Finished(a.state()); }, writer,
@@ -428,25 +443,29 @@ grpc::Status CoordinatorService::CancelAblation(grpc::ServerContext*,
   return GetAblation(nullptr, request, ablation);
 }
 
+absl::StatusOr<AblationResultFiles> CoordinatorService::ResultFilesOf(const std::string& id) {
+  AblationResultFiles out;
+  GP_ASSIGN_OR_RETURN(out.ablation, Describe(id));
+  GP_ASSIGN_OR_RETURN(std::optional<StoredAblation> stored, store_->GetAblation(id));
+  if (!stored) return absl::NotFoundError(absl::StrCat("ablation '", id, "'"));
+  GP_ASSIGN_OR_RETURN(AblationSpec spec, SpecOf(stored->spec_json));
+  GP_ASSIGN_OR_RETURN(auto done, store_->CellResults(id));
+  std::vector<CellResult> ordered;  // grid order, as `graphprobe run` writes them
+  for (const AblationCell& cell : ExpandAblation(spec)) {
+    auto it = done.find(cell.id);
+    if (it != done.end()) ordered.push_back(it->second);
+  }
+  out.files = ResultFiles(spec, ordered);
+  return out;
+}
+
 grpc::Status CoordinatorService::GetResults(grpc::ServerContext*,
                                             const pb::AblationRequest* request,
                                             pb::AblationResults* results) {
-  absl::StatusOr<pb::Ablation> described = Describe(request->id());
-  if (!described.ok()) return ToGrpcStatus(described.status());
-  absl::StatusOr<std::optional<StoredAblation>> stored = store_->GetAblation(request->id());
-  if (!stored.ok()) return ToGrpcStatus(stored.status());
-  if (!*stored) return NoSuchAblation(request->id());
-  absl::StatusOr<AblationSpec> spec = SpecOf((*stored)->spec_json);
-  if (!spec.ok()) return ToGrpcStatus(spec.status());
-  absl::StatusOr<std::map<std::string, CellResult>> done = store_->CellResults(request->id());
-  if (!done.ok()) return ToGrpcStatus(done.status());
-  std::vector<CellResult> ordered;  // grid order, as `graphprobe run` writes them
-  for (const AblationCell& cell : ExpandAblation(*spec)) {
-    auto it = done->find(cell.id);
-    if (it != done->end()) ordered.push_back(it->second);
-  }
-  *results->mutable_ablation() = *described;
-  for (auto& [name, content] : ResultFiles(*spec, ordered)) {
+  absl::StatusOr<AblationResultFiles> found = ResultFilesOf(request->id());
+  if (!found.ok()) return ToGrpcStatus(found.status());
+  *results->mutable_ablation() = found->ablation;
+  for (auto& [name, content] : found->files) {
     pb::ResultFile* file = results->add_files();
     file->set_name(name);
     file->set_content(std::move(content));

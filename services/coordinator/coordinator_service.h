@@ -16,6 +16,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/ablation/ablation_spec.h"
@@ -33,6 +35,13 @@ struct CoordinatorOptions {
   int max_attempts = 5;            // per cell and build, for retryable failures
 };
 
+// An ablation's state and its result files (results.csv, summary.csv, results.json,
+// heads-MODEL.csv) by name, as `graphprobe results` writes them.
+struct AblationResultFiles {
+  graphprobe::v1::Ablation ablation;
+  std::vector<std::pair<std::string, std::string>> files;
+};
+
 class CoordinatorService final : public graphprobe::v1::Coordinator::Service {
  public:
   explicit CoordinatorService(CoordinatorOptions options);
@@ -42,6 +51,13 @@ class CoordinatorService final : public graphprobe::v1::Coordinator::Service {
   // Stops every running ablation where it is (they stay running in the state: the next start
   // resumes them).
   void Stop();
+
+  // NotFound for an unknown id. What GetResults sends and the report server renders.
+  absl::StatusOr<AblationResultFiles> ResultFilesOf(const std::string& id);
+
+  // Where the reports are served (http://host:port, report_server.h): every ablation described
+  // from now on carries its report_url. Unset, none does.
+  void SetReportUrlBase(const std::string& base);
 
   grpc::Status CreateAblation(grpc::ServerContext* context,
                               const graphprobe::v1::CreateAblationRequest* request,
@@ -82,7 +98,9 @@ class CoordinatorService final : public graphprobe::v1::Coordinator::Service {
     int version = 0;
     std::thread thread;
   };
-  absl::StatusOr<graphprobe::v1::Ablation> Describe(const std::string& id);
+  absl::StatusOr<graphprobe::v1::Ablation> Describe(const std::string& id);  // with report_url
+  absl::StatusOr<graphprobe::v1::Ablation> DescribeState(const std::string& id);
+  void AddReportUrl(graphprobe::v1::Ablation* ablation) const;  // callers hold mutex_
   void Launch(const StoredAblation& stored);  // callers hold mutex_
   void RunAblation(const std::string& id);
   std::vector<LiveWorker> LiveWorkersOf(const std::string& kind);
@@ -95,6 +113,7 @@ class CoordinatorService final : public graphprobe::v1::Coordinator::Service {
   std::map<std::string, std::unique_ptr<Active>> active_;
   bool stopping_ = false;
   std::unique_ptr<ScrapeHook> metrics_;
+  std::string report_url_base_;  // guarded by mutex_
 };
 
 }  // namespace gp

@@ -1,16 +1,21 @@
 // graphprobe-coordinator: serves the Coordinator RPC (and gRPC health and reflection):
 // ablations submitted by `graphprobe submit`, scheduled on the workers that register with it,
-// state in SQLite under --state. Flags also come from GRAPHPROBE_COORDINATOR_* environment
-// variables. SIGTERM drains: running ablations stop where they are and resume at the next start.
+// state in SQLite under --state; with --http-listen, the finished ablations' HTML reports.
+// Flags also come from GRAPHPROBE_COORDINATOR_* environment variables. SIGTERM drains: running
+// ablations stop where they are and resume at the next start.
 #include <c10/util/Logging.h>
+#include <unistd.h>
 
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "common/core/allocator_tuning.h"
 #include "common/core/status.h"
+#include "common/report/report.h"
+#include "common/rpc/http_endpoint.h"
 #include "services/common/service_main.h"
 #include "services/coordinator/coordinator_service.h"
+#include "services/coordinator/report_server.h"
 
 namespace gp {
 namespace {
@@ -20,8 +25,27 @@ const std::vector<FlagSpec> kFlags = WithServiceFlags(
         {"state", true, "directory of the state database (required)"},
         {"lease-seconds", true, "how long a worker stays live without a heartbeat (default 10)"},
         {"max-attempts", true, "tries per cell and dataset for passing failures (default 5)"},
+        {"http-listen", true,
+         "serve the ablations' HTML reports over HTTP here (host:port; default: not served)"},
+        {"http-advertise", true,
+         "the reports' URL base as clients reach it (default http://HTTP-LISTEN, the host name "
+         "for a wildcard address)"},
+        {"web-assets", true,
+         "folder with the reports' plotting library (default: the build's web-assets, or "
+         "GRAPHPROBE_WEB_ASSETS)"},
     },
     "127.0.0.1:50050");
+
+// http://ADDRESS, with a wildcard host (0.0.0.0, [::], empty) replaced by this host's name.
+std::string ReachableUrl(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") {
+    char name[256] = {};
+    host = gethostname(name, sizeof name - 1) == 0 ? name : "localhost";
+  }
+  return absl::StrCat("http://", host, address.substr(colon));
+}
 
 absl::Status Serve(const Flags& flags) {
   GP_RETURN_IF_ERROR(ConfigureServiceSecurity(flags));
@@ -39,6 +63,17 @@ absl::Status Serve(const Flags& flags) {
 
   CoordinatorService service(options);
   GP_RETURN_IF_ERROR(service.Start());
+  std::unique_ptr<HttpEndpoint> reports;
+  if (flags.Has("http-listen")) {
+    GP_ASSIGN_OR_RETURN(
+        reports,
+        HttpEndpoint::Start(
+            flags.Get("http-listen", ""), "--http-listen",
+            CoordinatorReportHandler(&service, flags.Get("web-assets", DefaultWebAssetsDir()))));
+    const std::string base = flags.Get("http-advertise", ReachableUrl(reports->address()));
+    service.SetReportUrlBase(base);
+    std::cout << "reports at " << base << std::endl;
+  }
   GP_ASSIGN_OR_RETURN(RunningServer running,
                       StartServer(flags.Get("listen", "127.0.0.1:50050"), {&service}, 64 << 20));
   std::cout << "listening on " << running.address << std::endl;

@@ -224,6 +224,9 @@ absl::StatusOr<CellResult> RemoteCellExecutor::RunCell(const AblationCell& cell,
       }
       merged[key] = metrics[key];
     }
+    for (const char* key : {"history", "test_samples"}) {  // for the report, where sent
+      if (metrics.contains(key)) merged[key] = metrics[key];
+    }
     merged["probe_seconds"] = job.seconds();
     return CellResult::FromJson(merged);
   }();

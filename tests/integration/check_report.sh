@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The HTML report of a real run, opened in headless Chromium: `graphprobe run` wrote it,
 # `graphprobe report` writes it again; it renders with no console message (no error, no
-# warning), every section is there with its charts, a screenshot is taken, and the test F1 of
+# warning), every section is there with its charts (effects, heads, a cell's training curve,
+# its test graphs drawn, one prompt's attention), a screenshot is taken, and the test F1 of
 # every row of the rendered table equals the mean over seeds recomputed from results.csv.
 #   check_report.sh GRAPHPROBE_BINARY RESULTS_DIR SCRATCH_DIR
 set -euo pipefail
@@ -23,7 +24,7 @@ fi
 if "$graphprobe" report "$dir/none" --out "$dir/bad.html" >"$dir/bad.log" 2>&1; then
   echo "a missing results directory was accepted"; exit 1
 fi
-grep -q "spec.json" "$dir/bad.log" || { cat "$dir/bad.log"; exit 1; }
+grep -q "$dir/none" "$dir/bad.log" || { cat "$dir/bad.log"; exit 1; }
 [ ! -e "$dir/bad.html" ] || { echo "a report was written for a missing directory"; exit 1; }
 
 chrome=(chromium --headless --no-sandbox --disable-gpu --disable-extensions --no-first-run
@@ -39,11 +40,18 @@ fi
 python3 - "$dir/dom.html" "$results/results.csv" "$results" <<'PY'
 import csv, glob, os, re, statistics, sys
 dom = open(sys.argv[1]).read()
-for section in ("summary", "results", "effects", "heads"):
+for section in ("summary", "results", "effects", "heads", "cell", "attention"):
     assert f'<section id="{section}">' in dom, f"section {section} missing"
+# Vega-Lite charts: three effect plots, a heatmap per model, the chosen cell's training curve.
 charts = dom.count('class="marks"')
 heads = len(glob.glob(os.path.join(sys.argv[3], "heads-*.csv")))
-assert charts == 3 + heads, f"{charts} charts rendered, expected {3 + heads}"
+assert charts == 3 + heads + 1, f"{charts} charts rendered, expected {3 + heads + 1}"
+# The chosen cell's test graphs, each as a matrix and a drawing; one prompt's attention map.
+matrices, drawings = dom.count('class="adjacency-matrix"'), dom.count('class="graph-drawing"')
+assert matrices == drawings == 2, f"{matrices} matrices and {drawings} drawings, expected 2 each"
+assert dom.count('class="attention-map"') == 1, "no attention map"
+tokens = re.search(r'id="attention-text">([^<]*)<', dom).group(1)
+assert "edges: " in tokens and "L" in tokens, f"attention caption: {tokens}"
 
 # The rendered table, row by row: the configuration columns and the test F1 shown.
 config = ["model", "graph_size", "notation", "permutations", "feature_mode", "probe", "control"]

@@ -217,6 +217,14 @@ TEST_F(ClusterTest, SubmitWatchResultsEqualTheOneProcessRun) {
             << cell_id << " " << split << "." << metric;
       }
     }
+    // The report's curve and test graphs: the same epochs and graphs either way.
+    EXPECT_EQ(cluster.at(cell_id)["history"]["epoch"], cell["history"]["epoch"]) << cell_id;
+    ASSERT_EQ(cluster.at(cell_id)["test_samples"].size(), cell["test_samples"].size()) << cell_id;
+    for (size_t g = 0; g < cell["test_samples"].size(); ++g) {
+      EXPECT_EQ(cluster.at(cell_id)["test_samples"][g]["adjacency"],
+                cell["test_samples"][g]["adjacency"])
+          << cell_id;
+    }
   }
 }
 
@@ -362,6 +370,27 @@ TEST_F(ClusterTest, TrainerJobsKeepTheirArtifactsAndCheckTheirRequests) {
   EXPECT_EQ(std::count(artifacts.history_csv().begin(), artifacts.history_csv().end(), '\n'), 21);
   EXPECT_GT(artifacts.model_safetensors().size(), 8u);
   EXPECT_GT(artifacts.predictions_safetensors().size(), 8u);
+  // What the report draws, sent with the metrics: the curve of every epoch, two test graphs.
+  ASSERT_TRUE(metrics.contains("history") && metrics.contains("test_samples"));
+  EXPECT_EQ(metrics["history"]["epoch"].size(), 20u);
+  EXPECT_EQ(metrics["history"]["val_f1"].size(), 20u);
+  ASSERT_EQ(metrics["test_samples"].size(), 2u);
+  const size_t nodes = metrics["test_samples"][0]["nodes"].size();
+  EXPECT_GE(nodes, 2u);
+  EXPECT_EQ(metrics["test_samples"][0]["probability"].size(), nodes);
+  // The same curve as TensorBoard scalars in the job's folder.
+  const fs::path events = root_ / "trainer-0" / "jobs" / mlp->id() / "tensorboard";
+  ASSERT_TRUE(fs::is_directory(events));
+  ASSERT_FALSE(fs::is_empty(events));
+  EXPECT_GT(fs::file_size(fs::directory_iterator(events)->path()), 20u * 3 * 40);
+  // The coordinator's results carry them too, for the report.
+  ASSERT_EQ(RunCli({"results", "--coordinator", address_, ablation.id(), "--out",
+                    (root_ / "out").string()})
+                .exit_code,
+            0);
+  for (const auto& [id, cell] : Cells(root_ / "out")) {
+    EXPECT_TRUE(cell.contains("history") && cell.contains("test_samples")) << id;
+  }
   {
     // A finished job watched: its whole history in one message, then the end.
     grpc::ClientContext context;

@@ -19,10 +19,14 @@ class ReportTest : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("gp_report_" + std::to_string(getpid()));
     fs::create_directories(dir_ / "results");
     fs::create_directories(dir_ / "assets");
-    Write("results/spec.json", R"({"name": "tiny </script> test", "seeds": [1, 2]})");
+    Write("results/results.json", R"({"spec": {"name": "tiny </script> test", "seeds": [1, 2]},
+        "cells": [{"cell_id": "a", "model": "m", "test": {"f1": 0.7}, "val": {"f1": 0.6},
+                   "history": {"epoch": [1, 2], "val_f1": [0.5, 0.6]},
+                   "test_samples": [{"graph_id": 3, "adjacency": [[0, 1], [0, 0]]}]},
+                  {"cell_id": "b"}, {"cell_id": "c"}, {"cell_id": "d"}]})");
     Write("results/summary.csv",
           "model,probe,control,test_f1\nm,gcn,,0.75\nm,gcn,control-task,0.5\n");
-    Write("results/results.csv", "model,seed\nm,1\nm,2\nm,1\nm,2\n");
+    Write("results/attention-m.json", R"({"layers": 1, "heads": 1, "tokens": ["A"]})");
     Write("results/heads-m.csv", "rank,layer,head,mean_val_auc\n1,0,1,0.9\n");
     for (const char* name : {"vega", "vega-lite", "vega-embed"}) {
       Write(std::string("assets/") + name + ".min.js", std::string("var lib_") + name[0] + "=1;");
@@ -46,6 +50,14 @@ TEST_F(ReportTest, ReadsTheResultsAndInlinesTheLibraryAndItsLicense) {
   EXPECT_EQ((*data)["summary"][0]["test_f1"], 0.75);  // numbers stay numbers
   EXPECT_EQ((*data)["summary"][1]["control"], "control-task");
   EXPECT_EQ((*data)["heads"]["m"][0]["head"], 1);
+  // Each cell's curve and test graphs travel with its settings; the bulk of a cell does not.
+  const nlohmann::json& first = (*data)["cell_details"][0];
+  EXPECT_EQ(first["history"]["val_f1"][1], 0.6);
+  EXPECT_EQ(first["test_samples"][0]["graph_id"], 3);
+  EXPECT_EQ(first["test_f1"], 0.7);
+  EXPECT_FALSE(first.contains("val"));
+  EXPECT_EQ((*data)["cell_details"].size(), 4u);
+  EXPECT_EQ((*data)["attention"]["m"]["tokens"][0], "A");
   const absl::StatusOr<std::string> html = RenderReport(*data, "tiny", Path("assets"));
   ASSERT_TRUE(html.ok()) << html.status();
   for (const char* inlined : {"var lib_v=1;", "BSD-3-Clause text", "\"test_f1\":0.75"}) {
@@ -64,9 +76,18 @@ TEST_F(ReportTest, BadInputIsAnErrorNamingTheFile) {
   EXPECT_NE(status.message().find("summary.csv:3: 2 fields, the header has 3"), std::string::npos)
       << status;
   status = ReadReportData(Path("none")).status();
-  EXPECT_NE(status.message().find("spec.json"), std::string::npos) << status;
-  fs::remove(dir_ / "assets" / "vega-lite.min.js");
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(status.message().find("none"), std::string::npos) << status;
   Write("results/summary.csv", "model\nm\n");
+  Write("results/attention-m.json", "{broken");
+  status = ReadReportData(Path("results")).status();
+  EXPECT_NE(status.message().find("attention-m.json: not JSON"), std::string::npos) << status;
+  fs::remove(dir_ / "results" / "attention-m.json");
+  fs::remove(dir_ / "results" / "results.json");
+  status = ReadReportData(Path("results")).status();
+  EXPECT_NE(status.message().find("results.json: missing"), std::string::npos) << status;
+  Write("results/results.json", R"({"spec": {}, "cells": [{}]})");
+  fs::remove(dir_ / "assets" / "vega-lite.min.js");
   status = WriteReport(Path("results"), Path("out.html"), Path("assets"));
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
   EXPECT_NE(status.message().find("vega-lite.min.js: not found; fetch the plotting library with "

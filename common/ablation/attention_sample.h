@@ -1,0 +1,41 @@
+// One prompt's attention, kept for the report's "attention of one prompt" picture: the tokens
+// of a test graph's prompt along both axes, which node each token mentions, the graph's edges,
+// and the full T x T attention of the model's heads (the best heads by validation AUC when the
+// model has more than a report can carry).
+//
+//   GP_ASSIGN_OR_RETURN(nlohmann::json sample, AttentionSampleJson(spec, ranking, &cache));
+//   WriteJsonFile(out_dir + "/attention-" + model + ".json", sample);
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/ablation/ablation_spec.h"
+#include "common/ablation/attention_source.h"
+#include "common/ablation/dataset_spec.h"
+#include "common/ablation/result_tables.h"
+#include "common/probe/trainer.h"
+#include "nlohmann/json.hpp"
+
+namespace gp {
+
+// Heads a sample carries at most: 64 heads of a 60-token prompt are ~1.5 MB of JSON.
+inline constexpr int kMaxSampleHeads = 64;
+
+// The attention of the first test graph of `spec`'s dataset (its first ordering) in `spec`'s
+// model, as {"model", "graph_id", "text", "tokens": [...], "token_node": [node or -1],
+// "names": [...], "edges": [[parent, child]], "layers", "heads", "maps": [{"layer", "head",
+// "attention": T x T rows (query) over keys, 3 decimals}]}. Heads: all when there are at most
+// kMaxSampleHeads, else the first kMaxSampleHeads of `ranking` (layer 0's heads when it is
+// empty).
+absl::StatusOr<nlohmann::json> AttentionSampleJson(const DatasetSpec& spec,
+                                                   const std::vector<HeadScore>& ranking,
+                                                   ModelCache* cache);
+
+// OUT/attention-MODEL.json for every model of `spec`: the sample of its first real-task
+// dataset, the heads chosen by `results`' logreg-head ranking.
+absl::Status WriteAttentionSamples(const AblationSpec& spec, const std::vector<CellResult>& results,
+                                   const std::string& out_dir);
+
+}  // namespace gp
