@@ -106,8 +106,8 @@ absl::StatusOr<Json> ReportDataFromFiles(const ReportFiles& files) {
           "control", "seed", "best_epoch", "history", "test_samples"}) {
       if (cell.contains(key)) detail[key] = std::move(cell[key]);
     }
-    if (cell.contains("test") && cell["test"].is_object()) {
-      detail["test_f1"] = cell["test"].value("f1", 0.0);
+    if (cell.contains("test") && cell["test"].is_object() && cell["test"].contains("f1")) {
+      detail["test_f1"] = cell["test"]["f1"];
     }
     data["cell_details"].push_back(std::move(detail));
   }
@@ -145,6 +145,10 @@ absl::StatusOr<Json> ReadReportData(const std::string& results_dir) {
   return data;
 }
 
+std::string ReportDataScript(const Json& data) {
+  return JsonScriptSafe(data.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
 absl::StatusOr<std::string> RenderReport(const Json& data, const std::string& title,
                                          const std::string& assets_dir) {
   // A library file with its license as a leading comment, ready for a <script>.
@@ -168,7 +172,7 @@ absl::StatusOr<std::string> RenderReport(const Json& data, const std::string& ti
   GP_ASSIGN_OR_RETURN(const std::string vega_embed, asset("vega-embed"));
   // One pass: nothing inserted is searched for placeholders again.
   return absl::StrReplaceAll(kReportTemplate, {{"/*GP_TITLE*/", HtmlEscape(title)},
-                                               {"/*GP_DATA*/", JsonScriptSafe(data.dump())},
+                                               {"/*GP_DATA*/", ReportDataScript(data)},
                                                {"/*GP_VEGA*/", vega},
                                                {"/*GP_VEGA_LITE*/", vega_lite},
                                                {"/*GP_VEGA_EMBED*/", vega_embed}});
@@ -177,7 +181,10 @@ absl::StatusOr<std::string> RenderReport(const Json& data, const std::string& ti
 absl::Status WriteReport(const std::string& results_dir, const std::string& out_path,
                          const std::string& assets_dir) {
   GP_ASSIGN_OR_RETURN(Json data, ReadReportData(results_dir));
-  const std::string title = data["spec"].value("name", fs::path(results_dir).filename().string());
+  const Json& spec = data["spec"];
+  const std::string title = spec.is_object() && spec.contains("name") && spec["name"].is_string()
+                                ? spec["name"].get<std::string>()
+                                : fs::path(results_dir).filename().string();
   GP_ASSIGN_OR_RETURN(std::string html, RenderReport(data, title, assets_dir));
   return WriteTextFile(out_path, html);
 }

@@ -29,6 +29,10 @@ absl::StatusOr<nlohmann::json> ReportDataFromFiles(const ReportFiles& files);
 // ReportDataFromFiles over the files of `results_dir`.
 absl::StatusOr<nlohmann::json> ReadReportData(const std::string& results_dir);
 
+// `data` as the page's <script> embeds it: JSON whose invalid UTF-8 (a CSV field is any bytes)
+// is replaced, never thrown, and in which no "</" can end the script.
+std::string ReportDataScript(const nlohmann::json& data);
+
 // The report's HTML for `data` (from ReportDataFromFiles), with vega.min.js, vega-lite.min.js and
 // vega-embed.min.js (and their licenses) from `assets_dir` inlined; NotFound naming the file and
 // how to fetch it when one is missing.

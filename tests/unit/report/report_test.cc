@@ -69,6 +69,15 @@ TEST_F(ReportTest, ReadsTheResultsAndInlinesTheLibraryAndItsLicense) {
   EXPECT_EQ(html->find("/*GP_"), std::string::npos);  // every placeholder filled
 }
 
+TEST_F(ReportTest, BytesThatAreNotUtf8AreReplacedNotThrown) {
+  Write("results/summary.csv", "model,probe\nm\xff\xfe,gcn\n");
+  const absl::StatusOr<nlohmann::json> data = ReadReportData(Path("results"));
+  ASSERT_TRUE(data.ok()) << data.status();
+  const std::string script = ReportDataScript(*data);
+  EXPECT_NE(script.find("m\xEF\xBF\xBD"), std::string::npos);  // U+FFFD
+  EXPECT_EQ(script.find("</"), std::string::npos);
+}
+
 TEST_F(ReportTest, BadInputIsAnErrorNamingTheFile) {
   Write("results/summary.csv", "model,probe,test_f1\nm,gcn,0.75\nm,0.5\n");
   absl::Status status = ReadReportData(Path("results")).status();
