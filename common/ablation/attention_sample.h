@@ -3,8 +3,7 @@
 // and the full T x T attention of the model's heads (the best heads by validation AUC when the
 // model has more than a report can carry).
 //
-//   GP_ASSIGN_OR_RETURN(nlohmann::json sample, AttentionSampleJson(spec, ranking, &cache));
-//   WriteJsonFile(out_dir + "/attention-" + model + ".json", sample);
+//   GP_RETURN_IF_ERROR(WriteAttentionSamples(spec, results, out_dir));  // attention-MODEL.json
 #pragma once
 
 #include <string>
