@@ -1,8 +1,8 @@
 // The extractor service as real processes on loopback: datasets built through two extractors
-// equal the in-process build (bit for bit with a float32 wire, within bfloat16 rounding with a
-// bfloat16 wire), work spreads over both, a killed extractor's prompts finish on the other,
-// bad requests get the right status code and message while the server keeps serving, and
-// SIGTERM drains.
+// equal the in-process build (up to float32 rounding of batch padding with a float32 wire,
+// within bfloat16 rounding with a bfloat16 wire), work spreads over both, a killed extractor's
+// prompts finish on the other, bad requests get the right status code and message while the server
+// keeps serving, and SIGTERM drains.
 #include <ATen/ATen.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -75,7 +75,7 @@ class ExtractorTest : public ::testing::Test {
   DatasetSpec spec_;
 };
 
-TEST_F(ExtractorTest, TwoExtractorsBuildTheInProcessDatasetBitForBit) {
+TEST_F(ExtractorTest, TwoExtractorsBuildTheInProcessDataset) {
   testing::ExtractorProcess a(GP_EXTRACTOR_BINARY, root_.string());
   testing::ExtractorProcess b(GP_EXTRACTOR_BINARY, root_.string());
   ASSERT_FALSE(a.address().empty());
@@ -89,9 +89,16 @@ TEST_F(ExtractorTest, TwoExtractorsBuildTheInProcessDatasetBitForBit) {
   EXPECT_EQ((*source)->shape().layers, 3);
   const auto remote = BuildRemote(source->get(), "remote.safetensors");
   for (const char* name :
-       {"features", "adjacency", "node_mask", "node_name_id", "position_features", "split"}) {
+       {"adjacency", "node_mask", "node_name_id", "position_features", "split"}) {
     EXPECT_TRUE(at::equal(remote.at(name), local.at(name))) << name;
   }
+  // The wire is lossless, but an extractor's batcher may merge two requests into one forward
+  // pass: padded to another length, the same prompt's sums can round differently in the last
+  // bit (softmax tails, the attention-weighted sum over keys). Equal up to that rounding; most
+  // runs are bit for bit. (Top-k could in principle flip between two keys that rounding made
+  // equal; its features are sums of kept weights, so a flip would show as a larger error.)
+  EXPECT_TRUE(at::allclose(remote.at("features"), local.at("features"), 1e-5, 1e-7))
+      << (remote.at("features") - local.at("features")).abs().max().item<double>();
   const std::vector<int64_t> served = (*source)->PromptsServed();
   EXPECT_GT(served[0], 0);  // both extractors did part of the work
   EXPECT_GT(served[1], 0);
@@ -202,7 +209,8 @@ TEST_F(ExtractorTest, AKilledExtractorsWorkFinishesOnTheOtherWithNothingLostOrDo
   KillAfterFirstBatch killing(source->get(), &a);
   const auto remote = BuildRemote(&killing, "remote.safetensors");
   ASSERT_FALSE(remote.empty());
-  EXPECT_TRUE(at::equal(remote.at("features"), local.at("features")));
+  // Up to the rounding of batch padding, as above.
+  EXPECT_TRUE(at::allclose(remote.at("features"), local.at("features"), 1e-5, 1e-7));
   EXPECT_TRUE(at::equal(remote.at("adjacency"), local.at("adjacency")));
   const std::vector<int64_t> served = (*source)->PromptsServed();
   EXPECT_EQ(served[0] + served[1], 40 * 2);  // every prompt answered exactly once
