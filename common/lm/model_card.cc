@@ -110,7 +110,7 @@ Exact parent sets (every answer token is the greedy choice): **%.1f%%**; answer 
 |---|---|
 %s
 By notation, `Nodes:` header and graph size (%d held-out graphs per cell, the same graphs in
-every cell of a size; `graphprobe eval-lm --model models/%s` prints this table):
+every cell of a size; `graphprobe eval-lm --model models/%s%s` prints this table):
 
 %s
 ## Architecture
@@ -141,6 +141,7 @@ Reproduce (from the repository root, after `bash scripts/setup.sh`):
           : std::string(" only"),
       o.eval_graphs, o.eval_nodes, f.accuracy.questions, 100 * f.accuracy.parent_sets,
       100 * f.accuracy.answer_tokens, by_notation, AccuracyTableOptions{}.graphs, f.name,
+      o.corpus.answer_order == AnswerOrder::kText ? " --answer-order text" : "",
       AccuracyTableMarkdown(f.table) + ByParentCountMarkdown(f.table), o.shape.hidden_size,
       o.shape.num_layers, o.shape.num_heads, o.shape.hidden_size / o.shape.num_heads,
       o.shape.intermediate_size, f.vocab_size, f.parameters, stages, commands);

@@ -228,7 +228,13 @@ TEST(GraphLmTrainerTest, ShortTrainingLowersLossAndTheCheckpointLoadsBack) {
             std::string::npos);
   EXPECT_NE(card.find("Total: 2.0 minutes"), std::string::npos);
   EXPECT_NE(card.find(markdown), std::string::npos);
-  EXPECT_NE(card.find("graphprobe eval-lm --model models/toy-test"), std::string::npos);
+  EXPECT_NE(card.find("graphprobe eval-lm --model models/toy-test` prints"), std::string::npos);
+  // A model that answers in the text's order is evaluated in that order.
+  facts.options.corpus.answer_order = AnswerOrder::kText;
+  const std::string text_order = ModelCardMarkdown(facts);
+  EXPECT_NE(text_order.find("in the order the graph text lists them"), std::string::npos);
+  EXPECT_NE(text_order.find("eval-lm --model models/toy-test --answer-order text`"),
+            std::string::npos);
   ASSERT_TRUE(SaveHubCheckpoint(dir.string(), result->model,
                                 {result->config, GraphTextTokenizerJson(), card})
                   .ok());
