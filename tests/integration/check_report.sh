@@ -2,13 +2,14 @@
 # The HTML report of a real run, opened in headless Chromium: `graphprobe run` wrote it,
 # `graphprobe report` writes it again; it renders with no console message (no error, no
 # warning), every section is there with its charts (effects, heads, a cell's training curve,
-# its test graphs drawn, one prompt's attention), a screenshot is taken, and the test F1 of
-# every row of the rendered table equals the mean over seeds recomputed from results.csv.
+# its test graphs drawn, one prompt's attention) and a screenshot is taken. The rendered DOM
+# stays in SCRATCH_DIR/dom.html for check_report_numbers.py (the table's numbers).
 #   check_report.sh GRAPHPROBE_BINARY RESULTS_DIR SCRATCH_DIR
 set -euo pipefail
 graphprobe=$1
 results=$2
 dir=$3
+dom=$dir/dom.html  # also read by check_report_numbers.py (the ctest graphprobe_report_numbers)
 rm -rf "$dir"
 mkdir -p "$dir"
 command -v chromium >/dev/null 2>&1 || { echo "chromium is not installed (scripts/setup.sh installs it)"; exit 1; }
@@ -30,21 +31,21 @@ grep -q "$dir/none" "$dir/bad.log" || { cat "$dir/bad.log"; exit 1; }
 chrome=(chromium --headless --no-sandbox --disable-gpu --disable-extensions --no-first-run
         --user-data-dir="$dir/profile" --virtual-time-budget=20000 --window-size=1400,2400)
 "${chrome[@]}" --enable-logging=stderr --v=0 --dump-dom "file://$dir/report.html" \
-  >"$dir/dom.html" 2>"$dir/chromium.log" || { tail -20 "$dir/chromium.log"; exit 1; }
+  >"$dom" 2>"$dir/chromium.log" || { tail -20 "$dir/chromium.log"; exit 1; }
 if grep -q "CONSOLE" "$dir/chromium.log"; then
   echo "console messages while rendering the report:"; grep "CONSOLE" "$dir/chromium.log"; exit 1
 fi
 "${chrome[@]}" --screenshot="$dir/report.png" "file://$dir/report.html" >/dev/null 2>&1
 [ -s "$dir/report.png" ] || { echo "no screenshot"; exit 1; }
 
-python3 - "$dir/dom.html" "$results/results.csv" "$results" <<'PY'
-import csv, glob, os, re, statistics, sys
+python3 - "$dom" "$results" <<'PY'
+import glob, os, re, sys
 dom = open(sys.argv[1]).read()
 for section in ("summary", "results", "effects", "heads", "cell", "attention"):
     assert f'<section id="{section}">' in dom, f"section {section} missing"
 # Vega-Lite charts: three effect plots, a heatmap per model, the chosen cell's training curve.
 charts = dom.count('class="marks"')
-heads = len(glob.glob(os.path.join(sys.argv[3], "heads-*.csv")))
+heads = len(glob.glob(os.path.join(sys.argv[2], "heads-*.csv")))
 assert charts == 3 + heads + 1, f"{charts} charts rendered, expected {3 + heads + 1}"
 # The chosen cell's test graphs, each as a matrix and a drawing; one prompt's attention map.
 matrices, drawings = dom.count('class="adjacency-matrix"'), dom.count('class="graph-drawing"')
@@ -53,27 +54,6 @@ assert dom.count('class="attention-map"') == 1, "no attention map"
 tokens = re.search(r'id="attention-text">([^<]*)<', dom).group(1)
 assert "edges: " in tokens and "L" in tokens, f"attention caption: {tokens}"
 
-# The rendered table, row by row: the configuration columns and the test F1 shown.
-config = ["model", "graph_size", "notation", "permutations", "feature_mode", "probe", "control"]
-body = dom.split('<table id="results-table">', 1)[1].split("</table>", 1)[0]
-rendered = {}
-for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("<tbody>", 1)[1], re.S):
-    triples = re.findall(r'data-col="([a-z_0-9]+)" data-value="([^"]*)">([^<]*)<', row)
-    values = {column: value for column, value, _ in triples}
-    shown = {column: text for column, _, text in triples}
-    key = tuple(values[c] for c in config)
-    rendered[key] = float(shown["test_f1"].split(" ")[0])
-
-# The same means recomputed from results.csv (one row per seed).
-groups = {}
-for r in csv.DictReader(open(sys.argv[2])):
-    key = tuple(r[c] for c in config)
-    groups.setdefault(key, []).append(float(r["test_f1"]))
-assert len(rendered) == len(groups), f"{len(rendered)} rows rendered, results.csv has {len(groups)} configurations"
-for key, f1s in groups.items():
-    assert key in rendered, f"configuration {key} not in the rendered table"
-    mean = statistics.mean(f1s)
-    assert abs(rendered[key] - mean) <= 0.0006, f"{key}: rendered {rendered[key]}, results.csv mean {mean:.4f}"
-print(f"report: {len(rendered)} rows match results.csv, {charts} charts rendered")
+print(f"report: every section, {charts} charts rendered")
 PY
 echo "report OK ($dir/report.png)"
