@@ -4,7 +4,9 @@
 For each comparison (trained model minus its random-init twin, 7 minus 10 nodes, one feature
 mode minus another, arrow minus parents), the cells are matched on every other setting; per
 seed the mean difference over the matched pairs is taken, then a 95% t-interval over the
-seeds. Only real probe cells count (no controls, no positional baseline).
+seeds. Only real probe cells count (no controls, no positional baseline). Last, each trained
+model's gradient probes on raw attention minus the positional baseline of the same graphs
+(per graph size and notation, paired by seed).
 
     python3 scripts/results_effects.py graphprobe-run/results.csv
 """
@@ -79,6 +81,21 @@ def main(path):
                 for b in modes[i + 1:]:
                     print(line(f"{a} minus {b}", paired(cells, "feature_mode", a, b, where)))
             print(line("arrow minus parents", paired(cells, "notation", "arrow", "parents", where)))
+    positional = {(c["model"], c["graph_size"], c["notation"], c["seed"]): float(c["test_f1"])
+                  for c in csv.DictReader(open(path)) if c["control"] == "positional"}
+    for model in trained:
+        print(f"\n{model}, raw attention minus the positional baseline (same graphs):")
+        for size in sizes:
+            for notation in sorted({c["notation"] for c in cells}):
+                for probe in ("gcn", "pair-mlp"):
+                    per_seed = [float(c["test_f1"]) - positional[key]
+                                for c in cells
+                                for key in [(model, c["graph_size"], notation, c["seed"])]
+                                if c["model"] == model and c["graph_size"] == str(size)
+                                and c["notation"] == notation and c["probe"] == probe
+                                and c["feature_mode"] == "raw" and key in positional]
+                    result = (interval(per_seed), len(per_seed)) if per_seed else None
+                    print(line(f"{size} nodes, {notation}, {probe}", result))
 
 
 if __name__ == "__main__":

@@ -5,13 +5,16 @@
   validation F1 (test F1 reported once, never used to choose), the same configuration on the
   control task and the positional baseline of its graph setting beside it;
 - every configuration: test F1 [95% t-interval over seeds] (selectivity) per probe;
-- heads: each model's layers x heads grid of mean validation AUC of the per-head probe.
+- heads: each model's layers x heads grid of mean validation AUC of the per-head probe, over
+  all its settings and then per notation (results.json's per-cell head rankings).
 
     python3 scripts/results_tables.py graphprobe-run
 """
 import collections
 import csv
+import json
 import os
+import statistics
 import sys
 
 PROBES = ("pair-mlp", "gcn", "logreg-head", "logreg-layer")
@@ -83,19 +86,37 @@ def main(run):
         heads = read(os.path.join(run, name))
         grid = {(int(h["layer"]), int(h["head"])): float(h["mean_val_auc"]) for h in heads
                 if int(h["head"]) >= 0}
-        if not grid:
+        print_grid(f"{name[6:-4]}, all settings", grid)
+
+    # The same per notation: which head finds parents can depend on how the graph is written.
+    with open(os.path.join(run, "results.json")) as f:
+        cells = json.load(f)["cells"]
+    aucs = collections.defaultdict(list)
+    for c in cells:
+        if c["probe"] != "logreg-head" or c["control"] != "":
             continue
-        layers = max(l for l, _ in grid) + 1
-        per_layer = max(h for _, h in grid) + 1
-        top = max(grid.values())
-        print(f"\n{name[6:-4]}:\n")
-        print("| layer | " + " | ".join(f"head {h}" for h in range(per_layer)) + " |")
-        print("|---|" + "---|" * per_layer)
-        for l in range(layers):
-            values = [grid.get((l, h)) for h in range(per_layer)]
-            print(f"| {l} | " + " | ".join(
-                "" if v is None else (f"**{v:.3f}**" if v == top else f"{v:.3f}") for v in values)
-                + " |")
+        for h in c["head_ranking"]:
+            aucs[(c["model"], c["notation"], h["layer"], h["head"])].append(h["val_auc"])
+    for model, notation in sorted({(k[0], k[1]) for k in aucs}):
+        grid = {(k[2], k[3]): statistics.fmean(v) for k, v in aucs.items()
+                if k[0] == model and k[1] == notation}
+        print_grid(f"{model}, {notation} notation", grid)
+
+
+def print_grid(title, grid):
+    if not grid:
+        return
+    layers = max(l for l, _ in grid) + 1
+    per_layer = max(h for _, h in grid) + 1
+    top = max(grid.values())
+    print(f"\n{title}:\n")
+    print("| layer | " + " | ".join(f"head {h}" for h in range(per_layer)) + " |")
+    print("|---|" + "---|" * per_layer)
+    for l in range(layers):
+        values = [grid.get((l, h)) for h in range(per_layer)]
+        print(f"| {l} | " + " | ".join(
+            "" if v is None else (f"**{v:.3f}**" if v == top else f"{v:.3f}") for v in values)
+            + " |")
 
 
 if __name__ == "__main__":
