@@ -3,7 +3,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -70,6 +72,41 @@ std::string HtmlEscape(const std::string& text) {
                              {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}});
 }
 
+// Mean validation AUC of every (layer, head) of the per-head probe's real-task cells, by model
+// and notation: {model: {notation: [{layer, head, mean_val_auc}]}}. Which head finds parents
+// can depend on how the graph is written, and the all-settings mean hides it.
+Json HeadsByNotation(const Json& cells) {
+  std::map<std::tuple<std::string, std::string, int64_t, int64_t>, std::pair<double, int>> sums;
+  const auto text = [](const Json& cell, const char* key) {
+    return cell.contains(key) && cell[key].is_string() ? cell[key].get<std::string>() : "";
+  };
+  for (const Json& cell : cells) {
+    if (!cell.is_object() || text(cell, "probe") != "logreg-head" ||
+        !text(cell, "control").empty() || !cell.contains("head_ranking") ||
+        !cell["head_ranking"].is_array()) {
+      continue;
+    }
+    for (const Json& h : cell["head_ranking"]) {
+      if (!h.is_object() || !h.contains("layer") || !h["layer"].is_number_integer() ||
+          !h.contains("head") || !h["head"].is_number_integer() || !h.contains("val_auc") ||
+          !h["val_auc"].is_number()) {
+        continue;
+      }
+      auto& [sum, count] = sums[{text(cell, "model"), text(cell, "notation"),
+                                 h["layer"].get<int64_t>(), h["head"].get<int64_t>()}];
+      sum += h["val_auc"].get<double>();
+      ++count;
+    }
+  }
+  Json out = Json::object();
+  for (const auto& [key, sum] : sums) {
+    const auto& [model, notation, layer, head] = key;
+    out[model][notation].push_back(
+        {{"layer", layer}, {"head", head}, {"mean_val_auc", sum.first / sum.second}});
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<Json> ReportDataFromFiles(const ReportFiles& files) {
@@ -93,6 +130,7 @@ absl::StatusOr<Json> ReportDataFromFiles(const ReportFiles& files) {
   }
   data["spec"] = std::move(results["spec"]);
   data["cells"] = results["cells"].size();
+  data["heads_by_notation"] = HeadsByNotation(results["cells"]);
   // Each cell's settings with its curve and test graphs, the first kMaxReportCellDetails.
   data["cell_details"] = Json::array();
   for (Json& cell : results["cells"]) {

@@ -39,14 +39,19 @@ fi
 [ -s "$dir/report.png" ] || { echo "no screenshot"; exit 1; }
 
 python3 - "$dom" "$results" <<'PY'
-import glob, os, re, sys
+import glob, json, os, re, sys
 dom = open(sys.argv[1]).read()
 for section in ("summary", "results", "effects", "heads", "cell", "attention"):
     assert f'<section id="{section}">' in dom, f"section {section} missing"
-# Vega-Lite charts: three effect plots, a heatmap per model, the chosen cell's training curve.
+# Vega-Lite charts: three effect plots, a head heatmap per model and one per model and notation
+# of its per-head probe cells, the chosen cell's training curve.
 charts = dom.count('class="marks"')
 heads = len(glob.glob(os.path.join(sys.argv[2], "heads-*.csv")))
-assert charts == 3 + heads + 1, f"{charts} charts rendered, expected {3 + heads + 1}"
+cells = json.load(open(os.path.join(sys.argv[2], "results.json")))["cells"]
+by_notation = len({(c["model"], c["notation"]) for c in cells
+                   if c["probe"] == "logreg-head" and c["control"] == ""})
+expected = 3 + heads + by_notation + 1
+assert charts == expected, f"{charts} charts rendered, expected {expected}"
 # The chosen cell's test graphs, each as a matrix and a drawing; one prompt's attention map.
 matrices, drawings = dom.count('class="adjacency-matrix"'), dom.count('class="graph-drawing"')
 assert matrices == drawings == 2, f"{matrices} matrices and {drawings} drawings, expected 2 each"

@@ -23,7 +23,13 @@ class ReportTest : public ::testing::Test {
         "cells": [{"cell_id": "a", "model": "m", "test": {"f1": 0.7}, "val": {"f1": 0.6},
                    "history": {"epoch": [1, 2], "val_f1": [0.5, 0.6]},
                    "test_samples": [{"graph_id": 3, "adjacency": [[0, 1], [0, 0]]}]},
-                  {"cell_id": "b"}, {"cell_id": "c"}, {"cell_id": "d"}]})");
+                  {"cell_id": "b", "model": "m", "notation": "arrow", "probe": "logreg-head",
+                   "control": "", "head_ranking": [{"layer": 1, "head": 2, "val_auc": 0.9}]},
+                  {"cell_id": "c", "model": "m", "notation": "arrow", "probe": "logreg-head",
+                   "control": "", "head_ranking": [{"layer": 1, "head": 2, "val_auc": 0.7}]},
+                  {"cell_id": "d", "model": "m", "notation": "arrow", "probe": "logreg-head",
+                   "control": "control-task",
+                   "head_ranking": [{"layer": 1, "head": 2, "val_auc": 0.1}]}]})");
     Write("results/summary.csv",
           "model,probe,control,test_f1\nm,gcn,,0.75\nm,gcn,control-task,0.5\n");
     Write("results/attention-m.json", R"({"layers": 1, "heads": 1, "tokens": ["A"]})");
@@ -58,6 +64,12 @@ TEST_F(ReportTest, ReadsTheResultsAndInlinesTheLibraryAndItsLicense) {
   EXPECT_FALSE(first.contains("val"));
   EXPECT_EQ((*data)["cell_details"].size(), 4u);
   EXPECT_EQ((*data)["attention"]["m"]["tokens"][0], "A");
+  // The per-head probe's real-task cells by notation (the control-task cell left out).
+  const nlohmann::json& arrow = (*data)["heads_by_notation"]["m"]["arrow"];
+  ASSERT_EQ(arrow.size(), 1u);
+  EXPECT_EQ(arrow[0]["layer"], 1);
+  EXPECT_EQ(arrow[0]["head"], 2);
+  EXPECT_DOUBLE_EQ(arrow[0]["mean_val_auc"].get<double>(), 0.8);
   const absl::StatusOr<std::string> html = RenderReport(*data, "tiny", Path("assets"));
   ASSERT_TRUE(html.ok()) << html.status();
   for (const char* inlined : {"var lib_v=1;", "BSD-3-Clause text", "\"test_f1\":0.75"}) {
