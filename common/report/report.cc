@@ -67,11 +67,6 @@ std::string JsonScriptSafe(const std::string& json) {
   return absl::StrReplaceAll(json, {{"</", "<\\/"}});
 }
 
-std::string HtmlEscape(const std::string& text) {
-  return absl::StrReplaceAll(text,
-                             {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}});
-}
-
 // Mean validation AUC of every (layer, head) of the per-head probe's real-task cells, by model
 // and notation: {model: {notation: [{layer, head, mean_val_auc}]}}. Which head finds parents
 // can depend on how the graph is written, and the all-settings mean hides it.
@@ -181,6 +176,11 @@ absl::StatusOr<Json> ReadReportData(const std::string& results_dir) {
   absl::StatusOr<Json> data = ReportDataFromFiles(files);
   if (!data.ok()) return Annotate(data.status(), results_dir);
   return data;
+}
+
+std::string HtmlEscape(const std::string& text) {
+  return absl::StrReplaceAll(text,
+                             {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}});
 }
 
 std::string ReportDataScript(const Json& data) {

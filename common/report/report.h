@@ -29,6 +29,9 @@ absl::StatusOr<nlohmann::json> ReportDataFromFiles(const ReportFiles& files);
 // ReportDataFromFiles over the files of `results_dir`.
 absl::StatusOr<nlohmann::json> ReadReportData(const std::string& results_dir);
 
+// Text safe inside HTML elements and quoted attributes (& < > " escaped).
+std::string HtmlEscape(const std::string& text);
+
 // `data` as the page's <script> embeds it: JSON whose invalid UTF-8 (a CSV field is any bytes)
 // is replaced, never thrown, and in which no "</" can end the script.
 std::string ReportDataScript(const nlohmann::json& data);

@@ -22,11 +22,6 @@ namespace {
 
 namespace pb = graphprobe::v1;
 
-bool Finished(pb::Ablation::State state) {
-  return state == pb::Ablation::SUCCEEDED || state == pb::Ablation::FAILED ||
-         state == pb::Ablation::CANCELLED;
-}
-
 pb::Ablation::State ToProto(AblationState state) {
   return static_cast<pb::Ablation::State>(static_cast<int>(state));
 }
@@ -40,6 +35,11 @@ absl::StatusOr<AblationSpec> SpecOf(const std::string& spec_json) {
 }
 
 }  // namespace
+
+bool AblationFinished(pb::Ablation::State state) {
+  return state == pb::Ablation::SUCCEEDED || state == pb::Ablation::FAILED ||
+         state == pb::Ablation::CANCELLED;
+}
 
 CoordinatorService::CoordinatorService(CoordinatorOptions options) : options_(std::move(options)) {}
 
@@ -70,7 +70,7 @@ std::vector<prometheus::MetricFamily> CoordinatorService::CollectMetrics() {
       done += a.cells_done();
       running += a.cells_running();
       failed += a.cells_failed();
-      if (!Finished(a.state())) {
+      if (!AblationFinished(a.state())) {
         pending += a.cells_total() - a.cells_done() - a.cells_running() - a.cells_failed();
       }
     }
@@ -278,7 +278,7 @@ absl::StatusOr<pb::Ablation> CoordinatorService::DescribeState(const std::string
   a.set_cells_done(static_cast<int>(done.size()));
   a.set_cells_failed(static_cast<int>(failed.size()));
   a.set_elapsed_seconds(stored->elapsed_seconds);
-  a.set_eta_seconds(Finished(a.state()) ? 0 : -1);
+  a.set_eta_seconds(AblationFinished(a.state()) ? 0 : -1);
   a.set_error(stored->error);
   a.set_created_unix(stored->created_unix);
   return a;
@@ -323,7 +323,7 @@ grpc::Status CoordinatorService::CreateAblation(grpc::ServerContext*,
     {
       std::lock_guard<std::mutex> lock(mutex_);
       auto it = active_.find(now.id);
-      if (it != active_.end() && !Finished(it->second->status.state())) {
+      if (it != active_.end() && !AblationFinished(it->second->status.state())) {
         relaunch = false;  // a concurrent resubmission reopened it already
       } else if (it != active_.end()) {
         finished = std::move(it->second);
@@ -416,8 +416,8 @@ grpc::Status CoordinatorService::WatchAblation(grpc::ServerContext* context,
         AddReportUrl(ablation);
         return grpc::Status::OK;
       },
-      [&] { return stopping_; }, [](const pb::Ablation& a) { return Finished(a.state()); }, writer,
-      {std::chrono::milliseconds(200), "the coordinator is shutting down"});
+      [&] { return stopping_; }, [](const pb::Ablation& a) { return AblationFinished(a.state()); },
+      writer, {std::chrono::milliseconds(200), "the coordinator is shutting down"});
 }
 
 grpc::Status CoordinatorService::CancelAblation(grpc::ServerContext*,
@@ -426,7 +426,7 @@ grpc::Status CoordinatorService::CancelAblation(grpc::ServerContext*,
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = active_.find(request->id());
-    if (it != active_.end() && !Finished(it->second->status.state())) {
+    if (it != active_.end() && !AblationFinished(it->second->status.state())) {
       Active& entry = *it->second;
       entry.cancelled_by_user = true;
       entry.cancel = true;

@@ -35,6 +35,9 @@ struct CoordinatorOptions {
   int max_attempts = 5;            // per cell and build, for retryable failures
 };
 
+// Succeeded, failed or cancelled: nothing more will run.
+bool AblationFinished(graphprobe::v1::Ablation::State state);
+
 // An ablation's state and its result files (results.csv, summary.csv, results.json,
 // heads-MODEL.csv) by name, as `graphprobe results` writes them.
 struct AblationResultFiles {
@@ -101,7 +104,7 @@ class CoordinatorService final : public graphprobe::v1::Coordinator::Service {
   absl::StatusOr<graphprobe::v1::Ablation> Describe(const std::string& id);  // with report_url
   absl::StatusOr<graphprobe::v1::Ablation> DescribeState(const std::string& id);
   void AddReportUrl(graphprobe::v1::Ablation* ablation) const;  // callers hold mutex_
-  void Launch(const StoredAblation& stored);  // callers hold mutex_
+  void Launch(const StoredAblation& stored);                    // callers hold mutex_
   void RunAblation(const std::string& id);
   std::vector<LiveWorker> LiveWorkersOf(const std::string& kind);
   std::vector<prometheus::MetricFamily> CollectMetrics();  // cells, ablations, workers

@@ -5,7 +5,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "common/report/report.h"
 
 namespace gp {
@@ -15,16 +14,6 @@ namespace pb = graphprobe::v1;
 
 constexpr char kHtml[] = "text/html; charset=utf-8";
 constexpr char kText[] = "text/plain; charset=utf-8";
-
-std::string Escape(const std::string& text) {
-  return absl::StrReplaceAll(text,
-                             {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}});
-}
-
-bool Finished(pb::Ablation::State state) {
-  return state == pb::Ablation::SUCCEEDED || state == pb::Ablation::FAILED ||
-         state == pb::Ablation::CANCELLED;
-}
 
 HttpResponse ErrorResponse(const absl::Status& status) {
   const int code = status.code() == absl::StatusCode::kNotFound ? 404 : 500;
@@ -40,12 +29,12 @@ HttpResponse Index(CoordinatorService* service) {
   for (const pb::Ablation& a : response.ablations()) {
     const std::string state = pb::Ablation::State_Name(a.state());
     const std::string link =
-        Finished(a.state())
-            ? absl::StrCat("<a href=\"/ablations/", Escape(a.id()), "/report\">report</a>")
+        AblationFinished(a.state())
+            ? absl::StrCat("<a href=\"/ablations/", HtmlEscape(a.id()), "/report\">report</a>")
             : "running";
-    absl::StrAppend(&rows, "<tr><td>", Escape(a.id()), "</td><td>", Escape(a.name()), "</td><td>",
-                    state, "</td><td>", a.cells_done(), "/", a.cells_total(), "</td><td>", link,
-                    "</td></tr>\n");
+    absl::StrAppend(&rows, "<tr><td>", HtmlEscape(a.id()), "</td><td>", HtmlEscape(a.name()),
+                    "</td><td>", state, "</td><td>", a.cells_done(), "/", a.cells_total(),
+                    "</td><td>", link, "</td></tr>\n");
   }
   return {200, kHtml,
           absl::StrCat("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>graphprobe "
@@ -59,7 +48,7 @@ HttpResponse Report(CoordinatorService* service, const std::string& id,
   absl::StatusOr<AblationResultFiles> found = service->ResultFilesOf(id);
   if (!found.ok()) return ErrorResponse(found.status());
   const pb::Ablation& a = found->ablation;
-  if (!Finished(a.state())) {
+  if (!AblationFinished(a.state())) {
     return {409, kText,
             absl::StrCat("ablation ", id, " is still running (", a.cells_done(), " of ",
                          a.cells_total(), " cells); its report is served once it has finished\n")};
