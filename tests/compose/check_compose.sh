@@ -21,6 +21,7 @@ bash scripts/docker-images.sh
 project=gpcompose$$
 work=$(mktemp -d)
 export GP_TEST_COORDINATOR_PORT=$((20000 + RANDOM % 40000))
+export GP_TEST_HTTP_PORT=$((GP_TEST_COORDINATOR_PORT + 1))
 compose() { docker-compose -p "$project" -f docker-compose.yml -f tests/compose/host-network.yml "$@"; }
 cleanup() {
   compose logs --no-color >"$work/compose.log" 2>&1 || true
@@ -64,6 +65,16 @@ paste -d' ' <(metrics "$work/cluster/results.json") <(metrics "$work/embedded/re
        END { if (n == 0) { print "no metrics"; bad = 1 }; exit bad }' || fail "cluster and embedded results differ"
 [ "$(jq '.cells | length' "$work/cluster/results.json")" -eq "$(jq '.cells | length' "$work/embedded/results.json")" ] ||
   fail "different numbers of cells"
+
+# The coordinator in its image serves the report watch linked: the same page `graphprobe report`
+# writes here from the downloaded results, the plotting library the image carries inlined.
+url=$(tail -n 1 "$work/watch.log")
+[ "$url" = "report: http://127.0.0.1:$GP_TEST_HTTP_PORT/ablations/$id/report" ] || fail "watch's last line: $url"
+code=$(curl -s -o "$work/served.html" -w '%{http_code}' "${url#report: }")
+[ "$code" = 200 ] || fail "the report: HTTP $code"
+"$graphprobe" report "$work/cluster" --out "$work/local.html" >/dev/null
+cmp -s "$work/served.html" "$work/local.html" || fail "the served report differs from graphprobe report's"
+grep -q 'vega-lite (inlined by graphprobe)' "$work/served.html" || fail "the served report lacks the plotting library"
 
 # Each of the three extractors served prompts (its own counter, at its metrics address).
 served=0
