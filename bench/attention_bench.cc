@@ -1,7 +1,8 @@
 // Attention extraction throughput: sequences/s and tokens/s of a forward pass that captures
 // every layer's attention (full maps, stacked into the [layers, B, heads, T, T] output, or only
-// K node positions), against the same forward without capture. Plain main; prints a markdown
-// table for docs/PERFORMANCE.md.
+// K node positions), against the same forward without capture; the bare and K-position passes
+// also through the fused attention kernel (probabilities for the captured rows only). Plain
+// main; prints a markdown table for docs/PERFORMANCE.md.
 //   attention_bench [--length 128] [--batch 4] [--repeats 3] [--threads N] [--dtypes
 //   float32,bfloat16]
 //                   [--device cpu|cuda]
@@ -83,8 +84,9 @@ absl::Status Run(const Flags& flags) {
       flags.Get("device", "cpu"), at::get_num_threads(), batch, length, k, repeats,
       CpuHasFastBfloat16Matmul() ? "in hardware" : "emulated in float32 (no AVX512-BF16/AMX)");
   std::cout << "| model | dtype | bare forward seq/s | full capture seq/s | full capture tok/s | "
-               "full capture time / bare time | K-position capture seq/s "
-               "|\n|---|---|---|---|---|---|---|\n";
+               "full capture time / bare time | K-position capture seq/s | bare forward, fused "
+               "kernel seq/s | K-position capture, fused kernel seq/s "
+               "|\n|---|---|---|---|---|---|---|---|---|\n";
   for (const std::string& dtype :
        std::vector<std::string>(absl::StrSplit(flags.Get("dtypes", "float32,bfloat16"), ','))) {
     for (const std::string& entry : std::vector<std::string>(absl::StrSplit(models, ','))) {
@@ -100,9 +102,10 @@ absl::Status Run(const Flags& flags) {
       c10::InferenceMode inference;
       at::Tensor ids = at::randint(model->config().vocab_size, {batch, length}, at::kLong);
       at::Tensor mask = at::ones({batch, length}, at::kLong);
-      auto forward = [&](ForwardOptions::Capture capture) {
+      auto forward = [&](ForwardOptions::Capture capture, AttentionKernel kernel) {
         ForwardOptions options;
         options.capture = capture;
+        options.attention_kernel = kernel;
         if (capture == ForwardOptions::Capture::kPositions) {
           options.capture_positions =
               at::arange(0, length, std::max<int64_t>(1, length / k), at::kLong)
@@ -119,14 +122,20 @@ absl::Status Run(const Flags& flags) {
           at::zeros({1}, model->options().device).to(at::kCPU);
         }
       };
+      using Capture = ForwardOptions::Capture;
+      constexpr AttentionKernel kExplicit = AttentionKernel::kExplicit;
+      constexpr AttentionKernel kFused = AttentionKernel::kFused;
       const std::vector<double> seconds =
-          FastestInterleaved(repeats, {[&] { forward(ForwardOptions::Capture::kNone); },
-                                       [&] { forward(ForwardOptions::Capture::kAll); },
-                                       [&] { forward(ForwardOptions::Capture::kPositions); }});
+          FastestInterleaved(repeats, {[&] { forward(Capture::kNone, kExplicit); },
+                                       [&] { forward(Capture::kAll, kExplicit); },
+                                       [&] { forward(Capture::kPositions, kExplicit); },
+                                       [&] { forward(Capture::kNone, kFused); },
+                                       [&] { forward(Capture::kPositions, kFused); }});
       const double bare = seconds[0], full = seconds[1], positions = seconds[2];
-      std::cout << absl::StrFormat("| %s | %s | %.2f | %.2f | %.0f | %.2fx | %.2f |\n", parts[0],
-                                   dtype, batch / bare, batch / full, batch * length / full,
-                                   full / bare, batch / positions);
+      std::cout << absl::StrFormat("| %s | %s | %.2f | %.2f | %.0f | %.2fx | %.2f | %.2f | %.2f |\n",
+                                   parts[0], dtype, batch / bare, batch / full,
+                                   batch * length / full, full / bare, batch / positions,
+                                   batch / seconds[3], batch / seconds[4]);
     }
   }
   return absl::OkStatus();

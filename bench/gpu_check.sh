@@ -22,8 +22,10 @@ echo "== build ok"
 models=tests/data/hf-reference/models
 for m in tiny-llama3 tiny-qwen2 tiny-gemma2; do
   for dtype in float32 bfloat16; do
-    ./build-cuda/services/cli/graphprobe attention --model "$models/$m" --input "$models/$m/expected.safetensors" \
-      --device cuda --dtype "$dtype" --logits --out "$OUT/$m-$dtype.safetensors" >/dev/null
+    for kernel in explicit fused; do
+      ./build-cuda/services/cli/graphprobe attention --model "$models/$m" --input "$models/$m/expected.safetensors" \
+        --device cuda --dtype "$dtype" --kernel "$kernel" --logits --out "$OUT/$m-$dtype-$kernel.safetensors" >/dev/null
+    done
   done
 done
 python3 bench/gpu_compare.py accuracy "$OUT"

@@ -24,10 +24,11 @@ def accuracy(out):
         exp = load_file(f"{MODELS}/{m}/expected.safetensors")
         mask = exp["attention_mask"]
         for dtype in ["float32", "bfloat16"]:
-            got = load_file(f"{out}/{m}-{dtype}.safetensors")
-            att = valid_rows_max(got["attentions"], exp["attentions"], mask)
-            lg = valid_rows_max(got["logits"].unsqueeze(0), exp["logits"].unsqueeze(0), mask)
-            print(f"graphprobe cuda {m} {dtype}: max attention error {att:.2e}, max logit error {lg:.2e}")
+            for kernel in ["explicit", "fused"]:
+                got = load_file(f"{out}/{m}-{dtype}-{kernel}.safetensors")
+                att = valid_rows_max(got["attentions"], exp["attentions"], mask)
+                lg = valid_rows_max(got["logits"].unsqueeze(0), exp["logits"].unsqueeze(0), mask)
+                print(f"graphprobe cuda {m} {dtype} {kernel}: max attention error {att:.2e}, max logit error {lg:.2e}")
         hf = AutoModelForCausalLM.from_pretrained(f"{MODELS}/{m}", dtype=torch.bfloat16, attn_implementation="eager")
         with torch.no_grad():
             o = hf(input_ids=exp["input_ids"], attention_mask=mask, output_attentions=True)

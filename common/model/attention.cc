@@ -1,10 +1,14 @@
 // Grouped-query attention: q/k/v projections, rotary embedding, scores, optional
-// soft-capping, masked float32 softmax, value mixing, output projection.
+// soft-capping, masked float32 softmax, value mixing, output projection; or the value mix
+// through the library's fused kernel with probabilities for the captured rows only.
 #include "common/model/attention.h"
 
 #include <ATen/ATen.h>
+#include <torch/version.h>
 
+#include <cmath>
 #include <limits>
+#include <optional>
 
 #include "common/model/linear.h"
 #include "common/model/rope.h"
@@ -25,34 +29,102 @@ at::Tensor AttentionBias(const at::Tensor& attention_mask, std::optional<int64_t
   return bias.masked_fill(allowed.logical_not(), std::numeric_limits<float>::lowest());
 }
 
-at::Tensor SelfAttention(const at::Tensor& x, const LayerWeights& w, const ModelConfig& config,
-                         const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias,
-                         AttentionCapture* capture) {
-  const int64_t batch = x.size(0), length = x.size(1);
-  const int64_t heads = config.num_heads, kv_heads = config.num_kv_heads, dim = config.head_dim;
-  const int64_t group = config.heads_per_kv();
+namespace {
 
-  at::Tensor q = Linear(x, w.q_proj, w.q_bias).view({batch, length, heads, dim}).transpose(1, 2);
-  at::Tensor k = Linear(x, w.k_proj, w.k_bias).view({batch, length, kv_heads, dim}).transpose(1, 2);
-  at::Tensor v = Linear(x, w.v_proj, w.v_bias).view({batch, length, kv_heads, dim}).transpose(1, 2);
-  // Everything from here to the value mix runs in float32: the T x T work is a small share
-  // of the FLOPs, and in bfloat16 mode it keeps the attention maps within 1e-2 of float32.
-  q = ApplyRotary(q.to(at::kFloat), cos, sin);
-  k = ApplyRotary(k.to(at::kFloat), cos, sin);
-
-  // Query heads h*group .. h*group+group-1 share kv head h (transformers' repeat_kv): fold
-  // them into the row dimension so one batched matmul serves the group without copying k/v.
-  at::Tensor grouped_q = q.reshape({batch, kv_heads, group * length, dim});
-  at::Tensor scores = at::matmul(grouped_q, k.transpose(2, 3)).view({batch, heads, length, length});
+// Scores of query rows q [B, H, R, d] over keys k [B, KV, T, d] (float32), scaled and
+// soft-capped. Query heads h*group .. h*group+group-1 share kv head h (transformers'
+// repeat_kv): folding them into the row dimension lets one batched matmul serve the group
+// without copying k.
+at::Tensor Scores(const at::Tensor& q, const at::Tensor& k, const ModelConfig& config) {
+  const int64_t batch = q.size(0), heads = q.size(1), rows = q.size(2), dim = q.size(3);
+  const int64_t kv_heads = k.size(1), length = k.size(2);
+  at::Tensor grouped_q = q.reshape({batch, kv_heads, (heads / kv_heads) * rows, dim});
+  at::Tensor scores =
+      at::matmul(grouped_q, k.transpose(2, 3)).view({batch, heads, rows, length});
   scores = scores * config.attention_scale;
   if (config.attn_logit_softcap) {
     scores = at::tanh(scores / *config.attn_logit_softcap) * *config.attn_logit_softcap;
   }
-  at::Tensor probabilities = at::softmax(scores + bias, -1);
-  if (capture != nullptr) capture->Record(probabilities);
+  return scores;
+}
 
-  at::Tensor grouped_p = probabilities.view({batch, kv_heads, group * length, length});
-  at::Tensor mixed = at::matmul(grouped_p, v.to(at::kFloat)).view({batch, heads, length, dim});
+// Float32 probabilities of the query rows at `positions` (I64 [B, K]) only: [B, H, K, T].
+at::Tensor ProbabilitiesAtRows(const at::Tensor& q, const at::Tensor& k, const at::Tensor& bias,
+                               const at::Tensor& positions, const ModelConfig& config) {
+  const int64_t batch = q.size(0), heads = q.size(1), dim = q.size(3), length = k.size(2);
+  const int64_t rows = positions.size(1);
+  at::Tensor q_rows =
+      q.gather(2, positions.view({batch, 1, rows, 1}).expand({batch, heads, rows, dim}));
+  at::Tensor bias_rows = bias.expand({batch, 1, length, length})
+                             .gather(2, positions.view({batch, 1, rows, 1})
+                                            .expand({batch, 1, rows, length}));
+  return at::softmax(Scores(q_rows, k, config) + bias_rows, -1);
+}
+
+// softmax(q k^T * scale + mask) v through the library's fused kernel, in q's dtype.
+at::Tensor FusedValueMix(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                         const AttentionMasking& masking, const ModelConfig& config) {
+  // The bias's lowest float would round to -inf in bfloat16, and a row with every key masked
+  // (a padded query inside a sliding window) would then turn NaN and reach the valid rows
+  // through the next layer's value mix; -1e30 keeps such a row uniform, as the explicit pass.
+  const c10::optional<at::Tensor> mask =
+      masking.causal_only
+          ? c10::optional<at::Tensor>()
+          : c10::optional<at::Tensor>(masking.bias.clamp_min(-1e30).to(q.scalar_type()));
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, masking.causal_only,
+                                          config.attention_scale, /*enable_gqa=*/true);
+#else
+  // Before 2.5: no grouped-query support (k/v repeated per query head) and a fixed scale of
+  // 1/sqrt(d) (folded into q).
+  const int64_t batch = k.size(0), kv_heads = k.size(1), length = k.size(2), dim = k.size(3);
+  const int64_t group = q.size(1) / kv_heads;
+  auto repeat = [&](const at::Tensor& t) {
+    return t.unsqueeze(2).expand({batch, kv_heads, group, length, dim}).reshape(
+        {batch, kv_heads * group, length, dim});
+  };
+  const double fold = config.attention_scale * std::sqrt(static_cast<double>(dim));
+  return std::get<0>(at::_scaled_dot_product_attention(q * fold, repeat(k), repeat(v), mask, 0.0,
+                                                       /*need_attn_weights=*/false,
+                                                       masking.causal_only));
+#endif
+}
+
+}  // namespace
+
+bool FusedAttentionApplies(const ModelConfig& config, const AttentionCapture* capture) {
+  return !config.attn_logit_softcap && (capture == nullptr || !capture->keeps_full_maps());
+}
+
+at::Tensor SelfAttention(const at::Tensor& x, const LayerWeights& w, const ModelConfig& config,
+                         const at::Tensor& cos, const at::Tensor& sin,
+                         const AttentionMasking& masking, AttentionCapture* capture, bool fused) {
+  const int64_t batch = x.size(0), length = x.size(1);
+  const int64_t heads = config.num_heads, kv_heads = config.num_kv_heads, dim = config.head_dim;
+
+  at::Tensor q = Linear(x, w.q_proj, w.q_bias).view({batch, length, heads, dim}).transpose(1, 2);
+  at::Tensor k = Linear(x, w.k_proj, w.k_bias).view({batch, length, kv_heads, dim}).transpose(1, 2);
+  at::Tensor v = Linear(x, w.v_proj, w.v_bias).view({batch, length, kv_heads, dim}).transpose(1, 2);
+  // Rotary embedding and every probability we hand out run in float32: in bfloat16 mode it
+  // keeps the attention maps within 1e-2 of float32.
+  q = ApplyRotary(q.to(at::kFloat), cos, sin);
+  k = ApplyRotary(k.to(at::kFloat), cos, sin);
+
+  at::Tensor mixed;
+  if (fused) {
+    if (capture != nullptr) {
+      capture->RecordRows(ProbabilitiesAtRows(q, k, masking.bias, capture->positions(), config));
+    }
+    const at::ScalarType dtype = x.scalar_type();
+    mixed = FusedValueMix(q.to(dtype), k.to(dtype), v, masking, config);
+  } else {
+    // The T x T work is a small share of the FLOPs: the explicit pass keeps it in float32.
+    at::Tensor probabilities = at::softmax(Scores(q, k, config) + masking.bias, -1);
+    if (capture != nullptr) capture->Record(probabilities);
+    at::Tensor grouped_p =
+        probabilities.view({batch, kv_heads, config.heads_per_kv() * length, length});
+    mixed = at::matmul(grouped_p, v.to(at::kFloat)).view({batch, heads, length, dim});
+  }
   mixed = mixed.transpose(1, 2).reshape({batch, length, heads * dim}).to(x.scalar_type());
   return Linear(mixed, w.o_proj, w.o_bias);
 }

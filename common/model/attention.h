@@ -17,10 +17,26 @@ namespace gp {
 // transformers' eager attention does (a fully masked row becomes uniform, never NaN).
 at::Tensor AttentionBias(const at::Tensor& attention_mask, std::optional<int64_t> sliding_window);
 
+// One layer's masking: the additive bias, and whether it is the plain causal mask (no padded
+// keys, no sliding window inside the sequence), which fused kernels take as is_causal.
+struct AttentionMasking {
+  at::Tensor bias;
+  bool causal_only = false;
+};
+
 // x [B, T, hidden] (already normed) -> attention output [B, T, hidden] before o_proj's
-// residual add. Softmax and soft-capping run in float32 whatever the model dtype.
+// residual add. Two ways to compute it:
+// - explicit (`fused` false): every head's float32 probabilities [B, H, T, T], then the value
+//   mix in float32 (soft-capping, gradients and full capture need this one);
+// - fused: the value mix through scaled_dot_product_attention in the model's dtype (flash or
+//   memory-efficient kernels on a GPU, softmax in float32 inside them), and float32
+//   probabilities computed only for the query rows `capture` keeps. Only without soft-capping
+//   and without a full-map capture (UseFusedAttention checks).
 at::Tensor SelfAttention(const at::Tensor& x, const LayerWeights& w, const ModelConfig& config,
-                         const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias,
-                         AttentionCapture* capture);
+                         const at::Tensor& cos, const at::Tensor& sin,
+                         const AttentionMasking& masking, AttentionCapture* capture, bool fused);
+
+// Whether the fused computation can serve this model and capture.
+bool FusedAttentionApplies(const ModelConfig& config, const AttentionCapture* capture);
 
 }  // namespace gp

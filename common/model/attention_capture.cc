@@ -15,11 +15,16 @@ void AttentionCapture::Record(const at::Tensor& probabilities) {
                 length = probabilities.size(3);
   const int64_t k = positions_.size(1);
   at::Tensor rows_index = positions_.view({batch, 1, k, 1}).expand({batch, heads, k, length});
-  at::Tensor rows = probabilities.gather(2, rows_index);  // [B, H, K, T]
+  RecordRows(probabilities.gather(2, rows_index));  // [B, H, K, T]
+}
+
+void AttentionCapture::RecordRows(const at::Tensor& rows) {
+  if (!enabled_) return;
   if (rows_only_) {
     layers_.push_back(rows);
     return;
   }
+  const int64_t batch = rows.size(0), heads = rows.size(1), k = rows.size(2);
   at::Tensor cols_index = positions_.view({batch, 1, 1, k}).expand({batch, heads, k, k});
   layers_.push_back(rows.gather(3, cols_index));  // [B, H, K, K]
 }

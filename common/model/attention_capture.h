@@ -28,8 +28,15 @@ class AttentionCapture {
   }
 
   bool enabled() const { return enabled_; }
+  // Whether whole [B, H, T, T] maps are kept (else only the rows of positions()).
+  bool keeps_full_maps() const { return enabled_ && !positions_.defined(); }
+  // I64 [B, K], undefined when full maps are kept.
+  const at::Tensor& positions() const { return positions_; }
   // Takes one layer's float32 probabilities [B, H, T, T].
   void Record(const at::Tensor& probabilities);
+  // Takes one layer's float32 probabilities of the positions' query rows only, [B, H, K, T]
+  // (a pass that never materializes the other rows). Only when !keeps_full_maps().
+  void RecordRows(const at::Tensor& rows);
   std::vector<at::Tensor> TakeLayers() { return std::move(layers_); }
 
  private:

@@ -97,6 +97,16 @@ absl::Status CheckInputs(const at::Tensor& ids, const at::Tensor& mask,
   return absl::OkStatus();
 }
 
+// ForwardOptions::attention_kernel resolved for this pass (see AttentionKernel).
+bool UseFusedAttention(AttentionKernel kernel, const ModelConfig& config, const at::Device& device,
+                       const AttentionCapture* capture) {
+  if (kernel == AttentionKernel::kExplicit || !FusedAttentionApplies(config, capture)) {
+    return false;
+  }
+  if (kernel == AttentionKernel::kFused) return true;
+  return device.is_cuda() && !at::GradMode::is_enabled();
+}
+
 }  // namespace
 
 absl::StatusOr<ModelOptions> ParseModelOptions(const std::string& dtype,
@@ -194,14 +204,6 @@ absl::StatusOr<ForwardOutput> DecoderModel::ForwardUnchecked(const at::Tensor& i
 
   auto [cos_full, sin_full] = RotaryCosSin(inv_freq_full_, length, at::kFloat);
   auto [cos_sliding, sin_sliding] = RotaryCosSin(inv_freq_sliding_, length, at::kFloat);
-  at::Tensor bias_full = AttentionBias(attention_mask, std::nullopt);
-  at::Tensor bias_sliding;
-  if (c.sliding_window > 0 && c.sliding_window < length) {
-    bias_sliding = AttentionBias(attention_mask, c.sliding_window);
-  } else {
-    bias_sliding = bias_full;  // the window covers the whole sequence
-  }
-
   AttentionCapture capture;
   if (options.capture == ForwardOptions::Capture::kAll) capture = AttentionCapture::All();
   if (options.capture == ForwardOptions::Capture::kPositions) {
@@ -211,13 +213,24 @@ absl::StatusOr<ForwardOutput> DecoderModel::ForwardUnchecked(const at::Tensor& i
     capture = AttentionCapture::RowsAtPositions(options.capture_positions.to(options_.device));
   }
 
+  AttentionCapture* const kept = capture.enabled() ? &capture : nullptr;
+  const bool fused = UseFusedAttention(options.attention_kernel, c, options_.device, kept);
+
+  // Fused kernels take a plain causal mask as is_causal (flash attention on a GPU); the check
+  // costs a device sync, so only the fused pass makes it.
+  const bool unpadded = fused && attention_mask.all().item<bool>();
+  AttentionMasking full{AttentionBias(attention_mask, std::nullopt), unpadded};
+  AttentionMasking sliding_masking = full;  // when the window covers the whole sequence
+  if (c.sliding_window > 0 && c.sliding_window < length) {
+    sliding_masking = {AttentionBias(attention_mask, c.sliding_window), false};
+  }
+
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const LayerWeights& w = weights_.layers[i];
     const bool sliding = c.layer_is_sliding[i];
-    at::Tensor attended =
-        SelfAttention(RmsNorm(h, w.input_norm, c), w, c, sliding ? cos_sliding : cos_full,
-                      sliding ? sin_sliding : sin_full, sliding ? bias_sliding : bias_full,
-                      capture.enabled() ? &capture : nullptr);
+    at::Tensor attended = SelfAttention(
+        RmsNorm(h, w.input_norm, c), w, c, sliding ? cos_sliding : cos_full,
+        sliding ? sin_sliding : sin_full, sliding ? sliding_masking : full, kept, fused);
     if (c.sandwich_norms) attended = RmsNorm(attended, w.post_attention_norm, c);
     h = h + attended.to(at::kFloat);
     at::Tensor mixed = Mlp(RmsNorm(h, w.pre_feedforward_norm, c), w, c);

@@ -34,6 +34,13 @@ struct ModelOptions {
 // naming the problem when this libtorch or machine has none.
 absl::StatusOr<ModelOptions> ParseModelOptions(const std::string& dtype, const std::string& device);
 
+// How the forward pass computes attention (common/model/attention.h): kExplicit materializes
+// every head's [T, T] probabilities; kFused runs the value mix through the library's fused
+// scaled-dot-product kernel and computes probabilities only for captured rows, where the model
+// allows (no soft-capping, no full-map capture; else explicit). kAuto: fused on a CUDA device
+// when no gradient is recorded, explicit otherwise (on a CPU the fused kernel is no faster).
+enum class AttentionKernel { kAuto, kExplicit, kFused };
+
 struct ForwardOptions {
   enum class Capture { kNone, kAll, kPositions, kPositionRows };
   Capture capture = Capture::kAll;
@@ -42,6 +49,7 @@ struct ForwardOptions {
   at::Tensor capture_positions;
   bool hidden_states = false;
   bool logits = false;  // the LM head runs only when asked
+  AttentionKernel attention_kernel = AttentionKernel::kAuto;
 };
 
 struct ForwardOutput {

@@ -31,6 +31,9 @@ const std::vector<FlagSpec> kAttentionFlags = {
     {"logits", false, "also compute and write logits F32 [B, T, vocab]"},
     {"random-init", false, "random weights of the config's shapes instead of the checkpoint's"},
     {"seed", true, "seed for --random-init (default 0)"},
+    {"kernel", true,
+     "explicit (default) or fused: the value mix through the fused scaled-dot-product kernel "
+     "and every row's probabilities computed beside it (checks the path GPU extraction takes)"},
     {"help", false, "show this help"},
 };
 
@@ -80,6 +83,21 @@ absl::Status RunAttention(const Flags& flags) {
   ForwardOptions forward;
   forward.capture = ForwardOptions::Capture::kAll;
   forward.logits = flags.Has("logits");
+  const std::string kernel = flags.Get("kernel", "explicit");
+  if (kernel == "fused") {
+    // Every position's row over every key is the full map, computed the fused pass's way.
+    const at::Tensor& ids = inputs["input_ids"];
+    if (ids.dim() != 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(input_path, ": input_ids must be [B, T], not ", ids.dim(), "-D"));
+    }
+    forward.capture = ForwardOptions::Capture::kPositionRows;
+    forward.capture_positions = at::arange(ids.size(1), at::kLong).repeat({ids.size(0), 1});
+    forward.attention_kernel = AttentionKernel::kFused;
+  } else if (kernel != "explicit") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--kernel: '", kernel, "' is neither explicit nor fused"));
+  }
   const auto start = std::chrono::steady_clock::now();
   auto out = model.Forward(inputs["input_ids"], inputs["attention_mask"], forward);
   if (!out.ok()) return Annotate(out.status(), input_path);

@@ -29,4 +29,12 @@ inline double MaxAbsDiffOnValidRows(const at::Tensor& a, const at::Tensor& b,
   return (diff * rows).max().item<double>();
 }
 
+// Mean |a - b| over the same rows; `a`, `b`: [layers, B, heads, T, X], mask: [B, T].
+inline double MeanAbsDiffOnValidRows(const at::Tensor& a, const at::Tensor& b,
+                                     const at::Tensor& mask) {
+  at::Tensor rows = mask.to(at::kDouble).view({1, mask.size(0), 1, mask.size(1), 1});
+  return ((a.to(at::kDouble) - b.to(at::kDouble)).abs() * rows).sum().item<double>() /
+         (rows.sum().item<double>() * a.size(0) * a.size(2) * a.size(4));
+}
+
 }  // namespace gp::testing
