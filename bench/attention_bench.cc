@@ -132,10 +132,10 @@ absl::Status Run(const Flags& flags) {
                                        [&] { forward(Capture::kNone, kFused); },
                                        [&] { forward(Capture::kPositions, kFused); }});
       const double bare = seconds[0], full = seconds[1], positions = seconds[2];
-      std::cout << absl::StrFormat("| %s | %s | %.2f | %.2f | %.0f | %.2fx | %.2f | %.2f | %.2f |\n",
-                                   parts[0], dtype, batch / bare, batch / full,
-                                   batch * length / full, full / bare, batch / positions,
-                                   batch / seconds[3], batch / seconds[4]);
+      std::cout << absl::StrFormat(
+          "| %s | %s | %.2f | %.2f | %.0f | %.2fx | %.2f | %.2f | %.2f |\n", parts[0], dtype,
+          batch / bare, batch / full, batch * length / full, full / bare, batch / positions,
+          batch / seconds[3], batch / seconds[4]);
     }
   }
   return absl::OkStatus();

@@ -4,6 +4,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/core/status.h"
 
@@ -110,29 +112,26 @@ SourceShape LocalAttentionSource::shape() const {
 
 absl::StatusOr<std::vector<CapturedPrompt>> LocalAttentionSource::Capture(
     const std::vector<CapturePrompt>& prompts, const std::atomic<bool>* cancel) {
-  std::vector<CapturedPrompt> out;
-  std::vector<PreparedPrompt> batch;
-  const auto run = [&]() -> absl::Status {
-    if (batch.empty()) return absl::OkStatus();
-    if (cancel != nullptr && cancel->load()) return absl::CancelledError("cancelled");
-    GP_ASSIGN_OR_RETURN(std::vector<at::Tensor> rows, CaptureRows(model_->model, batch));
-    for (size_t i = 0; i < batch.size(); ++i) {
-      out.push_back({std::move(batch[i]), std::move(rows[i])});
-    }
-    batch.clear();
-    return absl::OkStatus();
-  };
-  for (const CapturePrompt& prompt : prompts) {
-    GP_ASSIGN_OR_RETURN(PreparedPrompt prepared, PreparePrompt(model_->tokenizer, prompt));
-    if (prepared.positions.empty()) {  // nothing mentioned: nothing to run
-      GP_RETURN_IF_ERROR(run());
-      out.push_back({std::move(prepared), at::Tensor()});
-      continue;
-    }
-    batch.push_back(std::move(prepared));
-    if (static_cast<int>(batch.size()) == batch_size_) GP_RETURN_IF_ERROR(run());
+  std::vector<CapturedPrompt> out(prompts.size());
+  std::vector<size_t> to_run;  // prompts that mention a node, shortest first
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    GP_ASSIGN_OR_RETURN(out[i].prompt, PreparePrompt(model_->tokenizer, prompts[i]));
+    // A prompt that mentions no node has nothing to capture: its rows stay undefined.
+    if (!out[i].prompt.positions.empty()) to_run.push_back(i);
   }
-  GP_RETURN_IF_ERROR(run());
+  // Batches of similar lengths pad less (rows of valid positions do not depend on padding).
+  std::stable_sort(to_run.begin(), to_run.end(), [&](size_t a, size_t b) {
+    return out[a].prompt.ids.size() < out[b].prompt.ids.size();
+  });
+  std::vector<PreparedPrompt> batch;
+  for (size_t start = 0; start < to_run.size(); start += static_cast<size_t>(batch_size_)) {
+    if (cancel != nullptr && cancel->load()) return absl::CancelledError("cancelled");
+    const size_t end = std::min(to_run.size(), start + static_cast<size_t>(batch_size_));
+    batch.clear();
+    for (size_t j = start; j < end; ++j) batch.push_back(out[to_run[j]].prompt);
+    GP_ASSIGN_OR_RETURN(std::vector<at::Tensor> rows, CaptureRows(model_->model, batch));
+    for (size_t j = start; j < end; ++j) out[to_run[j]].rows = std::move(rows[j - start]);
+  }
   return out;
 }
 

@@ -39,8 +39,7 @@ at::Tensor Scores(const at::Tensor& q, const at::Tensor& k, const ModelConfig& c
   const int64_t batch = q.size(0), heads = q.size(1), rows = q.size(2), dim = q.size(3);
   const int64_t kv_heads = k.size(1), length = k.size(2);
   at::Tensor grouped_q = q.reshape({batch, kv_heads, (heads / kv_heads) * rows, dim});
-  at::Tensor scores =
-      at::matmul(grouped_q, k.transpose(2, 3)).view({batch, heads, rows, length});
+  at::Tensor scores = at::matmul(grouped_q, k.transpose(2, 3)).view({batch, heads, rows, length});
   scores = scores * config.attention_scale;
   if (config.attn_logit_softcap) {
     scores = at::tanh(scores / *config.attn_logit_softcap) * *config.attn_logit_softcap;
@@ -55,9 +54,9 @@ at::Tensor ProbabilitiesAtRows(const at::Tensor& q, const at::Tensor& k, const a
   const int64_t rows = positions.size(1);
   at::Tensor q_rows =
       q.gather(2, positions.view({batch, 1, rows, 1}).expand({batch, heads, rows, dim}));
-  at::Tensor bias_rows = bias.expand({batch, 1, length, length})
-                             .gather(2, positions.view({batch, 1, rows, 1})
-                                            .expand({batch, 1, rows, length}));
+  at::Tensor bias_rows =
+      bias.expand({batch, 1, length, length})
+          .gather(2, positions.view({batch, 1, rows, 1}).expand({batch, 1, rows, length}));
   return at::softmax(Scores(q_rows, k, config) + bias_rows, -1);
 }
 
@@ -80,8 +79,9 @@ at::Tensor FusedValueMix(const at::Tensor& q, const at::Tensor& k, const at::Ten
   const int64_t batch = k.size(0), kv_heads = k.size(1), length = k.size(2), dim = k.size(3);
   const int64_t group = q.size(1) / kv_heads;
   auto repeat = [&](const at::Tensor& t) {
-    return t.unsqueeze(2).expand({batch, kv_heads, group, length, dim}).reshape(
-        {batch, kv_heads * group, length, dim});
+    return t.unsqueeze(2)
+        .expand({batch, kv_heads, group, length, dim})
+        .reshape({batch, kv_heads * group, length, dim});
   };
   const double fold = config.attention_scale * std::sqrt(static_cast<double>(dim));
   return std::get<0>(at::_scaled_dot_product_attention(q * fold, repeat(k), repeat(v), mask, 0.0,

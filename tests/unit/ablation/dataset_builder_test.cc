@@ -315,6 +315,44 @@ TEST_F(DatasetBuilderTest, CancellingStopsBetweenBatchesAndKeepsTheCheckpointFor
   EXPECT_FALSE(fs::exists(out));
 }
 
+// The local source batches prompts by length: each prompt's rows still come back in its own
+// slot, equal to a forward of that prompt alone, and a prompt that mentions no node stays
+// without rows.
+TEST(LocalAttentionSourceTest, BatchesByLengthAndAnswersInTheRequestsOrder) {
+  const fs::path dir = testing::MakeTinyModelScratchDir("gp_source_");
+  ModelCache cache(1);
+  ModelRef ref;
+  ref.path = (dir / "model").string();
+  const auto prompt = [](const std::string& text) {
+    CapturePrompt p{text, {{}, {}}};
+    for (int node = 0; node < 2; ++node) {
+      const std::string name(1, static_cast<char>('A' + node));
+      for (size_t at = text.find(name); at != std::string::npos; at = text.find(name, at + 1)) {
+        p.mentions[node].push_back({static_cast<uint32_t>(at), static_cast<uint32_t>(at + 1)});
+      }
+    }
+    return p;
+  };
+  const std::vector<CapturePrompt> prompts = {
+      prompt("A -> B, and then a much longer tail of text after it, A -> B again"),
+      prompt("B -> A"), prompt("no node here"), prompt("A -> B, B -> A, A")};
+  auto batched = LocalAttentionSource::Create(ref, &cache, 2);
+  auto single = LocalAttentionSource::Create(ref, &cache, 1);
+  ASSERT_TRUE(batched.ok() && single.ok());
+  auto together = (*batched)->Capture(prompts, nullptr);
+  ASSERT_TRUE(together.ok()) << together.status();
+  ASSERT_EQ(together->size(), prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    auto alone = (*single)->Capture({prompts[i]}, nullptr);
+    ASSERT_TRUE(alone.ok()) << alone.status();
+    EXPECT_EQ((*together)[i].prompt.ids, (*alone)[0].prompt.ids) << i;
+    ASSERT_EQ((*together)[i].rows.defined(), i != 2) << i;
+    if (i == 2) continue;
+    EXPECT_TRUE(at::allclose((*together)[i].rows, (*alone)[0].rows, 1e-5, 1e-7)) << i;
+  }
+  fs::remove_all(dir);
+}
+
 TEST(ModelCacheTest, LoadsOnceAndEvictsTheLeastRecentlyUsed) {
   const fs::path dir = testing::MakeTinyModelScratchDir("gp_cache_");
   ModelCache cache(1);
