@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # GPU check, for a node with PyTorch (CUDA) but not necessarily our Debian packages: builds the
 # compute core and CLI against PyTorch's own libtorch, checks `graphprobe attention --device
-# cuda` against the transformers fixtures, and measures extraction throughput side by side
-# with transformers' eager output_attentions on the same card.
+# cuda` (explicit and fused attention) against the transformers fixtures, measures extraction
+# throughput side by side with transformers on the same card, and graphs/s from prompts to
+# node-pair features with pooling on the host vs on the device (bench/feature_bench.cc).
 #   GP_DEPS_PREFIX=/path/with/absl+nlohmann OUT=/tmp/out bash bench/gpu_check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,3 +37,13 @@ echo "== graphprobe, cuda"
   --models "llama-3.2-1b=$configs/llama-3.2-1b.json,qwen2.5-0.5b=$configs/qwen2.5-0.5b.json"
 echo "== transformers, same card"
 python3 bench/gpu_compare.py throughput "$configs"
+
+# End to end, 7-node prompts to node-pair features on the host, pooled on the host vs on the
+# device (the real tokenizers come from the tokenizer tests' cache: carry build/tokenizers).
+echo "== graphprobe, prompts to features, cuda"
+for pair in llama-3.2-1b=llama3 qwen2.5-0.5b=qwen3 qwen2.5-1.5b=qwen3; do
+  tokenizer=build/tokenizers/${pair#*=}.tokenizer.json
+  if [ ! -s "$tokenizer" ]; then echo "no $tokenizer: skipped ${pair%=*}"; continue; fi
+  ./build-cuda/bench/feature_bench --model "$configs/${pair%=*}.json" --tokenizer "$tokenizer" \
+    --device cuda --dtype bfloat16 --batch 64 --graphs 2048 --rounds 3
+done

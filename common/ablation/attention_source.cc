@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/core/status.h"
+#include "common/features/pair_features.h"
 
 namespace gp {
 
@@ -55,9 +56,12 @@ size_t ModelCache::size() const {
   return entries_.size();
 }
 
-absl::StatusOr<std::vector<at::Tensor>> CaptureRows(const DecoderModel& model,
-                                                    const std::vector<PreparedPrompt>& prompts) {
-  c10::InferenceMode inference;
+namespace {
+
+// Prepared prompts padded into one batch and run with their node tokens' rows captured:
+// rows [L, B, H, K, T] on the model's device (padded rows and keys zero).
+absl::StatusOr<at::Tensor> ForwardCapturingRows(const DecoderModel& model,
+                                                const std::vector<PreparedPrompt>& prompts) {
   size_t max_len = 0, max_k = 0;
   for (const PreparedPrompt& p : prompts) {
     if (p.positions.empty()) {
@@ -84,16 +88,43 @@ absl::StatusOr<std::vector<at::Tensor>> CaptureRows(const DecoderModel& model,
   forward.capture = ForwardOptions::Capture::kPositionRows;
   forward.capture_positions = positions;
   GP_ASSIGN_OR_RETURN(ForwardOutput out, model.Forward(ids, mask, forward));
-  const at::Tensor rows = at::stack(out.attentions).to(at::kCPU);  // [L, B, H, K, T]
+  return at::stack(out.attentions);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<at::Tensor>> CaptureRows(const DecoderModel& model,
+                                                    const std::vector<PreparedPrompt>& prompts) {
+  c10::InferenceMode inference;
+  GP_ASSIGN_OR_RETURN(at::Tensor batch, ForwardCapturingRows(model, prompts));
+  const at::Tensor rows = batch.to(at::kCPU);  // [L, B, H, K, T]
   std::vector<at::Tensor> result;
-  for (int64_t i = 0; i < b; ++i) {
-    result.push_back(rows.select(1, i)
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    result.push_back(rows.select(1, static_cast<int64_t>(i))
                          .narrow(2, 0, static_cast<int64_t>(prompts[i].positions.size()))
                          .narrow(3, 0, static_cast<int64_t>(prompts[i].ids.size()))
                          .to(at::kFloat)
                          .contiguous());
   }
   return result;
+}
+
+absl::StatusOr<at::Tensor> CaptureFeatures(const DecoderModel& model,
+                                           const std::vector<PreparedPrompt>& prompts,
+                                           const FeatureOptions& options) {
+  c10::InferenceMode inference;
+  std::vector<std::vector<int>> row_of_token;
+  std::vector<std::vector<std::vector<std::vector<int>>>> mentions;
+  for (const PreparedPrompt& p : prompts) {
+    std::vector<int> rows(p.ids.size(), -1);
+    for (size_t r = 0; r < p.positions.size(); ++r) rows[p.positions[r]] = static_cast<int>(r);
+    row_of_token.push_back(std::move(rows));
+    mentions.push_back(p.mentions);
+  }
+  GP_ASSIGN_OR_RETURN(at::Tensor rows, ForwardCapturingRows(model, prompts));
+  GP_ASSIGN_OR_RETURN(at::Tensor features,
+                      BatchPairFeatures(rows, row_of_token, mentions, options));
+  return features.to(at::kCPU);
 }
 
 absl::StatusOr<std::unique_ptr<LocalAttentionSource>> LocalAttentionSource::Create(

@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/ablation/prepared_prompt.h"
+#include "common/features/feature_options.h"
 #include "common/model/decoder_model.h"
 #include "common/tokenizer/tokenizer.h"
 
@@ -103,5 +104,12 @@ class LocalAttentionSource : public AttentionSource {
 // rows [layers, heads, K, T] on the CPU. Shared by the local source and the extractor.
 absl::StatusOr<std::vector<at::Tensor>> CaptureRows(const DecoderModel& model,
                                                     const std::vector<PreparedPrompt>& prompts);
+
+// The same forward pass pooled to node-pair features where it ran (BatchPairFeatures on the
+// model's device), so only [B, N, N, F] reaches the host: what a GPU extractor returns. Every
+// node of every prompt must be mentioned; N is the largest node count (padding zero).
+absl::StatusOr<at::Tensor> CaptureFeatures(const DecoderModel& model,
+                                           const std::vector<PreparedPrompt>& prompts,
+                                           const FeatureOptions& options);
 
 }  // namespace gp

@@ -28,6 +28,16 @@ absl::StatusOr<at::Tensor> PairFeatures(
     const at::Tensor& attention_rows, const std::vector<int>& row_of_token,
     const std::vector<std::vector<std::vector<int>>>& node_mentions, const FeatureOptions& options);
 
+// The same for a batch of prompts in one pass on the rows' device (what a GPU extractor pools
+// before copying anything to the host): attention_rows float [L, B, H, R, T], prompt b's rows
+// and keys padded to R and T (padded keys must hold zeros, as a causal forward leaves them);
+// row_of_token[b] and node_mentions[b] as above. Returns float [B, N, N, F] on that device, N
+// the largest node count; a prompt's pairs beyond its own nodes are zero.
+absl::StatusOr<at::Tensor> BatchPairFeatures(
+    const at::Tensor& attention_rows, const std::vector<std::vector<int>>& row_of_token,
+    const std::vector<std::vector<std::vector<std::vector<int>>>>& node_mentions,
+    const FeatureOptions& options);
+
 // The per-row transform of a mode (and sink dropping) on [..., rows, T].
 at::Tensor PreprocessAttentionRows(at::Tensor rows, const FeatureOptions& options);
 

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/core/json_file.h"
+#include "common/features/pair_features.h"
 #include "common/model/tensor_io.h"
 #include "tests/unit/ablation/tiny_model_dir.h"
 
@@ -349,6 +350,55 @@ TEST(LocalAttentionSourceTest, BatchesByLengthAndAnswersInTheRequestsOrder) {
     ASSERT_EQ((*together)[i].rows.defined(), i != 2) << i;
     if (i == 2) continue;
     EXPECT_TRUE(at::allclose((*together)[i].rows, (*alone)[0].rows, 1e-5, 1e-7)) << i;
+  }
+  fs::remove_all(dir);
+}
+
+// Pooling on the model's device (CaptureFeatures, what a GPU extractor runs) equals the rows
+// brought to the host and pooled per prompt, prompt by prompt, in every mode.
+TEST(CaptureFeaturesTest, PoolingWhereTheForwardRanEqualsPoolingOnTheHost) {
+  const fs::path dir = testing::MakeTinyModelScratchDir("gp_capture_");
+  ModelCache cache(1);
+  ModelRef ref;
+  ref.path = (dir / "model").string();
+  auto loaded = cache.Get(ref);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  std::vector<PreparedPrompt> prepared;
+  for (int g = 0; g < 3; ++g) {
+    DatasetSpec spec;
+    spec.model = ref.path;
+    spec.generator.num_nodes = 4 + g;
+    spec.prompt.node_header = true;
+    auto graph = DatasetGraphOf(spec, g);
+    ASSERT_TRUE(graph.ok()) << graph.status();
+    const Prompt& text = graph->prompts[0];
+    auto p = PreparePrompt((*loaded)->tokenizer, {text.text, text.mentions});
+    ASSERT_TRUE(p.ok()) << p.status();
+    prepared.push_back(*std::move(p));
+  }
+  auto rows = CaptureRows((*loaded)->model, prepared);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  for (const char* mode : {"raw", "argmax+drop-sink", "topk:3+max+both"}) {
+    const FeatureOptions options = *ParseFeatureMode(mode, {});
+    auto together = CaptureFeatures((*loaded)->model, prepared, options);
+    ASSERT_TRUE(together.ok()) << together.status();
+    ASSERT_EQ(together->size(0), 3);
+    ASSERT_EQ(together->size(1), 6);  // the largest graph
+    for (size_t b = 0; b < prepared.size(); ++b) {
+      std::vector<int> row_of_token(prepared[b].ids.size(), -1);
+      for (size_t r = 0; r < prepared[b].positions.size(); ++r) {
+        row_of_token[prepared[b].positions[r]] = static_cast<int>(r);
+      }
+      auto alone = PairFeatures((*rows)[b], row_of_token, prepared[b].mentions, options);
+      ASSERT_TRUE(alone.ok()) << alone.status();
+      const int64_t nodes = alone->size(0);
+      EXPECT_EQ(nodes, static_cast<int64_t>(4 + b));
+      EXPECT_TRUE(at::allclose((*together)[static_cast<int64_t>(b)]
+                                   .narrow(0, 0, nodes)
+                                   .narrow(1, 0, nodes),
+                               *alone, 1e-5, 1e-6))
+          << mode << ", prompt " << b;
+    }
   }
   fs::remove_all(dir);
 }

@@ -4,6 +4,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tests/unit/expect_status.h"
 
 namespace gp {
@@ -173,6 +175,65 @@ TEST(PairFeaturesTest, RelabelingNodesPermutesTheFeatureMatrix) {
 TEST(PairFeaturesTest, AveragingIdenticalOrderingsIsTheIdentity) {
   at::Tensor f = Features({});
   EXPECT_TRUE(at::equal(AverageOverOrderings({f, f, f, f}), f));
+}
+
+// A batch of prompts of different lengths, captured rows, node and mention counts, padded with
+// zeros as a batched forward leaves them, pools to each prompt's own features in every mode.
+TEST(PairFeaturesTest, ABatchPoolsEachPromptAsAlone) {
+  struct Prompt {
+    int64_t length;
+    std::vector<int> row_of_token;
+    std::vector<std::vector<std::vector<int>>> mentions;
+  };
+  const std::vector<Prompt> prompts = {
+      {9, {0, 1, 2, 3, 4, 5, 6, 7, 8}, {{{1}, {5}}, {{2, 3}}, {{4}, {7, 8}}, {{6}}}},
+      {6, {-1, 0, 1, -1, 2, -1}, {{{1}}, {{2}, {4}}}},
+      {12, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, {{{1}}, {{2, 3}}, {{5}}, {{7}, {11}}, {{9}}}}};
+  const int64_t layers = 2, heads = 3, max_rows = 12, max_length = 12;
+  at::Tensor batch = at::zeros({layers, 3, heads, max_rows, max_length});
+  std::vector<at::Tensor> alone_rows;
+  for (size_t b = 0; b < prompts.size(); ++b) {
+    int64_t rows = 0;
+    for (int r : prompts[b].row_of_token) rows = std::max<int64_t>(rows, r + 1);
+    at::Tensor own = at::softmax(at::randn({layers, heads, rows, prompts[b].length}), -1);
+    batch.select(1, static_cast<int64_t>(b))
+        .narrow(2, 0, rows)
+        .narrow(3, 0, prompts[b].length)
+        .copy_(own);
+    alone_rows.push_back(own);
+  }
+  std::vector<std::vector<int>> row_maps;
+  std::vector<std::vector<std::vector<std::vector<int>>>> mentions;
+  for (const Prompt& p : prompts) {
+    row_maps.push_back(p.row_of_token);
+    mentions.push_back(p.mentions);
+  }
+  for (const char* mode : {"raw", "argmax+drop-sink", "topk:3", "topk1:2+max+both", "raw+max"}) {
+    auto options = ParseFeatureMode(mode, {});
+    ASSERT_TRUE(options.ok()) << mode;
+    auto together = BatchPairFeatures(batch, row_maps, mentions, *options);
+    ASSERT_TRUE(together.ok()) << together.status();
+    ASSERT_EQ(together->sizes(),
+              (std::vector<int64_t>{3, 5, 5, layers * heads * options->directions()}));
+    for (size_t b = 0; b < prompts.size(); ++b) {
+      auto alone =
+          PairFeatures(alone_rows[b], prompts[b].row_of_token, prompts[b].mentions, *options);
+      ASSERT_TRUE(alone.ok()) << alone.status();
+      const int64_t nodes = static_cast<int64_t>(prompts[b].mentions.size());
+      at::Tensor own = (*together)[static_cast<int64_t>(b)];
+      EXPECT_TRUE(at::allclose(own.narrow(0, 0, nodes).narrow(1, 0, nodes), *alone, 1e-5, 1e-6))
+          << mode << ", prompt " << b;
+      at::Tensor padded = own.clone();
+      padded.narrow(0, 0, nodes).narrow(1, 0, nodes).zero_();
+      EXPECT_EQ(padded.abs().max().item<double>(), 0.0)
+          << mode << ": padded pairs of prompt " << b << " are not zero";
+    }
+  }
+  EXPECT_TRUE(HasStatus(BatchPairFeatures(batch, row_maps, {mentions[0]}, {}),
+                        absl::StatusCode::kInvalidArgument,
+                        "a batch of 3 prompts with 3 row maps and 1 mention lists"));
+  EXPECT_TRUE(HasStatus(BatchPairFeatures(batch[0], row_maps, mentions, {}),
+                        absl::StatusCode::kInvalidArgument, "must be [L, B, H, R, T]"));
 }
 
 TEST(PairFeaturesTest, UncapturedTokensAndEmptyMentionsAreErrors) {

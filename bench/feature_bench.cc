@@ -1,0 +1,179 @@
+// End-to-end feature extraction: graphs/s from prompt text to node-pair features in host
+// memory, two ways in the same run, interleaved over rounds:
+// - host pooling (today's extractor + feature service): the node tokens' rows copied to the
+//   host, pooled per prompt there (CaptureRows + PairFeatures);
+// - device pooling: pooled where the forward ran (CaptureFeatures), only [B, N, N, F] copied.
+// Both include tokenizing and batching by length; the device result is checked against the
+// host one. A model is a checkpoint directory, or a config.json (random weights of its shapes)
+// with a tokenizer.json.
+//   feature_bench --model models/graph-toy [--tokenizer T.json] [--graphs 256] [--nodes 7]
+//                 [--batch 32] [--mode topk:3+drop-sink] [--dtype float32] [--device cpu]
+//                 [--rounds 3] [--threads N]
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <numeric>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "common/ablation/attention_source.h"
+#include "common/ablation/dataset_builder.h"
+#include "common/core/allocator_tuning.h"
+#include "common/core/json_file.h"
+#include "common/core/status.h"
+#include "common/features/pair_features.h"
+#include "services/cli/flags.h"
+
+namespace gp {
+namespace {
+
+const std::vector<FlagSpec> kFlags = {
+    {"model", true, "checkpoint directory, or a config.json for random weights of its shapes"},
+    {"tokenizer", true, "tokenizer.json (default: the checkpoint's)"},
+    {"graphs", true, "7-node prompts per round (default 256)"},
+    {"nodes", true, "nodes per graph (default 7)"},
+    {"batch", true, "prompts per forward pass (default 32)"},
+    {"mode", true, "feature mode (default topk:3+drop-sink)"},
+    {"dtype", true, "float32 (default) or bfloat16"},
+    {"device", true, "cpu (default) or cuda"},
+    {"rounds", true, "timed rounds, the two ways interleaved; the fastest counts (default 3)"},
+    {"threads", true, "intra-op threads (default: all cores)"},
+};
+
+absl::StatusOr<DecoderModel> BuildModel(const std::string& source, const ModelOptions& options) {
+  if (source.size() > 5 && source.substr(source.size() - 5) == ".json") {
+    GP_ASSIGN_OR_RETURN(nlohmann::json json, ReadJsonFile(source));
+    GP_ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(json, source));
+    return DecoderModel::RandomInit(config, options, 0);
+  }
+  return DecoderModel::Load(source, options);
+}
+
+// The prompts tokenized, in batches of similar lengths (as LocalAttentionSource batches).
+std::vector<std::vector<PreparedPrompt>> PrepareBatches(const Tokenizer& tokenizer,
+                                                        const std::vector<CapturePrompt>& prompts,
+                                                        size_t batch_size, absl::Status* status) {
+  std::vector<PreparedPrompt> prepared;
+  for (const CapturePrompt& prompt : prompts) {
+    absl::StatusOr<PreparedPrompt> p = PreparePrompt(tokenizer, prompt);
+    if (!p.ok()) {
+      *status = p.status();
+      return {};
+    }
+    prepared.push_back(*std::move(p));
+  }
+  std::stable_sort(
+      prepared.begin(), prepared.end(),
+      [](const PreparedPrompt& a, const PreparedPrompt& b) { return a.ids.size() < b.ids.size(); });
+  std::vector<std::vector<PreparedPrompt>> batches;
+  for (size_t start = 0; start < prepared.size(); start += batch_size) {
+    const size_t end = std::min(prepared.size(), start + batch_size);
+    batches.emplace_back(prepared.begin() + static_cast<std::ptrdiff_t>(start),
+                         prepared.begin() + static_cast<std::ptrdiff_t>(end));
+  }
+  return batches;
+}
+
+absl::Status Run(const Flags& flags) {
+  GP_ASSIGN_OR_RETURN(std::string model_path, flags.Required("model"));
+  GP_ASSIGN_OR_RETURN(int64_t graphs, flags.Int("graphs", 256));
+  GP_ASSIGN_OR_RETURN(int64_t nodes, flags.Int("nodes", 7));
+  GP_ASSIGN_OR_RETURN(int64_t batch, flags.Int("batch", 32));
+  GP_ASSIGN_OR_RETURN(int64_t rounds, flags.Int("rounds", 3));
+  GP_ASSIGN_OR_RETURN(int64_t threads, flags.Int("threads", std::thread::hardware_concurrency()));
+  if (graphs < 1 || batch < 1 || rounds < 1) {
+    return absl::InvalidArgumentError("--graphs, --batch and --rounds must be >= 1");
+  }
+  at::set_num_threads(static_cast<int>(threads));
+  GP_ASSIGN_OR_RETURN(FeatureOptions features,
+                      ParseFeatureMode(flags.Get("mode", "topk:3+drop-sink"), {}));
+  GP_ASSIGN_OR_RETURN(ModelOptions options,
+                      ParseModelOptions(flags.Get("dtype", "float32"), flags.Get("device", "cpu")));
+  GP_ASSIGN_OR_RETURN(DecoderModel model, BuildModel(model_path, options));
+  GP_ASSIGN_OR_RETURN(Tokenizer tokenizer,
+                      Tokenizer::FromFile(flags.Get("tokenizer", model_path + "/tokenizer.json")));
+
+  // The default run's prompts: arrow notation with the node header, so every node is mentioned.
+  DatasetSpec spec;
+  spec.model = model_path;
+  spec.generator.num_nodes = static_cast<int>(nodes);
+  spec.prompt.node_header = true;
+  std::vector<CapturePrompt> prompts;
+  for (int g = 0; g < graphs; ++g) {
+    GP_ASSIGN_OR_RETURN(DatasetGraph item, DatasetGraphOf(spec, g));
+    prompts.push_back({item.prompts[0].text, item.prompts[0].mentions});
+  }
+
+  c10::InferenceMode inference;
+  std::vector<at::Tensor> host_result, device_result;
+  const auto host_pooling = [&]() -> absl::Status {
+    absl::Status status;
+    host_result.clear();
+    for (const auto& prepared : PrepareBatches(tokenizer, prompts, batch, &status)) {
+      GP_ASSIGN_OR_RETURN(std::vector<at::Tensor> rows, CaptureRows(model, prepared));
+      for (size_t i = 0; i < prepared.size(); ++i) {
+        std::vector<int> row_of_token(prepared[i].ids.size(), -1);
+        for (size_t r = 0; r < prepared[i].positions.size(); ++r) {
+          row_of_token[prepared[i].positions[r]] = static_cast<int>(r);
+        }
+        GP_ASSIGN_OR_RETURN(at::Tensor f,
+                            PairFeatures(rows[i], row_of_token, prepared[i].mentions, features));
+        host_result.push_back(f);
+      }
+    }
+    return status;
+  };
+  const auto device_pooling = [&]() -> absl::Status {
+    absl::Status status;
+    device_result.clear();
+    for (const auto& prepared : PrepareBatches(tokenizer, prompts, batch, &status)) {
+      GP_ASSIGN_OR_RETURN(at::Tensor f, CaptureFeatures(model, prepared, features));
+      for (int64_t i = 0; i < f.size(0); ++i) device_result.push_back(f[i]);
+    }
+    return status;
+  };
+
+  double best_host = 1e30, best_device = 1e30;
+  for (int64_t round = -1; round < rounds; ++round) {  // round -1 warms up
+    for (int way = 0; way < 2; ++way) {
+      const auto start = std::chrono::steady_clock::now();
+      GP_RETURN_IF_ERROR(way == 0 ? host_pooling() : device_pooling());
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      double& best = way == 0 ? best_host : best_device;
+      if (round >= 0) best = std::min(best, seconds);
+    }
+  }
+  double largest_difference = 0;
+  for (size_t i = 0; i < host_result.size(); ++i) {
+    const int64_t n = host_result[i].size(0);
+    largest_difference = std::max(
+        largest_difference, (device_result[i].narrow(0, 0, n).narrow(1, 0, n) - host_result[i])
+                                .abs()
+                                .max()
+                                .item<double>());
+  }
+  std::cout << absl::StrFormat(
+      "%s, %s on %s, %d threads, %d graphs of %d nodes, batch %d, %s, fastest of %d\n\n",
+      model_path, flags.Get("dtype", "float32"), flags.Get("device", "cpu"), at::get_num_threads(),
+      graphs, nodes, batch, FeatureModeName(features), rounds);
+  std::cout << "| host pooling graphs/s | device pooling graphs/s | device / host | largest "
+               "feature difference |\n|---|---|---|---|\n";
+  std::cout << absl::StrFormat("| %.1f | %.1f | %.2fx | %.1e |\n", graphs / best_host,
+                               graphs / best_device, best_host / best_device, largest_difference);
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace gp
+
+int main(int argc, char** argv) {
+  gp::TuneAllocatorForTensors();
+  return gp::RunSubcommand("feature_bench", "feature_bench --model DIR|CONFIG.json [flags]",
+                           gp::kFlags, std::vector<std::string>(argv + 1, argv + argc), std::cout,
+                           gp::Run);
+}
