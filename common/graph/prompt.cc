@@ -42,6 +42,12 @@ class PromptWriter {
   Prompt prompt_;
 };
 
+// "a".."z", then "aa", "ab", ...: the label of the k-th edge of the list.
+std::string EdgeLabel(size_t k) {
+  if (k < 26) return std::string(1, static_cast<char>('a' + k));
+  return EdgeLabel(k / 26 - 1) + static_cast<char>('a' + k % 26);
+}
+
 bool IsPermutation(std::vector<int> v, size_t n) {
   if (v.size() != n) return false;
   std::sort(v.begin(), v.end());
@@ -58,8 +64,9 @@ absl::StatusOr<Notation> ParseNotation(const std::string& name) {
   if (name == "to") return Notation::kTo;
   if (name == "parents") return Notation::kParents;
   if (name == "adjacency") return Notation::kAdjacency;
+  if (name == "labels") return Notation::kLabels;
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown notation '", name, "' (arrow, to, parents, adjacency)"));
+      absl::StrCat("unknown notation '", name, "' (arrow, to, parents, adjacency, labels)"));
 }
 
 std::string NotationName(Notation notation) {
@@ -72,6 +79,8 @@ std::string NotationName(Notation notation) {
       return "parents";
     case Notation::kAdjacency:
       return "adjacency";
+    case Notation::kLabels:
+      return "labels";
   }
   return "?";
 }
@@ -151,6 +160,25 @@ absl::StatusOr<Prompt> RenderPrompt(const Graph& graph, const std::vector<std::s
                                          "none");
       }
       break;
+    case Notation::kLabels: {
+      const std::vector<int>& edges = ordering.edge_order;
+      for (size_t k = 0; k < edges.size(); ++k) {
+        if (k > 0) w.Text(newline ? "\n" : ", ");
+        w.Text(EdgeLabel(k) + " = ").Node(graph.edges[edges[k]].first);
+      }
+      // The children's side: list positions sorted by child name, stably (a child's parents
+      // keep the edge list's order, the order Neighbors reports).
+      std::vector<size_t> by_child(edges.size());
+      std::iota(by_child.begin(), by_child.end(), 0);
+      std::stable_sort(by_child.begin(), by_child.end(), [&](size_t a, size_t b) {
+        return names[graph.edges[edges[a]].second] < names[graph.edges[edges[b]].second];
+      });
+      for (size_t k = 0; k < by_child.size(); ++k) {
+        w.Text(k > 0 ? (newline ? "\n" : ", ") : (newline ? "\n" : ". "));
+        w.Text(EdgeLabel(by_child[k]) + " -> ").Node(graph.edges[edges[by_child[k]]].second);
+      }
+      break;
+    }
   }
   if (!options.question.empty()) w.Text("\n" + options.question);
   return w.Take();

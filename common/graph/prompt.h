@@ -1,5 +1,6 @@
 // Graphs written as text: named notations (arrow "A -> B", "A to B", parents
-// "Parents of B: A, C.", adjacency list "A: B, C"), an edge separator, an optional node
+// "Parents of B: A, C.", adjacency list "A: B, C", labelled edges "a = A, b = C. a -> B,
+// b -> B"), an edge separator, an optional node
 // header, preamble and question, over one ordering of the edge and node lists. Every mention
 // of every node is recorded as a byte range of the prompt.
 #pragma once
@@ -14,16 +15,21 @@
 
 namespace gp {
 
-enum class Notation { kArrow, kTo, kParents, kAdjacency };
+// kLabels names each edge with a label ("a", "b", ..., "aa", ...) given in the edge list's
+// order, first "label = parent" for every edge, then "label -> child" grouped by child in name
+// order: the layout places a parent's and its child's mentions at unrelated distances, so only
+// matching the labels tells which parent goes with which child (position alone reads nothing).
+enum class Notation { kArrow, kTo, kParents, kAdjacency, kLabels };
 enum class Separator { kComma, kNewline };
 
-absl::StatusOr<Notation> ParseNotation(const std::string& name);  // arrow|to|parents|adjacency
+absl::StatusOr<Notation> ParseNotation(
+    const std::string& name);  // arrow|to|parents|adjacency|labels
 std::string NotationName(Notation notation);
 
 struct PromptOptions {
   Notation notation = Notation::kArrow;
-  // Between items: ", " (arrow, to), " " (parents: items are sentences), "; " (adjacency:
-  // items hold commas of their own); or a newline for all.
+  // Between items: ", " (arrow, to, labels), " " (parents: items are sentences), "; "
+  // (adjacency: items hold commas of their own); or a newline for all.
   Separator separator = Separator::kComma;
   bool node_header = false;  // "Nodes: A, B, C.\n" first, so isolated nodes are mentioned
   std::string preamble;      // a line before everything

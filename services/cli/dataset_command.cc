@@ -23,7 +23,7 @@ const std::vector<FlagSpec> kDatasetFlags = {
     {"generator", true, "dag (default), tree, forest, er"},
     {"edge-prob", true, "edge probability (default: from --degree)"},
     {"degree", true, "expected degree when --edge-prob is not given (default 2)"},
-    {"notation", true, "arrow (default), to, parents, adjacency"},
+    {"notation", true, "arrow (default), to, parents, adjacency, labels"},
     {"separator", true, "comma (default) or newline"},
     {"header", false, "start with a 'Nodes: ...' line, mentioning isolated nodes (the default)"},
     {"no-header", false, "no node header: nodes the prompt never mentions are masked"},

@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "common/graph/node_names.h"
 #include "common/graph/prompt.h"
 #include "tests/unit/expect_status.h"
@@ -125,6 +126,35 @@ TEST_F(PromptTest, EachNotationExactly) {
   o = PromptOptions{Notation::kArrow, Separator::kComma, true, "Here is a graph.", "Parents of C:"};
   EXPECT_EQ(Render(o, canonical_),
             "Here is a graph.\nNodes: A, B, C, D.\nA -> B, A -> C, B -> C\nParents of C:");
+}
+
+TEST_F(PromptTest, LabelledEdgesPairParentsAndChildrenOnlyThroughTheirLabels) {
+  PromptOptions o{Notation::kLabels};
+  EXPECT_EQ(Render(o, canonical_), "a = A, b = A, c = B. a -> B, b -> C, c -> C");
+  o.separator = Separator::kNewline;
+  EXPECT_EQ(Render(o, canonical_), "a = A\nb = A\nc = B\na -> B\nb -> C\nc -> C");
+  // The children's side follows the children's names, not the edge list: with node 2 named
+  // "B" its two edges come first, in the edge list's order (Neighbors' order).
+  auto prompt =
+      RenderPrompt(graph_, {"D", "C", "B", "A"}, PromptOptions{Notation::kLabels}, canonical_);
+  ASSERT_TRUE(prompt.ok());
+  EXPECT_EQ(prompt->text, "a = D, b = D, c = C. b -> B, c -> B, a -> C");
+  EXPECT_EQ(Neighbors(graph_, canonical_, 2, /*parents=*/true), (std::vector<int>{0, 1}));
+  ASSERT_EQ(prompt->mentions[0].size(), 2u);  // D: parent of two edges
+  EXPECT_EQ(prompt->text.substr(prompt->mentions[2][0].begin, 1), "B");
+  EXPECT_EQ(prompt->mentions[3].size(), 0u);  // isolated, no header
+  // Labels go on past "z": aa, ab, ...
+  Graph star{29, {}};
+  for (int child = 1; child < 29; ++child) star.edges.push_back({0, child});
+  std::vector<std::string> names;
+  for (int i = 0; i < 29; ++i) names.push_back(absl::StrCat("N", 100 + i));
+  auto many =
+      RenderPrompt(star, names, PromptOptions{Notation::kLabels}, MakeOrderings(star, 1, 0)[0]);
+  ASSERT_TRUE(many.ok());
+  EXPECT_NE(many->text.find(", z = N100, aa = N100, ab = N100. a -> N101"), std::string::npos)
+      << many->text;
+  EXPECT_EQ(*ParseNotation("labels"), Notation::kLabels);
+  EXPECT_EQ(NotationName(Notation::kLabels), "labels");
 }
 
 TEST_F(PromptTest, MentionsAreTheNamesByteRanges) {
