@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "bench/bench_model.h"
 #include "common/core/allocator_tuning.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
@@ -41,17 +42,6 @@ const std::vector<FlagSpec> kBenchFlags = {
     {"device", true, "cpu (default) or cuda"},
     {"models", true, "comma-separated NAME=checkpoint-dir or NAME=config.json (random weights)"},
 };
-
-absl::StatusOr<DecoderModel> Build(const std::string& source, const ModelOptions& options) {
-  if (source.size() > 5 && source.substr(source.size() - 5) == ".json") {
-    auto json = ReadJsonFile(source);
-    if (!json.ok()) return json.status();
-    auto config = ParseModelConfig(*json, source);
-    if (!config.ok()) return config.status();
-    return DecoderModel::RandomInit(*config, options, 0);
-  }
-  return DecoderModel::Load(source, options);
-}
 
 // Seconds of the fastest run of each mode over `repeats` rounds (after one warm-up round).
 // The modes alternate within a round, so drift in machine load hits them alike.
@@ -96,8 +86,8 @@ absl::Status Run(const Flags& flags) {
             absl::StrCat("bad --models entry '", entry, "' (want NAME=PATH)"));
       }
       auto options = ParseModelOptions(dtype, flags.Get("device", "cpu"));
-      auto model =
-          options.ok() ? Build(parts[1], *options) : absl::StatusOr<DecoderModel>(options.status());
+      auto model = options.ok() ? LoadCheckpointOrConfig(parts[1], *options)
+                                : absl::StatusOr<DecoderModel>(options.status());
       if (!model.ok()) return Annotate(model.status(), parts[0]);
       c10::InferenceMode inference;
       at::Tensor ids = at::randint(model->config().vocab_size, {batch, length}, at::kLong);

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
+#include "bench/bench_model.h"
 #include "common/ablation/attention_source.h"
 #include "common/ablation/dataset_builder.h"
 #include "common/core/allocator_tuning.h"
@@ -43,15 +44,6 @@ const std::vector<FlagSpec> kFlags = {
     {"rounds", true, "timed rounds, the two ways interleaved; the fastest counts (default 3)"},
     {"threads", true, "intra-op threads (default: all cores)"},
 };
-
-absl::StatusOr<DecoderModel> BuildModel(const std::string& source, const ModelOptions& options) {
-  if (source.size() > 5 && source.substr(source.size() - 5) == ".json") {
-    GP_ASSIGN_OR_RETURN(nlohmann::json json, ReadJsonFile(source));
-    GP_ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(json, source));
-    return DecoderModel::RandomInit(config, options, 0);
-  }
-  return DecoderModel::Load(source, options);
-}
 
 // The prompts tokenized, in batches of similar lengths (as LocalAttentionSource batches).
 std::vector<std::vector<PreparedPrompt>> PrepareBatches(const Tokenizer& tokenizer,
@@ -93,7 +85,7 @@ absl::Status Run(const Flags& flags) {
                       ParseFeatureMode(flags.Get("mode", "topk:3+drop-sink"), {}));
   GP_ASSIGN_OR_RETURN(ModelOptions options,
                       ParseModelOptions(flags.Get("dtype", "float32"), flags.Get("device", "cpu")));
-  GP_ASSIGN_OR_RETURN(DecoderModel model, BuildModel(model_path, options));
+  GP_ASSIGN_OR_RETURN(DecoderModel model, LoadCheckpointOrConfig(model_path, options));
   GP_ASSIGN_OR_RETURN(Tokenizer tokenizer,
                       Tokenizer::FromFile(flags.Get("tokenizer", model_path + "/tokenizer.json")));
 
@@ -116,12 +108,10 @@ absl::Status Run(const Flags& flags) {
     for (const auto& prepared : PrepareBatches(tokenizer, prompts, batch, &status)) {
       GP_ASSIGN_OR_RETURN(std::vector<at::Tensor> rows, CaptureRows(model, prepared));
       for (size_t i = 0; i < prepared.size(); ++i) {
-        std::vector<int> row_of_token(prepared[i].ids.size(), -1);
-        for (size_t r = 0; r < prepared[i].positions.size(); ++r) {
-          row_of_token[prepared[i].positions[r]] = static_cast<int>(r);
-        }
-        GP_ASSIGN_OR_RETURN(at::Tensor f,
-                            PairFeatures(rows[i], row_of_token, prepared[i].mentions, features));
+        GP_ASSIGN_OR_RETURN(
+            at::Tensor f,
+            PairFeatures(rows[i], RowOfToken(prepared[i].positions, prepared[i].ids.size()),
+                         prepared[i].mentions, features));
         host_result.push_back(f);
       }
     }

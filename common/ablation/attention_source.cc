@@ -116,9 +116,7 @@ absl::StatusOr<at::Tensor> CaptureFeatures(const DecoderModel& model,
   std::vector<std::vector<int>> row_of_token;
   std::vector<std::vector<std::vector<std::vector<int>>>> mentions;
   for (const PreparedPrompt& p : prompts) {
-    std::vector<int> rows(p.ids.size(), -1);
-    for (size_t r = 0; r < p.positions.size(); ++r) rows[p.positions[r]] = static_cast<int>(r);
-    row_of_token.push_back(std::move(rows));
+    row_of_token.push_back(RowOfToken(p.positions, p.ids.size()));
     mentions.push_back(p.mentions);
   }
   GP_ASSIGN_OR_RETURN(at::Tensor rows, ForwardCapturingRows(model, prompts));

@@ -258,10 +258,8 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
         }
         ++sums.seen;
         if (item.mentioned.empty()) continue;  // nothing to read: every node stays masked
-        std::vector<int> row_of_token(item.num_tokens, -1);
-        for (size_t r = 0; r < item.positions.size(); ++r) {
-          row_of_token[item.positions[r]] = static_cast<int>(r);
-        }
+        const std::vector<int> row_of_token =
+            RowOfToken(item.positions, static_cast<size_t>(item.num_tokens));
         const at::Tensor index = at::tensor(
             std::vector<int64_t>(item.mentioned.begin(), item.mentioned.end()), at::kLong);
         for (size_t o = 0; o < outputs; ++o) {

@@ -31,4 +31,10 @@ absl::StatusOr<PreparedPrompt> PreparePrompt(const Tokenizer& tokenizer,
   return out;
 }
 
+std::vector<int> RowOfToken(const std::vector<int>& positions, size_t num_tokens) {
+  std::vector<int> rows(num_tokens, -1);
+  for (size_t r = 0; r < positions.size(); ++r) rows[positions[r]] = static_cast<int>(r);
+  return rows;
+}
+
 }  // namespace gp

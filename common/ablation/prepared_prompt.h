@@ -27,6 +27,9 @@ struct PreparedPrompt {
   std::vector<int> positions;  // every mentioned token, ascending: the rows to capture
 };
 
+// Which captured row holds each token: positions[r] -> r, -1 for tokens not captured.
+std::vector<int> RowOfToken(const std::vector<int>& positions, size_t num_tokens);
+
 // Tokenizes `prompt` (add_special_tokens) and maps its mentions; InvalidArgument when a token
 // spans two nodes' names.
 absl::StatusOr<PreparedPrompt> PreparePrompt(const Tokenizer& tokenizer,

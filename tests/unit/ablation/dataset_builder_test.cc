@@ -316,14 +316,20 @@ TEST_F(DatasetBuilderTest, CancellingStopsBetweenBatchesAndKeepsTheCheckpointFor
   EXPECT_FALSE(fs::exists(out));
 }
 
+// The tiny model of a scratch directory, as a request names it.
+ModelRef TinyModelRef(const fs::path& dir) {
+  ModelRef ref;
+  ref.path = (dir / "model").string();
+  return ref;
+}
+
 // The local source batches prompts by length: each prompt's rows still come back in its own
 // slot, equal to a forward of that prompt alone, and a prompt that mentions no node stays
 // without rows.
 TEST(LocalAttentionSourceTest, BatchesByLengthAndAnswersInTheRequestsOrder) {
   const fs::path dir = testing::MakeTinyModelScratchDir("gp_source_");
   ModelCache cache(1);
-  ModelRef ref;
-  ref.path = (dir / "model").string();
+  const ModelRef ref = TinyModelRef(dir);
   const auto prompt = [](const std::string& text) {
     CapturePrompt p{text, {{}, {}}};
     for (int node = 0; node < 2; ++node) {
@@ -359,8 +365,7 @@ TEST(LocalAttentionSourceTest, BatchesByLengthAndAnswersInTheRequestsOrder) {
 TEST(CaptureFeaturesTest, PoolingWhereTheForwardRanEqualsPoolingOnTheHost) {
   const fs::path dir = testing::MakeTinyModelScratchDir("gp_capture_");
   ModelCache cache(1);
-  ModelRef ref;
-  ref.path = (dir / "model").string();
+  const ModelRef ref = TinyModelRef(dir);
   auto loaded = cache.Get(ref);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   std::vector<PreparedPrompt> prepared;
@@ -385,18 +390,15 @@ TEST(CaptureFeaturesTest, PoolingWhereTheForwardRanEqualsPoolingOnTheHost) {
     ASSERT_EQ(together->size(0), 3);
     ASSERT_EQ(together->size(1), 6);  // the largest graph
     for (size_t b = 0; b < prepared.size(); ++b) {
-      std::vector<int> row_of_token(prepared[b].ids.size(), -1);
-      for (size_t r = 0; r < prepared[b].positions.size(); ++r) {
-        row_of_token[prepared[b].positions[r]] = static_cast<int>(r);
-      }
-      auto alone = PairFeatures((*rows)[b], row_of_token, prepared[b].mentions, options);
+      auto alone =
+          PairFeatures((*rows)[b], RowOfToken(prepared[b].positions, prepared[b].ids.size()),
+                       prepared[b].mentions, options);
       ASSERT_TRUE(alone.ok()) << alone.status();
       const int64_t nodes = alone->size(0);
       EXPECT_EQ(nodes, static_cast<int64_t>(4 + b));
-      EXPECT_TRUE(at::allclose((*together)[static_cast<int64_t>(b)]
-                                   .narrow(0, 0, nodes)
-                                   .narrow(1, 0, nodes),
-                               *alone, 1e-5, 1e-6))
+      EXPECT_TRUE(
+          at::allclose((*together)[static_cast<int64_t>(b)].narrow(0, 0, nodes).narrow(1, 0, nodes),
+                       *alone, 1e-5, 1e-6))
           << mode << ", prompt " << b;
     }
   }
@@ -406,8 +408,7 @@ TEST(CaptureFeaturesTest, PoolingWhereTheForwardRanEqualsPoolingOnTheHost) {
 TEST(ModelCacheTest, LoadsOnceAndEvictsTheLeastRecentlyUsed) {
   const fs::path dir = testing::MakeTinyModelScratchDir("gp_cache_");
   ModelCache cache(1);
-  ModelRef ref;
-  ref.path = (dir / "model").string();
+  const ModelRef ref = TinyModelRef(dir);
   auto a = cache.Get(ref);
   auto again = cache.Get(ref);
   ASSERT_TRUE(a.ok() && again.ok()) << a.status();
