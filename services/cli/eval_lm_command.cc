@@ -22,6 +22,7 @@ const std::vector<FlagSpec> kEvalLmFlags = {
     {"nodes", true, "comma-separated graph sizes (default 7,10)"},
     {"seed", true, "seed of the held-out graphs (default 1)"},
     {"json", true, "also write the table as JSON to this file"},
+    {"notations", true, "comma-separated notations to ask in (default arrow,parents)"},
     {"answer-order", true, "the order the model answers in: name (default) or text"},
     {"min-parent-sets", true,
      "fail (exit 1) when a cell of the first size answers fewer exact parent sets (0-1)"},
@@ -48,6 +49,9 @@ absl::Status EvalLm(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(int64_t graphs, flags.Int("graphs", options.graphs));
   GP_ASSIGN_OR_RETURN(int64_t seed, flags.Int("seed", static_cast<int64_t>(options.seed)));
   GP_ASSIGN_OR_RETURN(options.node_counts, ParseSizes(flags.Get("nodes", "7,10")));
+  GP_ASSIGN_OR_RETURN(options.notations,
+                      ParseList<Notation>(flags.Get("notations", "arrow,parents"), ParseNotation));
+  if (options.notations.empty()) return absl::InvalidArgumentError("--notations: none given");
   GP_ASSIGN_OR_RETURN(double min_parent_sets, flags.Double("min-parent-sets", 0));
   options.graphs = static_cast<int>(graphs);
   options.seed = static_cast<uint64_t>(seed);
@@ -81,8 +85,8 @@ int RunEvalLmCommand(const std::vector<std::string>& args) {
   return RunSubcommand(
       "eval-lm",
       "usage: graphprobe eval-lm [--model models/graph-toy] [--nodes 7,10] [--graphs 256]\n"
-      "Asks a graph-text model the parents of every node of held-out graphs (arrow and parents\n"
-      "notation, with and without the Nodes header) and prints the exact-answer rates.",
+      "Asks a graph-text model the parents of every node of held-out graphs (in each notation,\n"
+      "with and without the Nodes header) and prints the exact-answer rates.",
       kEvalLmFlags, args, std::cout, [&](const Flags& flags) { return EvalLm(flags); });
 }
 

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_split.h"
+#include "common/core/status.h"
 
 namespace gp {
 
@@ -62,5 +64,17 @@ int RunSubcommand(const std::string& name, const std::string& usage,
                   std::ostream& out, const std::function<absl::Status(const Flags&)>& body,
                   const std::map<std::string, std::string>& field_flags = {},
                   const std::string& env_prefix = "");
+
+// A comma-separated flag value parsed item by item ("arrow,parents" -> notations); the first
+// bad item's error, as `parse` words it.
+template <typename T, typename Parse>
+absl::StatusOr<std::vector<T>> ParseList(const std::string& text, Parse parse) {
+  std::vector<T> out;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    GP_ASSIGN_OR_RETURN(T value, parse(std::string(item)));
+    out.push_back(value);
+  }
+  return out;
+}
 
 }  // namespace gp

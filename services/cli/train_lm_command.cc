@@ -54,16 +54,6 @@ const std::vector<FlagSpec> kTrainLmFlags = {
     {"help", false, "show this help"},
 };
 
-template <typename T, typename Parse>
-absl::StatusOr<std::vector<T>> ParseList(const std::string& text, Parse parse) {
-  std::vector<T> out;
-  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipEmpty())) {
-    GP_ASSIGN_OR_RETURN(T value, parse(std::string(item)));
-    out.push_back(value);
-  }
-  return out;
-}
-
 absl::StatusOr<LmTrainOptions> OptionsFromFlags(const Flags& flags) {
   LmTrainOptions o;
   GP_ASSIGN_OR_RETURN(int64_t steps, flags.Int("steps", o.steps));
