@@ -54,6 +54,26 @@ TEST(AttentionCommandTest, WritesAttentionsAndLogitsInTheFixtureLayout) {
   std::filesystem::remove(out);
 }
 
+// --kernel fused writes the same file: every row captured through the fused pass (Gemma 2
+// soft-caps, so there it is the explicit arithmetic over the row capture; model_test holds the
+// fused arithmetic itself equal on all three families).
+TEST(AttentionCommandTest, TheFusedKernelWritesTheSameMaps) {
+  const std::string out = TempPath("gp_cli_fused");
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(RunAttentionCommand({"--model", kModel, "--input", kInput, "--out", out, "--kernel",
+                                 "fused"}),
+            0);
+  ::testing::internal::GetCapturedStdout();
+  auto written = ReadTensors(out);
+  auto expected = ReadTensors(kInput);
+  ASSERT_TRUE(written.ok() && expected.ok());
+  const at::Tensor& attentions = written->at("attentions");
+  ASSERT_EQ(attentions.sizes(), expected->at("attentions").sizes());
+  at::Tensor rows = expected->at("attention_mask").to(at::kFloat).view({1, 2, 1, 24, 1});
+  EXPECT_LT(((attentions - expected->at("attentions")).abs() * rows).max().item<double>(), 1e-4);
+  std::filesystem::remove(out);
+}
+
 TEST(AttentionCommandTest, RandomInitFromAConfigFile) {
   const std::string config =
       std::string(GP_TEST_DATA) + "/hf-reference/models/tiny-llama3/config.json";
@@ -78,6 +98,8 @@ TEST(AttentionCommandTest, BadInvocationsFailWithAMessage) {
       {{"--model", kModel, "--input", kModel + "/model.safetensors"}, "missing tensor 'input_ids'"},
       {{"--model", "/nonexistent", "--input", kInput}, "/nonexistent/config.json"},
       {{"--model", kModel, "--input", kInput, "--dtype", "fp8"}, "--dtype 'fp8'"},
+      {{"--model", kModel, "--input", kInput, "--kernel", "flash"},
+       "--kernel: 'flash' is neither explicit nor fused"},
       {{"--model", kModel, "--input", kInput, "--random-init", "--seed", "x"},
        "--seed 'x' is not an integer"},
   };
