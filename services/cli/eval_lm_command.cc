@@ -23,6 +23,7 @@ const std::vector<FlagSpec> kEvalLmFlags = {
     {"seed", true, "seed of the held-out graphs (default 1)"},
     {"json", true, "also write the table as JSON to this file"},
     {"notations", true, "comma-separated notations to ask in (default arrow,parents)"},
+    {"generators", true, "comma-separated graph generators (default dag,tree, as in training)"},
     {"answer-order", true, "the order the model answers in: name (default) or text"},
     {"min-parent-sets", true,
      "fail (exit 1) when a cell of the first size answers fewer exact parent sets (0-1)"},
@@ -60,8 +61,12 @@ absl::Status EvalLm(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(
       Tokenizer tokenizer,
       Tokenizer::FromFile((std::filesystem::path(dir) / "tokenizer.json").string()));
-  GraphCorpusOptions corpus;  // dag and tree graphs named with letters, as in training
+  GraphCorpusOptions corpus;  // graphs named with letters, as in training
   GP_ASSIGN_OR_RETURN(corpus.answer_order, ParseAnswerOrder(flags.Get("answer-order", "name")));
+  GP_ASSIGN_OR_RETURN(
+      corpus.generators,
+      ParseList<GeneratorKind>(flags.Get("generators", "dag,tree"), ParseGeneratorKind));
+  if (corpus.generators.empty()) return absl::InvalidArgumentError("--generators: none given");
   GP_ASSIGN_OR_RETURN(std::vector<AccuracyCell> cells,
                       EvaluateAccuracyTable(model, tokenizer, corpus, options));
   std::cout << AccuracyTableMarkdown(cells) << ByParentCountMarkdown(cells) << std::flush;
