@@ -46,17 +46,12 @@ const std::vector<FlagSpec> kFlags = {
 };
 
 // The prompts tokenized, in batches of similar lengths (as LocalAttentionSource batches).
-std::vector<std::vector<PreparedPrompt>> PrepareBatches(const Tokenizer& tokenizer,
-                                                        const std::vector<CapturePrompt>& prompts,
-                                                        size_t batch_size, absl::Status* status) {
+absl::StatusOr<std::vector<std::vector<PreparedPrompt>>> PrepareBatches(
+    const Tokenizer& tokenizer, const std::vector<CapturePrompt>& prompts, size_t batch_size) {
   std::vector<PreparedPrompt> prepared;
   for (const CapturePrompt& prompt : prompts) {
-    absl::StatusOr<PreparedPrompt> p = PreparePrompt(tokenizer, prompt);
-    if (!p.ok()) {
-      *status = p.status();
-      return {};
-    }
-    prepared.push_back(*std::move(p));
+    GP_ASSIGN_OR_RETURN(PreparedPrompt p, PreparePrompt(tokenizer, prompt));
+    prepared.push_back(std::move(p));
   }
   std::stable_sort(
       prepared.begin(), prepared.end(),
@@ -103,9 +98,9 @@ absl::Status Run(const Flags& flags) {
   c10::InferenceMode inference;
   std::vector<at::Tensor> host_result, device_result;
   const auto host_pooling = [&]() -> absl::Status {
-    absl::Status status;
     host_result.clear();
-    for (const auto& prepared : PrepareBatches(tokenizer, prompts, batch, &status)) {
+    GP_ASSIGN_OR_RETURN(auto batches, PrepareBatches(tokenizer, prompts, batch));
+    for (const auto& prepared : batches) {
       GP_ASSIGN_OR_RETURN(std::vector<at::Tensor> rows, CaptureRows(model, prepared));
       for (size_t i = 0; i < prepared.size(); ++i) {
         GP_ASSIGN_OR_RETURN(
@@ -115,16 +110,16 @@ absl::Status Run(const Flags& flags) {
         host_result.push_back(f);
       }
     }
-    return status;
+    return absl::OkStatus();
   };
   const auto device_pooling = [&]() -> absl::Status {
-    absl::Status status;
     device_result.clear();
-    for (const auto& prepared : PrepareBatches(tokenizer, prompts, batch, &status)) {
+    GP_ASSIGN_OR_RETURN(auto batches, PrepareBatches(tokenizer, prompts, batch));
+    for (const auto& prepared : batches) {
       GP_ASSIGN_OR_RETURN(at::Tensor f, CaptureFeatures(model, prepared, features));
       for (int64_t i = 0; i < f.size(0); ++i) device_result.push_back(f[i]);
     }
-    return status;
+    return absl::OkStatus();
   };
 
   double best_host = 1e30, best_device = 1e30;
