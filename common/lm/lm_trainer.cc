@@ -13,6 +13,7 @@
 #include "common/core/json_file.h"
 #include "common/core/status.h"
 #include "common/graph/random.h"
+#include "common/lm/layer_growth.h"
 #include "common/model/adam.h"
 #include "common/model/config.h"
 #include "common/tokenizer/byte_tokenizer_json.h"
@@ -86,6 +87,10 @@ absl::Status ValidateOptions(const LmTrainOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat("graph sizes ", c.min_nodes, "..", c.max_nodes,
                                                    " outside ", kMinNodes, "..", kMaxNodes));
   }
+  if (o.added_layers < 0 || (o.added_layers > 0 && o.init_from.empty())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "added layers ", o.added_layers, ": layers are added to a checkpoint (--init-from)"));
+  }
   if (o.eval_graphs < 1 || o.eval_nodes < kMinNodes || o.eval_nodes > kMaxNodes) {
     return absl::InvalidArgumentError(
         absl::StrCat("evaluation on ", o.eval_graphs, " graphs of ", o.eval_nodes, " nodes"));
@@ -155,7 +160,8 @@ nlohmann::json LmTrainOptions::ToJson() const {
           {"context_loss_weight", context_loss_weight},
           {"curriculum_fraction", curriculum_fraction},
           {"seed", seed},
-          {"init_from", init_from}};
+          {"init_from", init_from},
+          {"added_layers", added_layers}};
 }
 
 absl::StatusOr<ParentAccuracy> EvaluateParentAnswers(const DecoderModel& model,
@@ -228,15 +234,23 @@ absl::StatusOr<LmTrainResult> TrainGraphLm(
   nlohmann::json config_json = ToyLlamaConfigJson(options.shape, vocab_size);
   if (!options.init_from.empty()) {
     GP_ASSIGN_OR_RETURN(config_json, ReadJsonFile(options.init_from + "/config.json"));
+    if (options.added_layers > 0 && config_json.contains("num_hidden_layers") &&
+        config_json["num_hidden_layers"].is_number_integer()) {
+      config_json["num_hidden_layers"] =
+          config_json["num_hidden_layers"].get<int64_t>() + options.added_layers;
+    }
   }
   GP_ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(config_json, "toy config"));
   if (config.vocab_size != vocab_size) {
     return absl::InvalidArgumentError(absl::StrCat(
         options.init_from, ": vocab_size ", config.vocab_size, ", the tokenizer has ", vocab_size));
   }
-  GP_ASSIGN_OR_RETURN(DecoderModel model, options.init_from.empty()
-                                              ? DecoderModel::RandomInit(config, {}, options.seed)
-                                              : DecoderModel::Load(options.init_from, {}));
+  GP_ASSIGN_OR_RETURN(
+      DecoderModel model,
+      options.init_from.empty() ? DecoderModel::RandomInit(config, {}, options.seed)
+      : options.added_layers > 0
+          ? LoadWithAddedLayers(options.init_from, options.added_layers, options.seed)
+          : DecoderModel::Load(options.init_from, {}));
 
   std::vector<at::Tensor> params;
   for (auto& [name, p] : model.NamedParameters()) params.push_back(p.requires_grad_(true));

@@ -58,6 +58,9 @@ struct LmTrainOptions {
   // Continue from this checkpoint directory (an earlier stage of a curriculum) instead of
   // random weights; `shape` is then the checkpoint's.
   std::string init_from;
+  // With init_from: decoder layers added on top of the checkpoint's, each starting as the
+  // identity (layer_growth.h), so the continued model can learn a further hop.
+  int added_layers = 0;
   // A time budget (0: none). Training ends at `steps` or after this long, whichever comes
   // first; the schedule and curriculum follow whichever is further along, so a budgeted run
   // still warms up, grows its graphs and decays its learning rate completely.

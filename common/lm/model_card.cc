@@ -37,7 +37,11 @@ std::string DescribeTrainingStage(const LmTrainOptions& o, int steps_run, double
                 absl::StrFormat("%.3g", o.shape.init_std > 0 ? o.shape.init_std
                                                              : 1 / std::sqrt(o.shape.hidden_size)) +
                 ")"
-          : "Continued from " + o.init_from,
+          : "Continued from " + o.init_from +
+                (o.added_layers > 0
+                     ? absl::StrFormat(" with %d layer(s) added on top (starting as the identity)",
+                                       o.added_layers)
+                     : std::string()),
       o.weight_decay, o.learning_rate, o.warmup_steps, o.clip_norm, steps_run, o.batch_size,
       o.max_seconds > 0 ? absl::StrFormat(" (a %.0f-minute budget)", o.max_seconds / 60)
                         : std::string(),

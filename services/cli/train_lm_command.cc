@@ -36,6 +36,8 @@ const std::vector<FlagSpec> kTrainLmFlags = {
     {"heads", true, "attention heads (default 4)"},
     {"intermediate", true, "MLP size (default 512)"},
     {"init-from", true, "continue from this checkpoint (a curriculum's earlier stage)"},
+    {"add-layers", true,
+     "with --init-from: decoder layers added on top, each starting as the identity (default 0)"},
     {"init-std", true, "standard deviation of the initial weights (default 1/sqrt(hidden))"},
     {"min-nodes", true, "smallest training graph (default 3)"},
     {"max-nodes", true, "largest training graph (default 10)"},
@@ -69,6 +71,7 @@ absl::StatusOr<LmTrainOptions> OptionsFromFlags(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(int64_t eval_nodes, flags.Int("eval-nodes", o.eval_nodes));
   GP_ASSIGN_OR_RETURN(int64_t eval_every, flags.Int("eval-every", o.eval_every));
   GP_ASSIGN_OR_RETURN(int64_t seed, flags.Int("seed", static_cast<int64_t>(o.seed)));
+  GP_ASSIGN_OR_RETURN(int64_t added_layers, flags.Int("add-layers", 0));
   GP_ASSIGN_OR_RETURN(o.learning_rate, flags.Double("lr", o.learning_rate));
   GP_ASSIGN_OR_RETURN(double init_std, flags.Double("init-std", 0));
   GP_ASSIGN_OR_RETURN(double max_minutes, flags.Double("max-minutes", 0));
@@ -95,6 +98,7 @@ absl::StatusOr<LmTrainOptions> OptionsFromFlags(const Flags& flags) {
   o.eval_every = static_cast<int>(eval_every);
   o.seed = static_cast<uint64_t>(seed);
   o.init_from = flags.Get("init-from", "");
+  o.added_layers = static_cast<int>(added_layers);
   return o;
 }
 

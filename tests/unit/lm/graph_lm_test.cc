@@ -14,6 +14,7 @@
 #include "common/lm/accuracy_table.h"
 #include "common/lm/graph_corpus.h"
 #include "common/lm/hub_checkpoint.h"
+#include "common/lm/layer_growth.h"
 #include "common/lm/lm_trainer.h"
 #include "common/lm/model_card.h"
 
@@ -260,6 +261,37 @@ TEST(GraphLmTrainerTest, ShortTrainingLowersLossAndTheCheckpointLoadsBack) {
   auto b = reloaded->Forward(batch->input_ids, batch->attention_mask, forward);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_TRUE(at::allclose(a->logits, b->logits, 1e-5, 1e-5));
+
+  // A layer added on top starts as the identity: the same logits, a third layer whose branch
+  // outputs are zero while its other weights are random; training then moves them.
+  auto grown = LoadWithAddedLayers(dir.string(), 1, /*seed=*/7);
+  ASSERT_TRUE(grown.ok()) << grown.status();
+  EXPECT_EQ(grown->config().num_layers, 3);
+  auto c = grown->Forward(batch->input_ids, batch->attention_mask, forward);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(at::allclose(b->logits, c->logits, 1e-5, 1e-5));
+  std::map<std::string, at::Tensor> grown_weights;
+  for (auto& [name, p] : grown->NamedParameters()) grown_weights[name] = p;
+  EXPECT_EQ(grown_weights.at("model.layers.2.self_attn.o_proj.weight").abs().max().item<float>(),
+            0);
+  EXPECT_EQ(grown_weights.at("model.layers.2.mlp.down_proj.weight").abs().max().item<float>(), 0);
+  EXPECT_GT(grown_weights.at("model.layers.2.self_attn.q_proj.weight").abs().max().item<float>(),
+            0);
+  EXPECT_EQ(LoadWithAddedLayers(dir.string(), 0, 7).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  LmTrainOptions deeper = options;
+  deeper.steps = 3;
+  deeper.eval_graphs = 4;
+  deeper.added_layers = 1;
+  EXPECT_EQ(TrainGraphLm(deeper, tokenizer).status().code(), absl::StatusCode::kInvalidArgument)
+      << "layers are added to a checkpoint only";
+  deeper.init_from = dir.string();
+  auto continued = TrainGraphLm(deeper, tokenizer);
+  ASSERT_TRUE(continued.ok()) << continued.status();
+  EXPECT_EQ(continued->config["num_hidden_layers"], 3);
+  for (auto& [name, p] : continued->model.NamedParameters()) {
+    if (name == "model.layers.2.self_attn.o_proj.weight") EXPECT_GT(p.abs().max().item<float>(), 0);
+  }
   fs::remove_all(dir);
 }
 

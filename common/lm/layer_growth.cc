@@ -1,0 +1,48 @@
+#include "common/lm/layer_growth.h"
+
+#include <ATen/ATen.h>
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "common/core/json_file.h"
+#include "common/core/status.h"
+
+namespace gp {
+
+absl::StatusOr<DecoderModel> LoadWithAddedLayers(const std::string& dir, int added_layers,
+                                                 uint64_t seed) {
+  if (added_layers < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("added layers ", added_layers, ": must be at least 1"));
+  }
+  GP_ASSIGN_OR_RETURN(nlohmann::json config_json, ReadJsonFile(dir + "/config.json"));
+  GP_ASSIGN_OR_RETURN(ModelConfig trained_config, ParseModelConfig(config_json, dir));
+  if (trained_config.model_type != "llama" && trained_config.model_type != "qwen2") {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": model_type \"",
+                                                   trained_config.model_type,
+                                                   "\": only llama and qwen2 models can grow"));
+  }
+  GP_ASSIGN_OR_RETURN(DecoderModel trained, DecoderModel::Load(dir, {}));
+  config_json["num_hidden_layers"] = trained_config.num_layers + added_layers;
+  GP_ASSIGN_OR_RETURN(ModelConfig grown_config, ParseModelConfig(config_json, dir));
+  GP_ASSIGN_OR_RETURN(DecoderModel grown, DecoderModel::RandomInit(grown_config, {}, seed));
+
+  std::map<std::string, at::Tensor> trained_weights;
+  for (auto& [name, weight] : trained.NamedParameters()) trained_weights[name] = weight;
+  c10::NoGradGuard no_grad;
+  for (auto& [name, weight] : grown.NamedParameters()) {
+    auto it = trained_weights.find(name);
+    if (it != trained_weights.end()) {
+      weight.copy_(it->second);
+      continue;
+    }
+    // A new layer: its two residual branches end in these projections (and their biases).
+    const bool ends_a_branch = name.find(".self_attn.o_proj.") != std::string::npos ||
+                               name.find(".mlp.down_proj.") != std::string::npos;
+    if (ends_a_branch) weight.zero_();
+  }
+  return grown;
+}
+
+}  // namespace gp
