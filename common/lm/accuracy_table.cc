@@ -19,7 +19,7 @@ absl::StatusOr<std::vector<AccuracyCell>> EvaluateAccuracyTable(
   std::vector<AccuracyCell> cells;
   for (int nodes : options.node_counts) {
     for (bool header : options.headers) {
-      for (Notation notation : options.notations) {
+      for (Notation notation : DistinctNotations(options.notations)) {
         GraphCorpusOptions one = corpus;
         one.notations = {notation};
         // The header draw still happens at 0 and 1, so both settings see the same graphs.
@@ -54,7 +54,8 @@ std::string AccuracyTableMarkdown(const std::vector<AccuracyCell>& cells) {
   }
   std::string header = "| nodes | `Nodes:` header | questions |", rule = "|---|---|---|";
   for (Notation n : notations) {
-    absl::StrAppend(&header, " ", NotationName(n), ": exact parent sets (answer tokens) |");
+    absl::StrAppend(&header, " ", NotationName(n),
+                    ": exact parent sets [95% interval] (answer tokens) |");
     absl::StrAppend(&rule, "---|");
   }
   std::string out = absl::StrCat(header, "\n", rule, "\n");
@@ -68,8 +69,11 @@ std::string AccuracyTableMarkdown(const std::vector<AccuracyCell>& cells) {
         absl::StrAppend(&out, " - |");
         continue;
       }
-      absl::StrAppendFormat(&out, " %.1f%% (%.1f%%) |", 100 * it->second->accuracy.parent_sets,
-                            100 * it->second->accuracy.answer_tokens);
+      const ParentAccuracy& a = it->second->accuracy;
+      absl::StrAppendFormat(&out, " %.1f%% [%.1f, %.1f] (%.1f%%) |", 100 * a.parent_sets,
+                            100 * (a.parent_sets - a.parent_sets_interval),
+                            100 * std::min(1.0, a.parent_sets + a.parent_sets_interval),
+                            100 * a.answer_tokens);
     }
     absl::StrAppend(&out, "\n");
   }
@@ -102,6 +106,7 @@ nlohmann::json AccuracyTableJson(const std::vector<AccuracyCell>& cells) {
                    {"nodes", cell.nodes},
                    {"questions", cell.accuracy.questions},
                    {"parent_sets", cell.accuracy.parent_sets},
+                   {"parent_sets_interval", cell.accuracy.parent_sets_interval},
                    {"answer_tokens", cell.accuracy.answer_tokens}});
   }
   return out;

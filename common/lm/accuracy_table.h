@@ -22,7 +22,9 @@ struct AccuracyTableOptions {
   std::vector<Notation> notations = {Notation::kArrow, Notation::kParents};
   std::vector<bool> headers = {true, false};
   std::vector<int> node_counts = {7, 10};
-  int graphs = 256;  // per cell; every cell of one size sees the same graphs
+  // Per cell; every cell of one size sees the same graphs. 1024 graphs give a 95% interval of
+  // about +-0.7 points at 95% exact parent sets (256: +-1.5).
+  int graphs = 1024;
   uint64_t seed = 1;
 };
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/core/status.h"
 #include "common/graph/random.h"
 
@@ -140,6 +141,27 @@ absl::StatusOr<GraphTextBatch> TokenizeGraphTexts(const Tokenizer& tokenizer,
     }
   }
   return batch;
+}
+
+std::vector<Notation> DistinctNotations(const std::vector<Notation>& notations) {
+  std::vector<Notation> distinct;
+  for (Notation n : notations) {
+    if (std::find(distinct.begin(), distinct.end(), n) == distinct.end()) distinct.push_back(n);
+  }
+  return distinct;
+}
+
+std::string NotationMixDescription(const std::vector<Notation>& notations) {
+  const std::vector<Notation> distinct = DistinctNotations(notations);
+  const bool weighted = distinct.size() < notations.size();
+  std::vector<std::string> parts;
+  for (Notation n : distinct) {
+    const auto count = std::count(notations.begin(), notations.end(), n);
+    parts.push_back(weighted ? absl::StrCat(NotationName(n), " (", count, " of ", notations.size(),
+                                            parts.empty() ? " texts)" : ")")
+                             : NotationName(n));
+  }
+  return absl::StrJoin(parts, " and ");
 }
 
 }  // namespace gp

@@ -39,6 +39,13 @@ struct GraphCorpusOptions {
   nlohmann::json ToJson() const;
 };
 
+// A notation listed several times is drawn that much more often in training; evaluations ask
+// in each notation once, in the order first listed.
+std::vector<Notation> DistinctNotations(const std::vector<Notation>& notations);
+// The training mix in words: "arrow and parents", or with weights "arrow (3 of 4 texts) and
+// parents (1 of 4)".
+std::string NotationMixDescription(const std::vector<Notation>& notations);
+
 // The words a graph-text tokenizer should keep whole, so every name, operator and question
 // word is one token (with and without its leading space).
 std::vector<std::string> GraphTextWords(NameScheme names);

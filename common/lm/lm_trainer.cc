@@ -172,7 +172,8 @@ absl::StatusOr<ParentAccuracy> EvaluateParentAnswers(const DecoderModel& model,
   constexpr int kBatch = 32;
   ParentAccuracy result;
   int64_t right_sets = 0, right_tokens = 0, tokens = 0;
-  for (Notation notation : corpus.notations) {
+  std::vector<double> graph_rates;  // exact parent sets per (notation, graph)
+  for (Notation notation : DistinctNotations(corpus.notations)) {
     GraphCorpusOptions one = corpus;
     one.notations = {notation};
     SeededRandom random = SeededRandom::Stream(seed, kEvalStream);
@@ -195,6 +196,10 @@ absl::StatusOr<ParentAccuracy> EvaluateParentAnswers(const DecoderModel& model,
                           wrong.masked_select(is_answer).to(at::kLong));
       notation_questions += count * num_nodes;
       notation_right += wrong_per_question.eq(0).sum().item<int64_t>();
+      const at::Tensor graph_right = wrong_per_question.view({count, num_nodes}).eq(0).sum(1);
+      for (int64_t g = 0; g < count; ++g) {
+        graph_rates.push_back(static_cast<double>(graph_right[g].item<int64_t>()) / num_nodes);
+      }
       // An answer of k >= 1 parents is 2k tokens (" A", ",", ..., "."), "none." is 2: the
       // token count tells the parents apart, except 0 from 1.
       const at::Tensor tokens_per_question =
@@ -217,6 +222,13 @@ absl::StatusOr<ParentAccuracy> EvaluateParentAnswers(const DecoderModel& model,
     right_sets += notation_right;
   }
   result.parent_sets = static_cast<double>(right_sets) / std::max(1, result.questions);
+  if (graph_rates.size() > 1) {
+    double sum_squares = 0;
+    for (double rate : graph_rates)
+      sum_squares += (rate - result.parent_sets) * (rate - result.parent_sets);
+    const double n = static_cast<double>(graph_rates.size());
+    result.parent_sets_interval = 1.96 * std::sqrt(sum_squares / (n - 1) / n);
+  }
   result.answer_tokens = static_cast<double>(right_tokens) / std::max<int64_t>(1, tokens);
   return result;
 }

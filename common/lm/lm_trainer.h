@@ -75,6 +75,9 @@ struct LmTrainOptions {
 
 struct ParentAccuracy {
   double parent_sets = 0;  // questions whose whole answer is right
+  // Half-width of parent_sets' 95% interval, with the graph as the unit (the questions about
+  // one graph are not independent): 1.96 standard errors of the per-graph rates.
+  double parent_sets_interval = 0;
   double answer_tokens = 0;
   int questions = 0;
   std::map<std::string, double> parent_sets_by_notation;

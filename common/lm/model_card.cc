@@ -77,8 +77,7 @@ std::string ModelCardMarkdown(const ModelCardFacts& f) {
   for (const auto& [notation, accuracy] : f.accuracy.parent_sets_by_notation) {
     absl::StrAppendFormat(&by_notation, "| %s | %.1f%% |\n", notation, 100 * accuracy);
   }
-  std::vector<std::string> notations, generators;
-  for (Notation n : o.corpus.notations) notations.push_back(NotationName(n));
+  std::vector<std::string> generators;
   for (GeneratorKind g : o.corpus.generators) generators.push_back(GeneratorKindName(g));
   return absl::StrFormat(
       R"(---
@@ -136,7 +135,7 @@ Reproduce (from the repository root, after `bash scripts/setup.sh`):
 %s
 ```
 )",
-      f.name, absl::StrJoin(notations, " and "), absl::StrJoin(generators, " and "),
+      f.name, NotationMixDescription(o.corpus.notations), absl::StrJoin(generators, " and "),
       o.corpus.min_nodes, o.corpus.max_nodes, NameSchemeName(o.corpus.names),
       o.corpus.answer_order == AnswerOrder::kName ? "in name order"
                                                   : "in the order the graph text lists them",

@@ -1,4 +1,4 @@
-// `graphprobe eval-lm --model models/graph-toy --nodes 7,10 --graphs 256`
+// `graphprobe eval-lm --model models/graph-toy --nodes 7,10 --graphs 1024`
 #include "services/cli/eval_lm_command.h"
 
 #include <filesystem>
@@ -18,7 +18,7 @@ namespace {
 
 const std::vector<FlagSpec> kEvalLmFlags = {
     {"model", true, "checkpoint directory (default models/graph-toy)"},
-    {"graphs", true, "held-out graphs per cell (default 256)"},
+    {"graphs", true, "held-out graphs per cell (default 1024)"},
     {"nodes", true, "comma-separated graph sizes (default 7,10)"},
     {"seed", true, "seed of the held-out graphs (default 1)"},
     {"json", true, "also write the table as JSON to this file"},
@@ -89,7 +89,7 @@ absl::Status EvalLm(const Flags& flags) {
 int RunEvalLmCommand(const std::vector<std::string>& args) {
   return RunSubcommand(
       "eval-lm",
-      "usage: graphprobe eval-lm [--model models/graph-toy] [--nodes 7,10] [--graphs 256]\n"
+      "usage: graphprobe eval-lm [--model models/graph-toy] [--nodes 7,10] [--graphs 1024]\n"
       "Asks a graph-text model the parents of every node of held-out graphs (in each notation,\n"
       "with and without the Nodes header) and prints the exact-answer rates.",
       kEvalLmFlags, args, std::cout, [&](const Flags& flags) { return EvalLm(flags); });

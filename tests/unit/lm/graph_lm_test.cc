@@ -128,6 +128,15 @@ TEST(GraphCorpusTest, AnswersListEachNodesParentsInNameOrder) {
   EXPECT_EQ(ParseAnswerOrder("sorted").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(GraphCorpusTest, ANotationListedTwiceIsWeightedNotAskedTwice) {
+  using N = Notation;
+  EXPECT_EQ(DistinctNotations({N::kArrow, N::kArrow, N::kParents, N::kArrow}),
+            (std::vector<N>{N::kArrow, N::kParents}));
+  EXPECT_EQ(NotationMixDescription({N::kArrow, N::kParents}), "arrow and parents");
+  EXPECT_EQ(NotationMixDescription({N::kArrow, N::kArrow, N::kArrow, N::kParents}),
+            "arrow (3 of 4 texts) and parents (1 of 4)");
+}
+
 TEST(GraphCorpusTest, AnswerIndexMarksExactlyTheAnswerTokens) {
   const Tokenizer tokenizer = GraphTokenizer();
   std::vector<GraphText> texts;
@@ -190,6 +199,10 @@ TEST(GraphLmTrainerTest, ShortTrainingLowersLossAndTheCheckpointLoadsBack) {
   EXPECT_LT(mean(50, 60), 0.6 * mean(0, 10));
   EXPECT_GT(result->final_accuracy.answer_tokens, 0.2);
   EXPECT_EQ(result->final_accuracy.questions, 2 * 16 * 4);  // two notations
+  // The interval over 32 (notation, graph) units: positive unless every graph scored alike,
+  // and never wider than the whole range.
+  EXPECT_GE(result->final_accuracy.parent_sets_interval, 0);
+  EXPECT_LT(result->final_accuracy.parent_sets_interval, 0.5);
 
   // The card's table: every notation with and without the header, on the same held-out graphs.
   AccuracyTableOptions table_options;
