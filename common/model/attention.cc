@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <utility>
 
 #include "common/model/linear.h"
 #include "common/model/rope.h"
@@ -63,13 +64,9 @@ at::Tensor ProbabilitiesAtRows(const at::Tensor& q, const at::Tensor& k, const a
 // softmax(q k^T * scale + mask) v through the library's fused kernel, in q's dtype.
 at::Tensor FusedValueMix(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                          const AttentionMasking& masking, const ModelConfig& config) {
-  // The bias's lowest float would round to -inf in bfloat16, and a row with every key masked
-  // (a padded query inside a sliding window) would then turn NaN and reach the valid rows
-  // through the next layer's value mix; -1e30 keeps such a row uniform, as the explicit pass.
-  const c10::optional<at::Tensor> mask =
-      masking.causal_only
-          ? c10::optional<at::Tensor>()
-          : c10::optional<at::Tensor>(masking.bias.clamp_min(-1e30).to(q.scalar_type()));
+  const c10::optional<at::Tensor> mask = masking.causal_only
+                                             ? c10::optional<at::Tensor>()
+                                             : c10::optional<at::Tensor>(masking.fused_bias);
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
   return at::scaled_dot_product_attention(q, k, v, mask, 0.0, masking.causal_only,
                                           config.attention_scale, /*enable_gqa=*/true);
@@ -91,6 +88,16 @@ at::Tensor FusedValueMix(const at::Tensor& q, const at::Tensor& k, const at::Ten
 }
 
 }  // namespace
+
+AttentionMasking MakeAttentionMasking(at::Tensor bias, bool causal_only, bool fused,
+                                      at::ScalarType compute_dtype) {
+  AttentionMasking masking{std::move(bias), causal_only, {}};
+  // The bias's lowest float would round to -inf in bfloat16, and a row with every key masked
+  // (a padded query inside a sliding window) would then turn NaN and reach the valid rows
+  // through the next layer's value mix; -1e30 keeps such a row uniform, as the explicit pass.
+  if (fused && !causal_only) masking.fused_bias = masking.bias.clamp_min(-1e30).to(compute_dtype);
+  return masking;
+}
 
 bool FusedAttentionApplies(const ModelConfig& config, const AttentionCapture* capture) {
   return !config.attn_logit_softcap && (capture == nullptr || !capture->keeps_full_maps());

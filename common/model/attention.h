@@ -20,9 +20,16 @@ at::Tensor AttentionBias(const at::Tensor& attention_mask, std::optional<int64_t
 // One layer's masking: the additive bias, and whether it is the plain causal mask (no padded
 // keys, no sliding window inside the sequence), which fused kernels take as is_causal.
 struct AttentionMasking {
-  at::Tensor bias;
+  at::Tensor bias;  // float32, for explicit probabilities and captured rows
   bool causal_only = false;
+  // The fused kernel's mask: `bias` in the compute dtype, clamped so bfloat16 keeps it finite.
+  // Undefined for the explicit pass and for a plain causal mask (the kernel's is_causal).
+  at::Tensor fused_bias;
 };
+
+// Builds a forward pass's masking once, so no layer clamps and casts the bias again.
+AttentionMasking MakeAttentionMasking(at::Tensor bias, bool causal_only, bool fused,
+                                      at::ScalarType compute_dtype);
 
 // x [B, T, hidden] (already normed) -> attention output [B, T, hidden] before o_proj's
 // residual add. Two ways to compute it:

@@ -219,10 +219,12 @@ absl::StatusOr<ForwardOutput> DecoderModel::ForwardUnchecked(const at::Tensor& i
   // Fused kernels take a plain causal mask as is_causal (flash attention on a GPU); the check
   // costs a device sync, so only the fused pass makes it.
   const bool unpadded = fused && attention_mask.all().item<bool>();
-  AttentionMasking full{AttentionBias(attention_mask, std::nullopt), unpadded};
+  const AttentionMasking full = MakeAttentionMasking(AttentionBias(attention_mask, std::nullopt),
+                                                     unpadded, fused, options_.dtype);
   AttentionMasking sliding_masking = full;  // when the window covers the whole sequence
   if (c.sliding_window > 0 && c.sliding_window < length) {
-    sliding_masking = {AttentionBias(attention_mask, c.sliding_window), false};
+    sliding_masking = MakeAttentionMasking(AttentionBias(attention_mask, c.sliding_window),
+                                           /*causal_only=*/false, fused, options_.dtype);
   }
 
   for (int64_t i = 0; i < c.num_layers; ++i) {
