@@ -49,18 +49,16 @@ const std::vector<FlagSpec> kFlags = {
 absl::StatusOr<std::vector<std::vector<PreparedPrompt>>> PrepareBatches(
     const Tokenizer& tokenizer, const std::vector<CapturePrompt>& prompts, size_t batch_size) {
   std::vector<PreparedPrompt> prepared;
+  std::vector<size_t> lengths;
   for (const CapturePrompt& prompt : prompts) {
     GP_ASSIGN_OR_RETURN(PreparedPrompt p, PreparePrompt(tokenizer, prompt));
+    lengths.push_back(p.ids.size());
     prepared.push_back(std::move(p));
   }
-  std::stable_sort(
-      prepared.begin(), prepared.end(),
-      [](const PreparedPrompt& a, const PreparedPrompt& b) { return a.ids.size() < b.ids.size(); });
   std::vector<std::vector<PreparedPrompt>> batches;
-  for (size_t start = 0; start < prepared.size(); start += batch_size) {
-    const size_t end = std::min(prepared.size(), start + batch_size);
-    batches.emplace_back(prepared.begin() + static_cast<std::ptrdiff_t>(start),
-                         prepared.begin() + static_cast<std::ptrdiff_t>(end));
+  for (const std::vector<size_t>& indices : BatchesByLength(lengths, batch_size)) {
+    batches.emplace_back();
+    for (size_t i : indices) batches.back().push_back(prepared[i]);
   }
   return batches;
 }

@@ -142,24 +142,21 @@ SourceShape LocalAttentionSource::shape() const {
 absl::StatusOr<std::vector<CapturedPrompt>> LocalAttentionSource::Capture(
     const std::vector<CapturePrompt>& prompts, const std::atomic<bool>* cancel) {
   std::vector<CapturedPrompt> out(prompts.size());
-  std::vector<size_t> to_run;  // prompts that mention a node, shortest first
+  // A prompt that mentions no node has nothing to capture: its rows stay undefined.
+  std::vector<size_t> lengths(prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
     GP_ASSIGN_OR_RETURN(out[i].prompt, PreparePrompt(model_->tokenizer, prompts[i]));
-    // A prompt that mentions no node has nothing to capture: its rows stay undefined.
-    if (!out[i].prompt.positions.empty()) to_run.push_back(i);
+    lengths[i] = out[i].prompt.positions.empty() ? 0 : out[i].prompt.ids.size();
   }
   // Batches of similar lengths pad less (rows of valid positions do not depend on padding).
-  std::stable_sort(to_run.begin(), to_run.end(), [&](size_t a, size_t b) {
-    return out[a].prompt.ids.size() < out[b].prompt.ids.size();
-  });
   std::vector<PreparedPrompt> batch;
-  for (size_t start = 0; start < to_run.size(); start += static_cast<size_t>(batch_size_)) {
+  for (const std::vector<size_t>& indices :
+       BatchesByLength(lengths, static_cast<size_t>(batch_size_))) {
     if (cancel != nullptr && cancel->load()) return absl::CancelledError("cancelled");
-    const size_t end = std::min(to_run.size(), start + static_cast<size_t>(batch_size_));
     batch.clear();
-    for (size_t j = start; j < end; ++j) batch.push_back(out[to_run[j]].prompt);
+    for (size_t i : indices) batch.push_back(out[i].prompt);
     GP_ASSIGN_OR_RETURN(std::vector<at::Tensor> rows, CaptureRows(model_->model, batch));
-    for (size_t j = start; j < end; ++j) out[to_run[j]].rows = std::move(rows[j - start]);
+    for (size_t j = 0; j < indices.size(); ++j) out[indices[j]].rows = std::move(rows[j]);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 #include "common/ablation/prepared_prompt.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -35,6 +36,23 @@ std::vector<int> RowOfToken(const std::vector<int>& positions, size_t num_tokens
   std::vector<int> rows(num_tokens, -1);
   for (size_t r = 0; r < positions.size(); ++r) rows[positions[r]] = static_cast<int>(r);
   return rows;
+}
+
+std::vector<std::vector<size_t>> BatchesByLength(const std::vector<size_t>& lengths,
+                                                 size_t batch_size) {
+  std::vector<size_t> order;
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    if (lengths[i] > 0) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return lengths[a] < lengths[b]; });
+  std::vector<std::vector<size_t>> batches;
+  for (size_t start = 0; start < order.size(); start += batch_size) {
+    const size_t end = std::min(order.size(), start + batch_size);
+    batches.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(start),
+                         order.begin() + static_cast<std::ptrdiff_t>(end));
+  }
+  return batches;
 }
 
 }  // namespace gp

@@ -30,6 +30,11 @@ struct PreparedPrompt {
 // Which captured row holds each token: positions[r] -> r, -1 for tokens not captured.
 std::vector<int> RowOfToken(const std::vector<int>& positions, size_t num_tokens);
 
+// Prompt indices in batches of at most `batch_size`, shortest first (stable among equals), so
+// each forward pass pads little; a prompt whose length is 0 (nothing to run) is left out.
+std::vector<std::vector<size_t>> BatchesByLength(const std::vector<size_t>& lengths,
+                                                 size_t batch_size);
+
 // Tokenizes `prompt` (add_special_tokens) and maps its mentions; InvalidArgument when a token
 // spans two nodes' names.
 absl::StatusOr<PreparedPrompt> PreparePrompt(const Tokenizer& tokenizer,

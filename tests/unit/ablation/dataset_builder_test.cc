@@ -326,6 +326,13 @@ ModelRef TinyModelRef(const fs::path& dir) {
 // The local source batches prompts by length: each prompt's rows still come back in its own
 // slot, equal to a forward of that prompt alone, and a prompt that mentions no node stays
 // without rows.
+TEST(BatchesByLengthTest, ShortestFirstStableAndSkipsEmptyPrompts) {
+  // Lengths 5, 0 (nothing to run), 3, 5, 3, 9 in batches of 2: 3s, then 5s, then the 9.
+  const std::vector<std::vector<size_t>> batches = BatchesByLength({5, 0, 3, 5, 3, 9}, 2);
+  EXPECT_EQ(batches, (std::vector<std::vector<size_t>>{{2, 4}, {0, 3}, {5}}));
+  EXPECT_TRUE(BatchesByLength({0, 0}, 4).empty());
+}
+
 TEST(LocalAttentionSourceTest, BatchesByLengthAndAnswersInTheRequestsOrder) {
   const fs::path dir = testing::MakeTinyModelScratchDir("gp_source_");
   ModelCache cache(1);
