@@ -113,10 +113,18 @@ absl::Status Run(const Flags& flags) {
   const auto device_pooling = [&]() -> absl::Status {
     device_result.clear();
     GP_ASSIGN_OR_RETURN(auto batches, PrepareBatches(tokenizer, prompts, batch));
-    for (const auto& prepared : batches) {
-      GP_ASSIGN_OR_RETURN(at::Tensor f, CaptureFeatures(model, prepared, features));
+    // One batch's features stay in flight to the host while the next batch is queued.
+    PendingHostCopy previous;
+    const auto collect = [&] {
+      const at::Tensor f = previous.Wait();
       for (int64_t i = 0; i < f.size(0); ++i) device_result.push_back(f[i]);
+    };
+    for (const auto& prepared : batches) {
+      GP_ASSIGN_OR_RETURN(PendingHostCopy next, StartCaptureFeatures(model, prepared, features));
+      if (previous.started()) collect();
+      previous = std::move(next);
     }
+    if (previous.started()) collect();
     return absl::OkStatus();
   };
 

@@ -112,6 +112,13 @@ absl::StatusOr<std::vector<at::Tensor>> CaptureRows(const DecoderModel& model,
 absl::StatusOr<at::Tensor> CaptureFeatures(const DecoderModel& model,
                                            const std::vector<PreparedPrompt>& prompts,
                                            const FeatureOptions& options) {
+  GP_ASSIGN_OR_RETURN(PendingHostCopy pending, StartCaptureFeatures(model, prompts, options));
+  return pending.Wait();
+}
+
+absl::StatusOr<PendingHostCopy> StartCaptureFeatures(const DecoderModel& model,
+                                                     const std::vector<PreparedPrompt>& prompts,
+                                                     const FeatureOptions& options) {
   c10::InferenceMode inference;
   std::vector<std::vector<int>> row_of_token;
   std::vector<std::vector<std::vector<std::vector<int>>>> mentions;
@@ -122,7 +129,7 @@ absl::StatusOr<at::Tensor> CaptureFeatures(const DecoderModel& model,
   GP_ASSIGN_OR_RETURN(at::Tensor rows, ForwardCapturingRows(model, prompts));
   GP_ASSIGN_OR_RETURN(at::Tensor features,
                       BatchPairFeatures(rows, row_of_token, mentions, options));
-  return features.to(at::kCPU);
+  return PendingHostCopy::Start(features);
 }
 
 absl::StatusOr<std::unique_ptr<LocalAttentionSource>> LocalAttentionSource::Create(

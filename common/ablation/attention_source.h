@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/ablation/host_copy.h"
 #include "common/ablation/prepared_prompt.h"
 #include "common/features/feature_options.h"
 #include "common/model/decoder_model.h"
@@ -111,5 +112,10 @@ absl::StatusOr<std::vector<at::Tensor>> CaptureRows(const DecoderModel& model,
 absl::StatusOr<at::Tensor> CaptureFeatures(const DecoderModel& model,
                                            const std::vector<PreparedPrompt>& prompts,
                                            const FeatureOptions& options);
+// The same with the copy to the host left in flight (host_copy.h): on a GPU the caller can
+// queue the next batch before collecting this one.
+absl::StatusOr<PendingHostCopy> StartCaptureFeatures(const DecoderModel& model,
+                                                     const std::vector<PreparedPrompt>& prompts,
+                                                     const FeatureOptions& options);
 
 }  // namespace gp

@@ -369,6 +369,18 @@ TEST(LocalAttentionSourceTest, BatchesByLengthAndAnswersInTheRequestsOrder) {
 
 // Pooling on the model's device (CaptureFeatures, what a GPU extractor runs) equals the rows
 // brought to the host and pooled per prompt, prompt by prompt, in every mode.
+TEST(PendingHostCopyTest, AHostTensorIsReadyAtOnceAndComesBackContiguous) {
+  PendingHostCopy none;
+  EXPECT_FALSE(none.started());
+  const at::Tensor t = at::arange(12, at::kFloat).view({3, 4}).t();  // not contiguous
+  PendingHostCopy pending = PendingHostCopy::Start(t);
+  EXPECT_TRUE(pending.started());
+  EXPECT_TRUE(pending.ready());
+  const at::Tensor host = pending.Wait();
+  EXPECT_TRUE(host.is_contiguous());
+  EXPECT_TRUE(at::equal(host, t));
+}
+
 TEST(CaptureFeaturesTest, PoolingWhereTheForwardRanEqualsPoolingOnTheHost) {
   const fs::path dir = testing::MakeTinyModelScratchDir("gp_capture_");
   ModelCache cache(1);
