@@ -11,7 +11,7 @@
 namespace gp {
 
 absl::StatusOr<DecoderModel> LoadWithAddedLayers(const std::string& dir, int added_layers,
-                                                 uint64_t seed) {
+                                                 uint64_t seed, const ModelOptions& options) {
   if (added_layers < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("added layers ", added_layers, ": must be at least 1"));
@@ -23,10 +23,10 @@ absl::StatusOr<DecoderModel> LoadWithAddedLayers(const std::string& dir, int add
                                                    trained_config.model_type,
                                                    "\": only llama and qwen2 models can grow"));
   }
-  GP_ASSIGN_OR_RETURN(DecoderModel trained, DecoderModel::Load(dir, {}));
+  GP_ASSIGN_OR_RETURN(DecoderModel trained, DecoderModel::Load(dir, options));
   config_json["num_hidden_layers"] = trained_config.num_layers + added_layers;
   GP_ASSIGN_OR_RETURN(ModelConfig grown_config, ParseModelConfig(config_json, dir));
-  GP_ASSIGN_OR_RETURN(DecoderModel grown, DecoderModel::RandomInit(grown_config, {}, seed));
+  GP_ASSIGN_OR_RETURN(DecoderModel grown, DecoderModel::RandomInit(grown_config, options, seed));
 
   std::map<std::string, at::Tensor> trained_weights;
   for (auto& [name, weight] : trained.NamedParameters()) trained_weights[name] = weight;

@@ -19,6 +19,6 @@ namespace gp {
 // logits equal the checkpoint's up to float rounding. Llama-family checkpoints only (a
 // gemma2 layer adds norms after each branch, which zero weights would not make an identity).
 absl::StatusOr<DecoderModel> LoadWithAddedLayers(const std::string& dir, int added_layers,
-                                                 uint64_t seed);
+                                                 uint64_t seed, const ModelOptions& options = {});
 
 }  // namespace gp

@@ -46,7 +46,7 @@ absl::StatusOr<std::pair<at::Tensor, at::Tensor>> PredictNext(const DecoderModel
                       model.Forward(batch.input_ids, batch.attention_mask, forward));
   const int64_t length = batch.input_ids.size(1);
   return std::make_pair(out.logits.narrow(1, 0, length - 1),
-                        batch.input_ids.narrow(1, 1, length - 1));
+                        batch.input_ids.narrow(1, 1, length - 1).to(out.logits.device()));
 }
 
 // How far training is, in [0, 1]: by steps, or by time under a budget.
@@ -161,7 +161,8 @@ nlohmann::json LmTrainOptions::ToJson() const {
           {"curriculum_fraction", curriculum_fraction},
           {"seed", seed},
           {"init_from", init_from},
-          {"added_layers", added_layers}};
+          {"added_layers", added_layers},
+          {"device", device.str()}};
 }
 
 absl::StatusOr<ParentAccuracy> EvaluateParentAnswers(const DecoderModel& model,
@@ -183,10 +184,11 @@ absl::StatusOr<ParentAccuracy> EvaluateParentAnswers(const DecoderModel& model,
       GP_ASSIGN_OR_RETURN(GraphTextBatch batch,
                           DrawBatch(one, tokenizer, count, num_nodes, num_nodes, random));
       GP_ASSIGN_OR_RETURN(auto prediction, PredictNext(model, batch));
+      // Counted on the host, where the answer index lives.
+      prediction = {prediction.first.argmax(-1).to(at::kCPU), prediction.second.to(at::kCPU)};
       const at::Tensor answer = batch.answer_index.narrow(1, 1, batch.answer_index.size(1) - 1);
       const at::Tensor is_answer = answer >= 0;
-      const at::Tensor wrong =
-          prediction.first.argmax(-1).ne(prediction.second).logical_and(is_answer);
+      const at::Tensor wrong = prediction.first.ne(prediction.second).logical_and(is_answer);
       // Wrong tokens per (row, question); a question is right with none.
       const at::Tensor key =
           (at::arange(count, at::kLong).unsqueeze(1) * num_nodes + answer.clamp_min(0));
@@ -257,12 +259,14 @@ absl::StatusOr<LmTrainResult> TrainGraphLm(
     return absl::InvalidArgumentError(absl::StrCat(
         options.init_from, ": vocab_size ", config.vocab_size, ", the tokenizer has ", vocab_size));
   }
+  ModelOptions model_options;
+  model_options.device = options.device;
   GP_ASSIGN_OR_RETURN(
       DecoderModel model,
-      options.init_from.empty() ? DecoderModel::RandomInit(config, {}, options.seed)
-      : options.added_layers > 0
-          ? LoadWithAddedLayers(options.init_from, options.added_layers, options.seed)
-          : DecoderModel::Load(options.init_from, {}));
+      options.init_from.empty()  ? DecoderModel::RandomInit(config, model_options, options.seed)
+      : options.added_layers > 0 ? LoadWithAddedLayers(options.init_from, options.added_layers,
+                                                       options.seed, model_options)
+                                 : DecoderModel::Load(options.init_from, model_options));
 
   std::vector<at::Tensor> params;
   for (auto& [name, p] : model.NamedParameters()) params.push_back(p.requires_grad_(true));
@@ -288,7 +292,8 @@ absl::StatusOr<LmTrainResult> TrainGraphLm(
                                   options.corpus.min_nodes, max_nodes, random));
     GP_ASSIGN_OR_RETURN(auto prediction, PredictNext(model, batch));
     const int64_t length = batch.input_ids.size(1);
-    const at::Tensor is_answer = batch.answer_index.narrow(1, 1, length - 1).ge(0).reshape({-1});
+    const at::Tensor is_answer =
+        batch.answer_index.narrow(1, 1, length - 1).ge(0).reshape({-1}).to(options.device);
     const at::Tensor token_loss = at::cross_entropy_loss(
         prediction.first.reshape({-1, prediction.first.size(-1)}), prediction.second.reshape({-1}),
         /*weight=*/{}, at::Reduction::None);
@@ -297,6 +302,7 @@ absl::StatusOr<LmTrainResult> TrainGraphLm(
     if (options.context_loss_weight > 0) {
       const at::Tensor is_context = batch.attention_mask.narrow(1, 1, length - 1)
                                         .reshape({-1})
+                                        .to(options.device)
                                         .gt(0)
                                         .logical_and(is_answer.logical_not());
       loss = loss + options.context_loss_weight * token_loss.masked_select(is_context).mean();

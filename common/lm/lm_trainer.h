@@ -61,6 +61,9 @@ struct LmTrainOptions {
   // With init_from: decoder layers added on top of the checkpoint's, each starting as the
   // identity (layer_growth.h), so the continued model can learn a further hop.
   int added_layers = 0;
+  // Where the model trains (float32 throughout): the CPU, or a CUDA device where this libtorch
+  // has one. Graph text is drawn and tokenized on the host either way.
+  at::Device device = at::kCPU;
   // A time budget (0: none). Training ends at `steps` or after this long, whichever comes
   // first; the schedule and curriculum follow whichever is further along, so a budgeted run
   // still warms up, grows its graphs and decays its learning rate completely.

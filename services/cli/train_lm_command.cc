@@ -53,6 +53,7 @@ const std::vector<FlagSpec> kTrainLmFlags = {
     {"max-minutes", true,
      "time budget: stop after this long, schedule fitted to it (default none)"},
     {"threads", true, "CPU threads (default: all cores)"},
+    {"device", true, "cpu (default) or cuda[:N]: where the model trains"},
     {"help", false, "show this help"},
 };
 
@@ -99,6 +100,9 @@ absl::StatusOr<LmTrainOptions> OptionsFromFlags(const Flags& flags) {
   o.seed = static_cast<uint64_t>(seed);
   o.init_from = flags.Get("init-from", "");
   o.added_layers = static_cast<int>(added_layers);
+  GP_ASSIGN_OR_RETURN(ModelOptions model_options,
+                      ParseModelOptions("float32", flags.Get("device", "cpu")));
+  o.device = model_options.device;
   return o;
 }
 
@@ -187,7 +191,9 @@ absl::Status TrainLm(const Flags& flags, const std::vector<std::string>& args) {
       {absl::StrCat("graphprobe train-lm ", absl::StrJoin(args, " ")),
        DescribeTrainingStage(options, static_cast<int>(n), result.seconds,
                              MeanOf(result.losses, 0, window), MeanOf(result.losses, n - window, n),
-                             absl::StrCat(at::get_num_threads(), " CPU threads, float32")),
+                             options.device.is_cpu()
+                                 ? absl::StrCat(at::get_num_threads(), " CPU threads, float32")
+                                 : absl::StrCat(options.device.str(), ", float32")),
        result.seconds});
   nlohmann::json stages = nlohmann::json::array();
   for (const TrainingStage& stage : facts.stages) stages.push_back(stage.ToJson());
