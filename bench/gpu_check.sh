@@ -31,6 +31,13 @@ for m in tiny-llama3 tiny-qwen2 tiny-gemma2; do
   done
 done
 python3 bench/gpu_compare.py accuracy "$OUT"
+# A dataset of the toy model built on the GPU in bfloat16 equals the CPU's within its rounding.
+for target in cpu:float32 cuda:bfloat16; do
+  ./build-cuda/services/cli/graphprobe dataset --model models/graph-toy --graphs 128 --perms 4 \
+    --mode topk:3+drop-sink --device "${target%:*}" --dtype "${target#*:}" \
+    --out "$OUT/dataset-${target%:*}-${target#*:}.safetensors" >/dev/null
+done
+python3 bench/gpu_compare.py datasets "$OUT"
 
 configs=tests/data/hf-reference/model-configs
 echo "== graphprobe, cuda"

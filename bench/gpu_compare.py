@@ -2,6 +2,7 @@
 
 accuracy OUT: graphprobe's CUDA outputs against the float32 fixtures, and for scale, how far
   transformers' own bfloat16 eager path lands from its float32 fixtures.
+datasets OUT: a dataset built on the GPU in bfloat16 against the same built on the CPU.
 throughput CONFIGS: transformers eager + output_attentions to host, and SDPA forward only,
   random weights, bfloat16, batch 32, T=128 (the anchors' setup).
 """
@@ -71,5 +72,21 @@ def throughput(configs):
             torch.cuda.empty_cache()
 
 
+def datasets(out):
+    """The same dataset built on the CPU in float32 and on the GPU in bfloat16 (graphprobe
+    dataset): everything but the features identical, the features within bfloat16 rounding."""
+    cpu = load_file(f"{out}/dataset-cpu-float32.safetensors")
+    gpu = load_file(f"{out}/dataset-cuda-bfloat16.safetensors")
+    for name in cpu:
+        if name == "features":
+            continue
+        same = torch.equal(cpu[name], gpu[name])
+        print(f"dataset {name}: {'identical' if same else 'DIFFERENT'}")
+    diff = (cpu["features"].double() - gpu["features"].double()).abs()
+    scale = cpu["features"].double().abs().max()
+    print(f"dataset features {tuple(cpu['features'].shape)}: largest difference {float(diff.max()):.2e} "
+          f"(largest feature {float(scale):.2e}), mean {float(diff.mean()):.2e}")
+
+
 if __name__ == "__main__":
-    {"accuracy": accuracy, "throughput": throughput}[sys.argv[1]](sys.argv[2])
+    {"accuracy": accuracy, "throughput": throughput, "datasets": datasets}[sys.argv[1]](sys.argv[2])

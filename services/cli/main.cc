@@ -4,16 +4,18 @@
 #include <vector>
 
 #include "common/core/allocator_tuning.h"
-#include "services/cli/ablation_commands.h"
 #include "services/cli/attention_command.h"
-#include "services/cli/cluster_command.h"
 #include "services/cli/dataset_command.h"
 #include "services/cli/eval_lm_command.h"
-#include "services/cli/report_command.h"
-#include "services/cli/run_command.h"
 #include "services/cli/tokenize_command.h"
 #include "services/cli/train_command.h"
 #include "services/cli/train_lm_command.h"
+#ifndef GP_COMPUTE_COMMANDS_ONLY  // built without gRPC: no services, no cluster commands
+#include "services/cli/ablation_commands.h"
+#include "services/cli/cluster_command.h"
+#include "services/cli/report_command.h"
+#include "services/cli/run_command.h"
+#endif
 
 namespace {
 
@@ -39,6 +41,10 @@ void PrintUsage() {
          "  train       train a probe on a dataset file\n"
          "  train-lm    train the small graph-reading language model (the embedded default)\n\n"
          "`graphprobe <command> --help` lists a command's flags.\n";
+#ifdef GP_COMPUTE_COMMANDS_ONLY
+  std::cout << "This build has no gRPC: report, run, submit, watch, results, list, cancel and "
+               "cluster are not in it.\n";
+#endif
 }
 
 }  // namespace
@@ -54,6 +60,7 @@ int main(int argc, char** argv) {
   if (command == "attention") return gp::RunAttentionCommand(args);
   if (command == "dataset") return gp::RunDatasetCommand(args);
   if (command == "eval-lm") return gp::RunEvalLmCommand(args);
+#ifndef GP_COMPUTE_COMMANDS_ONLY
   if (command == "report") return gp::RunReportCommand(args);
   if (command == "run") return gp::RunRunCommand(args);
   if (command == "submit") return gp::RunSubmitCommand(args);
@@ -62,6 +69,7 @@ int main(int argc, char** argv) {
   if (command == "list") return gp::RunListCommand(args);
   if (command == "cancel") return gp::RunCancelCommand(args);
   if (command == "cluster") return gp::RunClusterCommand(args);
+#endif
   if (command == "train") return gp::RunTrainCommand(args);
   if (command == "train-lm") return gp::RunTrainLmCommand(args);
   if (command == "tokenize") return gp::RunTokenizeCommand(args, std::cin, std::cout);
