@@ -88,7 +88,7 @@ absl::StatusOr<at::Tensor> ForwardCapturingRows(const DecoderModel& model,
   forward.capture = ForwardOptions::Capture::kPositionRows;
   forward.capture_positions = positions;
   GP_ASSIGN_OR_RETURN(ForwardOutput out, model.Forward(ids, mask, forward));
-  return at::stack(out.attentions);
+  return out.attention_rows;  // [L, B, H, K, T], one buffer
 }
 
 }  // namespace

@@ -48,9 +48,10 @@ at::Tensor Scores(const at::Tensor& q, const at::Tensor& k, const ModelConfig& c
   return scores;
 }
 
-// Float32 probabilities of the query rows at `positions` (I64 [B, K]) only: [B, H, K, T].
-at::Tensor ProbabilitiesAtRows(const at::Tensor& q, const at::Tensor& k, const at::Tensor& bias,
-                               const at::Tensor& positions, const ModelConfig& config) {
+// Masked scores of the query rows at `positions` (I64 [B, K]) only, before the softmax:
+// [B, H, K, T] (float32, as q and k are).
+at::Tensor ScoresAtRows(const at::Tensor& q, const at::Tensor& k, const at::Tensor& bias,
+                        const at::Tensor& positions, const ModelConfig& config) {
   const int64_t batch = q.size(0), heads = q.size(1), dim = q.size(3), length = k.size(2);
   const int64_t rows = positions.size(1);
   at::Tensor q_rows =
@@ -58,7 +59,7 @@ at::Tensor ProbabilitiesAtRows(const at::Tensor& q, const at::Tensor& k, const a
   at::Tensor bias_rows =
       bias.expand({batch, 1, length, length})
           .gather(2, positions.view({batch, 1, rows, 1}).expand({batch, 1, rows, length}));
-  return at::softmax(Scores(q_rows, k, config) + bias_rows, -1);
+  return Scores(q_rows, k, config) + bias_rows;
 }
 
 // softmax(q k^T * scale + mask) v through the library's fused kernel, in q's dtype.
@@ -120,7 +121,7 @@ at::Tensor SelfAttention(const at::Tensor& x, const LayerWeights& w, const Model
   at::Tensor mixed;
   if (fused) {
     if (capture != nullptr) {
-      capture->RecordRows(ProbabilitiesAtRows(q, k, masking.bias, capture->positions(), config));
+      capture->RecordRowScores(ScoresAtRows(q, k, masking.bias, capture->positions(), config));
     }
     const at::ScalarType dtype = x.scalar_type();
     mixed = FusedValueMix(q.to(dtype), k.to(dtype), v, masking, config);

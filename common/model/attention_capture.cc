@@ -18,10 +18,42 @@ void AttentionCapture::Record(const at::Tensor& probabilities) {
   RecordRows(probabilities.gather(2, rows_index));  // [B, H, K, T]
 }
 
+at::Tensor AttentionCapture::NextSlot(const at::Tensor& like) {
+  if (num_layers_ == 0 || recorded_layers_ >= num_layers_) return at::Tensor();
+  if (!stacked_.defined()) {
+    std::vector<int64_t> sizes = {num_layers_};
+    for (int64_t size : like.sizes()) sizes.push_back(size);
+    stacked_ = at::empty(sizes, like.options().dtype(at::kFloat));
+  }
+  return stacked_[recorded_layers_++];
+}
+
+void AttentionCapture::RecordRowScores(const at::Tensor& scores) {
+  if (!enabled_) return;
+  if (rows_only_) {
+    at::Tensor slot = NextSlot(scores);
+    if (slot.defined()) {
+      at::softmax_out(slot, scores, -1, at::kFloat);
+      return;
+    }
+  }
+  RecordRows(at::softmax(scores, -1, at::kFloat));
+}
+
+std::vector<at::Tensor> AttentionCapture::TakeLayers() {
+  if (stacked_.defined()) return stacked_.unbind(0);
+  return std::move(layers_);
+}
+
 void AttentionCapture::RecordRows(const at::Tensor& rows) {
   if (!enabled_) return;
   if (rows_only_) {
-    layers_.push_back(rows);
+    at::Tensor slot = NextSlot(rows);
+    if (slot.defined()) {
+      slot.copy_(rows);
+    } else {
+      layers_.push_back(rows);
+    }
     return;
   }
   const int64_t batch = rows.size(0), heads = rows.size(1), k = rows.size(2);

@@ -20,10 +20,13 @@ class AttentionCapture {
     return AttentionCapture(true, std::move(positions));
   }
   // Keeps the rows of `positions` over every key: [B, H, K, T] (what argmax / top-k features
-  // need, still far smaller than T x T).
-  static AttentionCapture RowsAtPositions(at::Tensor positions) {
+  // need, still far smaller than T x T). With `num_layers`, every layer's rows land in one
+  // buffer [num_layers, B, H, K, T] allocated at the first layer, written in place, never
+  // stacked afterwards (StackedRows).
+  static AttentionCapture RowsAtPositions(at::Tensor positions, int64_t num_layers = 0) {
     AttentionCapture capture(true, std::move(positions));
     capture.rows_only_ = true;
+    capture.num_layers_ = num_layers;
     return capture;
   }
 
@@ -37,14 +40,27 @@ class AttentionCapture {
   // Takes one layer's float32 probabilities of the positions' query rows only, [B, H, K, T]
   // (a pass that never materializes the other rows). Only when !keeps_full_maps().
   void RecordRows(const at::Tensor& rows);
-  std::vector<at::Tensor> TakeLayers() { return std::move(layers_); }
+  // Takes one layer's scores of the positions' query rows [B, H, K, T] (masked, before the
+  // softmax) and keeps their float32 softmax, computed straight into the layer's buffer slot
+  // when there is one.
+  void RecordRowScores(const at::Tensor& scores);
+  // Per layer (views of the buffer when there is one).
+  std::vector<at::Tensor> TakeLayers();
+  // The buffer [num_layers, B, H, K, T] once every layer has been recorded; undefined without one.
+  const at::Tensor& StackedRows() const { return stacked_; }
 
  private:
   AttentionCapture(bool enabled, at::Tensor positions)
       : enabled_(enabled), positions_(std::move(positions)) {}
   bool enabled_ = false;
+  // The next layer's slot of the buffer, allocated at the first layer.
+  at::Tensor NextSlot(const at::Tensor& like);
+
   bool rows_only_ = false;
+  int64_t num_layers_ = 0;  // > 0: rows go into `stacked_`
+  int64_t recorded_layers_ = 0;
   at::Tensor positions_;
+  at::Tensor stacked_;
   std::vector<at::Tensor> layers_;
 };
 

@@ -210,7 +210,8 @@ absl::StatusOr<ForwardOutput> DecoderModel::ForwardUnchecked(const at::Tensor& i
     capture = AttentionCapture::AtPositions(options.capture_positions.to(options_.device));
   }
   if (options.capture == ForwardOptions::Capture::kPositionRows) {
-    capture = AttentionCapture::RowsAtPositions(options.capture_positions.to(options_.device));
+    capture = AttentionCapture::RowsAtPositions(options.capture_positions.to(options_.device),
+                                                c.num_layers);
   }
 
   AttentionCapture* const kept = capture.enabled() ? &capture : nullptr;
@@ -242,6 +243,7 @@ absl::StatusOr<ForwardOutput> DecoderModel::ForwardUnchecked(const at::Tensor& i
   }
   h = RmsNorm(h, weights_.final_norm, c);
   if (options.hidden_states) out.hidden_states.push_back(h);
+  out.attention_rows = capture.StackedRows();
   out.attentions = capture.TakeLayers();
 
   if (options.logits) {

@@ -56,6 +56,9 @@ struct ForwardOutput {
   // Per layer, float32 [B, heads, T, T] (kAll), [B, heads, K, K] (kPositions) or
   // [B, heads, K, T] (kPositionRows).
   std::vector<at::Tensor> attentions;
+  // kPositionRows: every layer's rows in one buffer [L, B, H, K, T], written in place by the
+  // forward pass (`attentions` are views of it).
+  at::Tensor attention_rows;
   // num_layers + 1 entries [B, T, hidden] as transformers returns them: the embeddings, each
   // layer's output, and last the final-normed output in place of the last layer's.
   std::vector<at::Tensor> hidden_states;

@@ -100,7 +100,12 @@ TEST_P(ReferenceTest, CapturingPositionRowsKeepsThoseRowsOverEveryKey) {
   options.capture_positions = positions;
   ForwardOutput out = Run(at::kFloat, options);
   const at::Tensor& full = expected_.at("attentions");
+  // Every layer's rows sit in one buffer, written in place; the per-layer tensors are its views.
+  ASSERT_EQ(out.attention_rows.sizes(),
+            (std::vector<int64_t>{full.size(0), 2, full.size(2), 4, 24}));
   for (int64_t layer = 0; layer < full.size(0); ++layer) {
+    EXPECT_TRUE(out.attentions[layer].is_same(out.attention_rows[layer]) ||
+                out.attentions[layer].data_ptr() == out.attention_rows[layer].data_ptr());
     ASSERT_EQ(out.attentions[layer].sizes(), (std::vector<int64_t>{2, full.size(2), 4, 24}));
     for (int64_t b = 0; b < 2; ++b) {
       at::Tensor want = full[layer][b].index_select(1, positions[b]);
