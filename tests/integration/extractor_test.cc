@@ -317,7 +317,7 @@ TEST_F(ExtractorTest, BadRequestsGetTheirStatusAndTheServerKeepsServing) {
   ASSERT_GE(models.models_size(), 1);
   EXPECT_EQ(models.models(0).path(), "graph-toy");  // the symlink's target is outside: not listed
   EXPECT_EQ(models.models_size(), 1);
-  EXPECT_EQ(models.models(0).layers(), 3);
+  EXPECT_EQ(models.models(0).layers(), ToyLayers());
   EXPECT_TRUE(CheckHealth(server.address(), 10).ok());
   EXPECT_EQ(server.Terminate(), 0);  // SIGTERM drains and exits cleanly
 }
@@ -350,7 +350,7 @@ TEST_F(ExtractorTest, IdsAndPositionsCaptureWhatTheTextFormCaptures) {
   const at::Tensor id_rows = rows_of(ids, &from_ids);
   EXPECT_TRUE(at::equal(id_rows, text_rows));
   EXPECT_EQ(from_ids.nodes_size(), 0);
-  EXPECT_EQ(text_rows.sizes(), (std::vector<int64_t>{3, 4, 1, from_text.ids_size()}));
+  EXPECT_EQ(text_rows.sizes(), (std::vector<int64_t>{ToyLayers(), 4, 1, from_text.ids_size()}));
 }
 
 TEST(ResolveExtractorAddressesTest, AddressesAndNamesBecomeEveryAddressTheyStandFor) {
