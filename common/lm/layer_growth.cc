@@ -10,22 +10,28 @@
 
 namespace gp {
 
-absl::StatusOr<DecoderModel> LoadWithAddedLayers(const std::string& dir, int added_layers,
-                                                 uint64_t seed, const ModelOptions& options) {
+absl::StatusOr<nlohmann::json> ConfigWithAddedLayers(nlohmann::json config, int added_layers,
+                                                     const std::string& source) {
   if (added_layers < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("added layers ", added_layers, ": must be at least 1"));
   }
-  GP_ASSIGN_OR_RETURN(nlohmann::json config_json, ReadJsonFile(dir + "/config.json"));
-  GP_ASSIGN_OR_RETURN(ModelConfig trained_config, ParseModelConfig(config_json, dir));
-  if (trained_config.model_type != "llama" && trained_config.model_type != "qwen2") {
-    return absl::InvalidArgumentError(absl::StrCat(dir, ": model_type \"",
-                                                   trained_config.model_type,
+  GP_ASSIGN_OR_RETURN(ModelConfig trained, ParseModelConfig(config, source));
+  if (trained.model_type != "llama" && trained.model_type != "qwen2") {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": model_type \"", trained.model_type,
                                                    "\": only llama and qwen2 models can grow"));
   }
+  config["num_hidden_layers"] = trained.num_layers + added_layers;
+  return config;
+}
+
+absl::StatusOr<DecoderModel> LoadWithAddedLayers(const std::string& dir, int added_layers,
+                                                 uint64_t seed, const ModelOptions& options) {
+  GP_ASSIGN_OR_RETURN(nlohmann::json trained_json, ReadJsonFile(dir + "/config.json"));
+  GP_ASSIGN_OR_RETURN(nlohmann::json grown_json,
+                      ConfigWithAddedLayers(trained_json, added_layers, dir));
+  GP_ASSIGN_OR_RETURN(ModelConfig grown_config, ParseModelConfig(grown_json, dir));
   GP_ASSIGN_OR_RETURN(DecoderModel trained, DecoderModel::Load(dir, options));
-  config_json["num_hidden_layers"] = trained_config.num_layers + added_layers;
-  GP_ASSIGN_OR_RETURN(ModelConfig grown_config, ParseModelConfig(config_json, dir));
   GP_ASSIGN_OR_RETURN(DecoderModel grown, DecoderModel::RandomInit(grown_config, options, seed));
 
   std::map<std::string, at::Tensor> trained_weights;

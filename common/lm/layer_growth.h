@@ -11,8 +11,14 @@
 
 #include "absl/status/statusor.h"
 #include "common/model/decoder_model.h"
+#include "nlohmann/json.hpp"
 
 namespace gp {
+
+// The config.json `config` (read from `source`, which errors name) with `added_layers` (>= 1)
+// more decoder layers; InvalidArgument for other counts and for families that cannot grow.
+absl::StatusOr<nlohmann::json> ConfigWithAddedLayers(nlohmann::json config, int added_layers,
+                                                     const std::string& source);
 
 // Loads the checkpoint in `dir` and appends `added_layers` (>= 1) layers whose other weights
 // are random (deterministic in `seed`, the checkpoint's initializer_range). The result's

@@ -199,8 +199,9 @@ absl::StatusOr<ParentAccuracy> EvaluateParentAnswers(const DecoderModel& model,
       notation_questions += count * num_nodes;
       notation_right += wrong_per_question.eq(0).sum().item<int64_t>();
       const at::Tensor graph_right = wrong_per_question.view({count, num_nodes}).eq(0).sum(1);
+      const auto right_of_graph = graph_right.accessor<int64_t, 1>();
       for (int64_t g = 0; g < count; ++g) {
-        graph_rates.push_back(static_cast<double>(graph_right[g].item<int64_t>()) / num_nodes);
+        graph_rates.push_back(static_cast<double>(right_of_graph[g]) / num_nodes);
       }
       // An answer of k >= 1 parents is 2k tokens (" A", ",", ..., "."), "none." is 2: the
       // token count tells the parents apart, except 0 from 1.
@@ -226,8 +227,9 @@ absl::StatusOr<ParentAccuracy> EvaluateParentAnswers(const DecoderModel& model,
   result.parent_sets = static_cast<double>(right_sets) / std::max(1, result.questions);
   if (graph_rates.size() > 1) {
     double sum_squares = 0;
-    for (double rate : graph_rates)
+    for (double rate : graph_rates) {
       sum_squares += (rate - result.parent_sets) * (rate - result.parent_sets);
+    }
     const double n = static_cast<double>(graph_rates.size());
     result.parent_sets_interval = 1.96 * std::sqrt(sum_squares / (n - 1) / n);
   }
@@ -248,10 +250,10 @@ absl::StatusOr<LmTrainResult> TrainGraphLm(
   nlohmann::json config_json = ToyLlamaConfigJson(options.shape, vocab_size);
   if (!options.init_from.empty()) {
     GP_ASSIGN_OR_RETURN(config_json, ReadJsonFile(options.init_from + "/config.json"));
-    if (options.added_layers > 0 && config_json.contains("num_hidden_layers") &&
-        config_json["num_hidden_layers"].is_number_integer()) {
-      config_json["num_hidden_layers"] =
-          config_json["num_hidden_layers"].get<int64_t>() + options.added_layers;
+    if (options.added_layers > 0) {
+      GP_ASSIGN_OR_RETURN(
+          config_json,
+          ConfigWithAddedLayers(std::move(config_json), options.added_layers, options.init_from));
     }
   }
   GP_ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(config_json, "toy config"));

@@ -292,6 +292,13 @@ TEST(GraphLmTrainerTest, ShortTrainingLowersLossAndTheCheckpointLoadsBack) {
             0);
   EXPECT_EQ(LoadWithAddedLayers(dir.string(), 0, 7).status().code(),
             absl::StatusCode::kInvalidArgument);
+  auto two_more = ConfigWithAddedLayers(result->config, 2, "toy");
+  ASSERT_TRUE(two_more.ok()) << two_more.status();
+  EXPECT_EQ((*two_more)["num_hidden_layers"], 4);
+  nlohmann::json gemma = result->config;
+  gemma["model_type"] = "gemma2";
+  EXPECT_EQ(ConfigWithAddedLayers(gemma, 1, "toy").status().code(),
+            absl::StatusCode::kInvalidArgument);
   LmTrainOptions deeper = options;
   deeper.steps = 3;
   deeper.eval_graphs = 4;
