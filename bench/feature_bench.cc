@@ -58,7 +58,7 @@ absl::StatusOr<std::vector<std::vector<PreparedPrompt>>> PrepareBatches(
   std::vector<std::vector<PreparedPrompt>> batches;
   for (const std::vector<size_t>& indices : BatchesByLength(lengths, batch_size)) {
     batches.emplace_back();
-    for (size_t i : indices) batches.back().push_back(prepared[i]);
+    for (size_t i : indices) batches.back().push_back(std::move(prepared[i]));
   }
   return batches;
 }

@@ -19,41 +19,33 @@ void AttentionCapture::Record(const at::Tensor& probabilities) {
 }
 
 at::Tensor AttentionCapture::NextSlot(const at::Tensor& like) {
-  if (num_layers_ == 0 || recorded_layers_ >= num_layers_) return at::Tensor();
   if (!stacked_.defined()) {
     std::vector<int64_t> sizes = {num_layers_};
     for (int64_t size : like.sizes()) sizes.push_back(size);
     stacked_ = at::empty(sizes, like.options().dtype(at::kFloat));
   }
-  return stacked_[recorded_layers_++];
+  return stacked_[recorded_layers_++];  // a layer too many is an index error
 }
 
 void AttentionCapture::RecordRowScores(const at::Tensor& scores) {
   if (!enabled_) return;
   if (rows_only_) {
     at::Tensor slot = NextSlot(scores);
-    if (slot.defined()) {
-      at::softmax_out(slot, scores, -1, at::kFloat);
-      return;
-    }
+    at::softmax_out(slot, scores, -1, at::kFloat);
+    return;
   }
   RecordRows(at::softmax(scores, -1, at::kFloat));
 }
 
 std::vector<at::Tensor> AttentionCapture::TakeLayers() {
-  if (stacked_.defined()) return stacked_.unbind(0);
+  if (rows_only_) return stacked_.defined() ? stacked_.unbind(0) : std::vector<at::Tensor>();
   return std::move(layers_);
 }
 
 void AttentionCapture::RecordRows(const at::Tensor& rows) {
   if (!enabled_) return;
   if (rows_only_) {
-    at::Tensor slot = NextSlot(rows);
-    if (slot.defined()) {
-      slot.copy_(rows);
-    } else {
-      layers_.push_back(rows);
-    }
+    NextSlot(rows).copy_(rows);
     return;
   }
   const int64_t batch = rows.size(0), heads = rows.size(1), k = rows.size(2);

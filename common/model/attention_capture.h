@@ -20,10 +20,10 @@ class AttentionCapture {
     return AttentionCapture(true, std::move(positions));
   }
   // Keeps the rows of `positions` over every key: [B, H, K, T] (what argmax / top-k features
-  // need, still far smaller than T x T). With `num_layers`, every layer's rows land in one
-  // buffer [num_layers, B, H, K, T] allocated at the first layer, written in place, never
-  // stacked afterwards (StackedRows).
-  static AttentionCapture RowsAtPositions(at::Tensor positions, int64_t num_layers = 0) {
+  // need, still far smaller than T x T). Every layer's rows land in one buffer
+  // [num_layers, B, H, K, T] allocated at the first layer, written in place, never stacked
+  // afterwards (StackedRows).
+  static AttentionCapture RowsAtPositions(at::Tensor positions, int64_t num_layers) {
     AttentionCapture capture(true, std::move(positions));
     capture.rows_only_ = true;
     capture.num_layers_ = num_layers;
@@ -41,23 +41,24 @@ class AttentionCapture {
   // (a pass that never materializes the other rows). Only when !keeps_full_maps().
   void RecordRows(const at::Tensor& rows);
   // Takes one layer's scores of the positions' query rows [B, H, K, T] (masked, before the
-  // softmax) and keeps their float32 softmax, computed straight into the layer's buffer slot
-  // when there is one.
+  // softmax) and keeps their float32 softmax (for rows only, computed straight into the
+  // layer's buffer slot).
   void RecordRowScores(const at::Tensor& scores);
-  // Per layer (views of the buffer when there is one).
+  // Per layer (for rows only, views of the buffer).
   std::vector<at::Tensor> TakeLayers();
-  // The buffer [num_layers, B, H, K, T] once every layer has been recorded; undefined without one.
+  // For rows only, the buffer [num_layers, B, H, K, T] once every layer has been recorded;
+  // undefined otherwise.
   const at::Tensor& StackedRows() const { return stacked_; }
 
  private:
   AttentionCapture(bool enabled, at::Tensor positions)
       : enabled_(enabled), positions_(std::move(positions)) {}
-  bool enabled_ = false;
-  // The next layer's slot of the buffer, allocated at the first layer.
+  // The next layer's slot of the rows buffer, allocated at the first layer.
   at::Tensor NextSlot(const at::Tensor& like);
 
+  bool enabled_ = false;
   bool rows_only_ = false;
-  int64_t num_layers_ = 0;  // > 0: rows go into `stacked_`
+  int64_t num_layers_ = 0;  // rows only: the buffer's first dimension
   int64_t recorded_layers_ = 0;
   at::Tensor positions_;
   at::Tensor stacked_;
