@@ -1,7 +1,9 @@
 // Dataset building through an extractor service vs in process, on the same CPU: graphs/s of
 // the same dataset built by a LocalAttentionSource and by a RemoteAttentionSource talking to
-// one graphprobe-extractor process on loopback (float32 and bfloat16 wire), interleaved over
-// rounds, and the rows streamed per second. Both sides have the model loaded before timing.
+// one graphprobe-extractor process on loopback (features pooled on the extractor, float32 and
+// bfloat16 wire; or the rows streamed and pooled here, as before the extractor pooled),
+// interleaved over rounds, and the bytes streamed. Both sides have the model loaded before
+// timing.
 //   extractor_bench --extractor build/services/extractor/graphprobe-extractor
 //                   [--model-root models] [--model graph-toy] [--graphs 200] [--nodes 7]
 //                   [--perms 2] [--batch 64] [--rounds 3]
@@ -22,6 +24,29 @@
 
 namespace gp {
 namespace {
+
+// Asks its source for rows and pools them here: what building through an extractor cost
+// before the extractor pooled.
+class PoolHereSource : public AttentionSource {
+ public:
+  explicit PoolHereSource(AttentionSource* rows) : rows_(rows) {}
+  SourceShape shape() const override { return rows_->shape(); }
+  absl::StatusOr<std::vector<CapturedPrompt>> Capture(const std::vector<CapturePrompt>& prompts,
+                                                      const std::vector<FeatureOptions>& pool,
+                                                      const std::atomic<bool>* cancel) override {
+    GP_ASSIGN_OR_RETURN(std::vector<CapturedPrompt> out, rows_->Capture(prompts, {}, cancel));
+    for (CapturedPrompt& c : out) {
+      if (!c.attention.rows.defined() || pool.empty()) continue;
+      GP_ASSIGN_OR_RETURN(std::vector<CapturedAttention> pooled,
+                          AttentionFromRows(c.attention.rows.unsqueeze(1), {c.prompt}, pool));
+      c.attention = std::move(pooled[0]);
+    }
+    return out;
+  }
+
+ private:
+  AttentionSource* rows_;
+};
 
 const std::vector<FlagSpec> kFlags = {
     {"extractor", true, "the graphprobe-extractor binary"},
@@ -63,6 +88,9 @@ absl::Status Run(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(auto f32, RemoteAttentionSource::Create(options));
   options.wire_dtype = graphprobe::v1::DTYPE_BF16;
   GP_ASSIGN_OR_RETURN(auto bf16, RemoteAttentionSource::Create(options));
+  options.wire_dtype = graphprobe::v1::DTYPE_F32;
+  GP_ASSIGN_OR_RETURN(auto rows, RemoteAttentionSource::Create(options));
+  PoolHereSource pool_here(rows.get());
 
   struct Variant {
     const char* name;
@@ -71,9 +99,11 @@ absl::Status Run(const Flags& flags) {
     double best_seconds = 1e30;
     int64_t bytes = 0;
   };
-  std::vector<Variant> variants = {{"in process", local.get(), nullptr},
-                                   {"extractor, float32 wire", f32.get(), f32.get()},
-                                   {"extractor, bfloat16 wire", bf16.get(), bf16.get()}};
+  std::vector<Variant> variants = {
+      {"in process", local.get(), nullptr},
+      {"extractor pools, float32 wire", f32.get(), f32.get()},
+      {"extractor pools, bfloat16 wire", bf16.get(), bf16.get()},
+      {"extractor sends rows, pooled here (float32)", &pool_here, rows.get()}};
   const std::string out = (std::filesystem::temp_directory_path() / "gp_extractor_bench").string();
   for (int64_t r = 0; r < rounds; ++r) {
     for (Variant& v : variants) {
@@ -92,7 +122,7 @@ absl::Status Run(const Flags& flags) {
   std::cout << absl::StrFormat(
       "%d graphs x %d nodes x %d orderings, batch %d, best of %d rounds\n\n", graphs, nodes, perms,
       batch, rounds);
-  std::cout << "| source | graphs/s | time / in-process time | rows on the wire, MB | MB/s |\n"
+  std::cout << "| source | graphs/s | time / in-process time | tensors on the wire, MB | MB/s |\n"
                "|---|---|---|---|---|\n";
   for (const Variant& v : variants) {
     const double mb = v.bytes / 1e6;

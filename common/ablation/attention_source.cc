@@ -56,12 +56,9 @@ size_t ModelCache::size() const {
   return entries_.size();
 }
 
-namespace {
-
-// Prepared prompts padded into one batch and run with their node tokens' rows captured:
-// rows [L, B, H, K, T] on the model's device (padded rows and keys zero).
 absl::StatusOr<at::Tensor> ForwardCapturingRows(const DecoderModel& model,
                                                 const std::vector<PreparedPrompt>& prompts) {
+  c10::InferenceMode inference;
   size_t max_len = 0, max_k = 0;
   for (const PreparedPrompt& p : prompts) {
     if (p.positions.empty()) {
@@ -91,22 +88,89 @@ absl::StatusOr<at::Tensor> ForwardCapturingRows(const DecoderModel& model,
   return out.attention_rows;  // [L, B, H, K, T], one buffer
 }
 
+namespace {
+
+// The nodes each prompt mentions (ascending) and their mentions: what BatchPairFeatures pools,
+// since a node without mentions has no rows to read.
+struct MentionedNodes {
+  std::vector<std::vector<int>> nodes;                               // [prompt] -> node ids
+  std::vector<std::vector<std::vector<std::vector<int>>>> mentions;  // [prompt][node][mention]
+  std::vector<std::vector<int>> row_of_token;                        // [prompt][token] -> row
+};
+
+MentionedNodes MentionedNodesOf(const std::vector<PreparedPrompt>& prompts) {
+  MentionedNodes out;
+  for (const PreparedPrompt& p : prompts) {
+    out.nodes.emplace_back();
+    out.mentions.emplace_back();
+    for (size_t node = 0; node < p.mentions.size(); ++node) {
+      if (p.mentions[node].empty()) continue;
+      out.nodes.back().push_back(static_cast<int>(node));
+      out.mentions.back().push_back(p.mentions[node]);
+    }
+    out.row_of_token.push_back(RowOfToken(p.positions, p.ids.size()));
+  }
+  return out;
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<CapturedAttention>> AttentionFromRows(
+    const at::Tensor& rows, const std::vector<PreparedPrompt>& prompts,
+    const std::vector<FeatureOptions>& pool) {
+  c10::InferenceMode inference;
+  if (rows.dim() != 5 || rows.size(1) != static_cast<int64_t>(prompts.size())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "attention rows of shape ", c10::str(rows.sizes()), " for ", prompts.size(), " prompts"));
+  }
+  std::vector<CapturedAttention> out(prompts.size());
+  if (pool.empty()) {
+    const at::Tensor host = rows.to(at::kCPU);  // [L, B, H, K, T]
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      out[i].rows = host.select(1, static_cast<int64_t>(i))
+                        .narrow(2, 0, static_cast<int64_t>(prompts[i].positions.size()))
+                        .narrow(3, 0, static_cast<int64_t>(prompts[i].ids.size()))
+                        .to(at::kFloat)
+                        .contiguous();
+    }
+    return out;
+  }
+  const MentionedNodes mentioned = MentionedNodesOf(prompts);
+  for (const FeatureOptions& options : pool) {
+    GP_ASSIGN_OR_RETURN(at::Tensor pooled, BatchPairFeatures(rows, mentioned.row_of_token,
+                                                             mentioned.mentions, options));
+    const at::Tensor host = pooled.to(at::kCPU);  // [B, M, M, F], M the most mentioned nodes
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      const std::vector<int>& nodes = mentioned.nodes[i];
+      const int64_t n = static_cast<int64_t>(prompts[i].mentions.size());
+      const int64_t m = static_cast<int64_t>(nodes.size());
+      at::Tensor features = at::zeros({n, n, host.size(3)});
+      if (m > 0) {
+        const at::Tensor index =
+            at::tensor(std::vector<int64_t>(nodes.begin(), nodes.end()), at::kLong);
+        features.index_put_({index.unsqueeze(1), index.unsqueeze(0)},
+                            host[static_cast<int64_t>(i)].narrow(0, 0, m).narrow(1, 0, m));
+      }
+      out[i].features.push_back(std::move(features));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<CapturedAttention>> CaptureAttention(
+    const DecoderModel& model, const std::vector<PreparedPrompt>& prompts,
+    const std::vector<FeatureOptions>& pool) {
+  GP_ASSIGN_OR_RETURN(at::Tensor rows, ForwardCapturingRows(model, prompts));
+  return AttentionFromRows(rows, prompts, pool);
+}
 
 absl::StatusOr<std::vector<at::Tensor>> CaptureRows(const DecoderModel& model,
                                                     const std::vector<PreparedPrompt>& prompts) {
-  c10::InferenceMode inference;
-  GP_ASSIGN_OR_RETURN(at::Tensor batch, ForwardCapturingRows(model, prompts));
-  const at::Tensor rows = batch.to(at::kCPU);  // [L, B, H, K, T]
-  std::vector<at::Tensor> result;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    result.push_back(rows.select(1, static_cast<int64_t>(i))
-                         .narrow(2, 0, static_cast<int64_t>(prompts[i].positions.size()))
-                         .narrow(3, 0, static_cast<int64_t>(prompts[i].ids.size()))
-                         .to(at::kFloat)
-                         .contiguous());
-  }
-  return result;
+  GP_ASSIGN_OR_RETURN(std::vector<CapturedAttention> captured,
+                      CaptureAttention(model, prompts, {}));
+  std::vector<at::Tensor> rows;
+  for (CapturedAttention& c : captured) rows.push_back(std::move(c.rows));
+  return rows;
 }
 
 absl::StatusOr<at::Tensor> CaptureFeatures(const DecoderModel& model,
@@ -120,15 +184,16 @@ absl::StatusOr<PendingHostCopy> StartCaptureFeatures(const DecoderModel& model,
                                                      const std::vector<PreparedPrompt>& prompts,
                                                      const FeatureOptions& options) {
   c10::InferenceMode inference;
-  std::vector<std::vector<int>> row_of_token;
-  std::vector<std::vector<std::vector<std::vector<int>>>> mentions;
-  for (const PreparedPrompt& p : prompts) {
-    row_of_token.push_back(RowOfToken(p.positions, p.ids.size()));
-    mentions.push_back(p.mentions);
+  const MentionedNodes mentioned = MentionedNodesOf(prompts);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    if (mentioned.nodes[i].size() != prompts[i].mentions.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("prompt ", i, ": a node without mentions (pool with AttentionFromRows)"));
+    }
   }
   GP_ASSIGN_OR_RETURN(at::Tensor rows, ForwardCapturingRows(model, prompts));
   GP_ASSIGN_OR_RETURN(at::Tensor features,
-                      BatchPairFeatures(rows, row_of_token, mentions, options));
+                      BatchPairFeatures(rows, mentioned.row_of_token, mentioned.mentions, options));
   return PendingHostCopy::Start(features);
 }
 
@@ -147,9 +212,10 @@ SourceShape LocalAttentionSource::shape() const {
 }
 
 absl::StatusOr<std::vector<CapturedPrompt>> LocalAttentionSource::Capture(
-    const std::vector<CapturePrompt>& prompts, const std::atomic<bool>* cancel) {
+    const std::vector<CapturePrompt>& prompts, const std::vector<FeatureOptions>& pool,
+    const std::atomic<bool>* cancel) {
   std::vector<CapturedPrompt> out(prompts.size());
-  // A prompt that mentions no node has nothing to capture: its rows stay undefined.
+  // A prompt that mentions no node has nothing to capture: its attention stays empty.
   std::vector<size_t> lengths(prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
     GP_ASSIGN_OR_RETURN(out[i].prompt, PreparePrompt(model_->tokenizer, prompts[i]));
@@ -162,8 +228,9 @@ absl::StatusOr<std::vector<CapturedPrompt>> LocalAttentionSource::Capture(
     if (cancel != nullptr && cancel->load()) return absl::CancelledError("cancelled");
     batch.clear();
     for (size_t i : indices) batch.push_back(out[i].prompt);
-    GP_ASSIGN_OR_RETURN(std::vector<at::Tensor> rows, CaptureRows(model_->model, batch));
-    for (size_t j = 0; j < indices.size(); ++j) out[indices[j]].rows = std::move(rows[j]);
+    GP_ASSIGN_OR_RETURN(std::vector<CapturedAttention> captured,
+                        CaptureAttention(model_->model, batch, pool));
+    for (size_t j = 0; j < indices.size(); ++j) out[indices[j]].attention = std::move(captured[j]);
   }
   return out;
 }

@@ -1,11 +1,15 @@
 // Where a dataset's attention comes from. A source takes prompts (text plus every node's
 // mentions as byte spans), tokenizes them with its model's tokenizer, maps the mentions to
-// tokens and returns each prompt's captured attention rows: the node tokens' rows over every
-// key, [layers, heads, K, T]. The local source runs a DecoderModel in this process; a remote
-// one (common/rpc) asks extractor services. Dataset building never knows which.
+// tokens and returns, for each prompt, either its captured attention rows (the node tokens'
+// rows over every key, [layers, heads, K, T]) or, when asked to pool, its node-pair features
+// in each requested mode, pooled where the forward pass ran so only [N, N, F] per mode leaves
+// the model's device (and, for a remote source, crosses the network). The local source runs a
+// DecoderModel in this process; a remote one (common/rpc) asks extractor services. Dataset
+// building never knows which.
 //
-//   GP_ASSIGN_OR_RETURN(auto source, LocalAttentionSource::Create(model_ref, &cache));
-//   GP_ASSIGN_OR_RETURN(std::vector<CapturedPrompt> out, source->Capture(prompts, &cancel));
+//   GP_ASSIGN_OR_RETURN(auto source, LocalAttentionSource::Create(model_ref, &cache, 32));
+//   GP_ASSIGN_OR_RETURN(std::vector<CapturedPrompt> out,
+//                       source->Capture(prompts, /*pool=*/{raw, topk}, &cancel));
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -40,9 +44,19 @@ struct ModelRef {
   std::string Key() const;  // identifies the loaded model
 };
 
+// What a capture gives for one prompt, on the host. Undefined rows and no features for a
+// prompt that mentions no node (there is nothing to capture).
+struct CapturedAttention {
+  // Without pooling: float [layers, heads, K, T], the rows of prompt.positions over every key.
+  at::Tensor rows;
+  // With pooling: per requested FeatureOptions, float [N, N, F] over the prompt's N nodes
+  // (PairFeatures' layout); pairs with a node the prompt never mentions are zero.
+  std::vector<at::Tensor> features;
+};
+
 struct CapturedPrompt {
   PreparedPrompt prompt;
-  at::Tensor rows;  // float [layers, heads, K, T]: rows of prompt.positions over every key
+  CapturedAttention attention;
 };
 
 struct SourceShape {
@@ -53,10 +67,11 @@ class AttentionSource {
  public:
   virtual ~AttentionSource() = default;
   virtual SourceShape shape() const = 0;
-  // Results in the order of `prompts`. A set `cancel` stops the work between forward passes
-  // (Cancelled).
+  // Results in the order of `prompts`: rows when `pool` is empty, else the features of each
+  // entry of `pool`. A set `cancel` stops the work between forward passes (Cancelled).
   virtual absl::StatusOr<std::vector<CapturedPrompt>> Capture(
-      const std::vector<CapturePrompt>& prompts, const std::atomic<bool>* cancel) = 0;
+      const std::vector<CapturePrompt>& prompts, const std::vector<FeatureOptions>& pool,
+      const std::atomic<bool>* cancel) = 0;
 };
 
 // A loaded model and its tokenizer, shared read-only by every request that names it.
@@ -84,7 +99,7 @@ class ModelCache {
 };
 
 // Runs prompts through a model of the cache in this process, `batch_size` per forward pass,
-// capturing only the node tokens' rows.
+// capturing only the node tokens' rows (and pooling them where the model runs).
 class LocalAttentionSource : public AttentionSource {
  public:
   static absl::StatusOr<std::unique_ptr<LocalAttentionSource>> Create(const ModelRef& ref,
@@ -92,6 +107,7 @@ class LocalAttentionSource : public AttentionSource {
                                                                       int batch_size);
   SourceShape shape() const override;
   absl::StatusOr<std::vector<CapturedPrompt>> Capture(const std::vector<CapturePrompt>& prompts,
+                                                      const std::vector<FeatureOptions>& pool,
                                                       const std::atomic<bool>* cancel) override;
 
  private:
@@ -101,8 +117,26 @@ class LocalAttentionSource : public AttentionSource {
   int batch_size_;
 };
 
-// The forward pass of prepared prompts on one model, padded into one batch: each prompt's
-// rows [layers, heads, K, T] on the CPU. Shared by the local source and the extractor.
+// The forward pass of prepared prompts (each with capture positions) on one model, padded into
+// one batch: rows [L, B, H, K, T] on the model's device, padded rows and keys zero. The
+// extractor runs one for the prompts of several requests and splits the result.
+absl::StatusOr<at::Tensor> ForwardCapturingRows(const DecoderModel& model,
+                                                const std::vector<PreparedPrompt>& prompts);
+
+// What each of `prompts` gets from `rows` (ForwardCapturingRows of exactly these prompts, or
+// a slice of a larger batch along B): its rows on the host when `pool` is empty, else its
+// features in each mode of `pool`, pooled on the rows' device in one pass per mode and only
+// [B, M, M, F] copied to the host. Prompts may leave nodes unmentioned.
+absl::StatusOr<std::vector<CapturedAttention>> AttentionFromRows(
+    const at::Tensor& rows, const std::vector<PreparedPrompt>& prompts,
+    const std::vector<FeatureOptions>& pool);
+
+// ForwardCapturingRows then AttentionFromRows: one batch, one forward pass.
+absl::StatusOr<std::vector<CapturedAttention>> CaptureAttention(
+    const DecoderModel& model, const std::vector<PreparedPrompt>& prompts,
+    const std::vector<FeatureOptions>& pool);
+
+// Each prompt's rows [layers, heads, K, T] on the CPU: CaptureAttention without pooling.
 absl::StatusOr<std::vector<at::Tensor>> CaptureRows(const DecoderModel& model,
                                                     const std::vector<PreparedPrompt>& prompts);
 

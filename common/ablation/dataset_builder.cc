@@ -23,24 +23,17 @@ namespace {
 
 constexpr const char* kFormat = "graphprobe-dataset-v1";
 
-// One captured prompt of one graph, restricted to the nodes it mentions (the others are
-// masked: there is no attention row to read for them).
+// One captured prompt of one graph: the nodes it mentions (the others are masked: there is no
+// attention to read for them), their mention tokens, and its features in every output's mode.
 struct Item {
   int graph;
-  std::vector<int> positions;                           // sorted node tokens: the rows of `rows`
   std::vector<int> mentioned;                           // the nodes the prompt mentions, ascending
   std::vector<std::vector<std::vector<int>>> mentions;  // [mentioned node][mention] -> tokens
-  int64_t num_tokens = 0;
-  at::Tensor rows;  // [layers, heads, K, T]
+  std::vector<at::Tensor> features;                     // [output] -> [N, N, F]
 };
 
 Item ItemOf(int graph, CapturedPrompt captured) {
-  Item item{graph,
-            std::move(captured.prompt.positions),
-            {},
-            {},
-            static_cast<int64_t>(captured.prompt.ids.size()),
-            std::move(captured.rows)};
+  Item item{graph, {}, {}, std::move(captured.attention.features)};
   for (size_t node = 0; node < captured.prompt.mentions.size(); ++node) {
     if (captured.prompt.mentions[node].empty()) continue;
     item.mentioned.push_back(static_cast<int>(node));
@@ -234,6 +227,9 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
   std::map<int, Pending> pending;
   std::vector<CapturePrompt> prompts;
   std::vector<int> prompt_graph;
+  // Every output's mode pooled where the forward ran: only [N, N, F] per mode reaches here.
+  std::vector<FeatureOptions> pool;
+  for (const DatasetSpec& s : specs) pool.push_back(s.features);
   // Captures the collected prompts, pools every output's features, and moves completed graphs
   // into the dataset.
   auto run_batch = [&]() -> absl::Status {
@@ -243,7 +239,7 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
       }
       const auto t0 = std::chrono::steady_clock::now();
       GP_ASSIGN_OR_RETURN(std::vector<CapturedPrompt> captured,
-                          source.Capture(prompts, options.cancel));
+                          source.Capture(prompts, pool, options.cancel));
       progress.forward_seconds +=
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (captured.size() != prompts.size()) {
@@ -258,18 +254,17 @@ absl::Status BuildFamily(const std::vector<DatasetSpec>& specs,
         }
         ++sums.seen;
         if (item.mentioned.empty()) continue;  // nothing to read: every node stays masked
-        const std::vector<int> row_of_token =
-            RowOfToken(item.positions, static_cast<size_t>(item.num_tokens));
-        const at::Tensor index = at::tensor(
-            std::vector<int64_t>(item.mentioned.begin(), item.mentioned.end()), at::kLong);
+        if (item.features.size() != outputs) {
+          return absl::InternalError(absl::StrCat("the attention source pooled ",
+                                                  item.features.size(), " modes of ", outputs));
+        }
         for (size_t o = 0; o < outputs; ++o) {
-          GP_ASSIGN_OR_RETURN(
-              at::Tensor mentioned_features,
-              PairFeatures(item.rows, row_of_token, item.mentions, specs[o].features));
-          // Back to all N nodes: unmentioned nodes keep zero features.
-          at::Tensor features = at::zeros({n, n, mentioned_features.size(2)});
-          features.index_put_({index.unsqueeze(1), index.unsqueeze(0)}, mentioned_features);
-          sums.features[o] += features;
+          if (!item.features[o].sizes().equals(sums.features[o].sizes())) {
+            return absl::InternalError(absl::StrCat(
+                "the attention source pooled features of shape ",
+                c10::str(item.features[o].sizes()), " for ", c10::str(sums.features[o].sizes())));
+          }
+          sums.features[o] += item.features[o];  // unmentioned nodes' pairs are zero
         }
         sums.positions += PositionFeatures(item, n);
       }

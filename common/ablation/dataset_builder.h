@@ -1,14 +1,14 @@
 // Builds a dataset file (DESIGN.md's contract) end to end: random graphs -> prompts over P
 // orderings -> tokens -> batched forward capturing node-token rows only -> node-pair
-// features averaged over orderings. Splits are fixed by graph id, so every mode and model of
-// an ablation is evaluated on the same graphs. Besides the contract's tensors the file holds
-// `node_name_id` I64 [G, N] (a hash of each node's name, for the control task) and
-// `position_features` F32 [G, N, N, 7] (token offsets between the two nodes' mentions, for the
-// positional baseline; see PositionFeatureNames). A node the prompt never mentions (no node
-// header, no edge) gets node_mask 0 and zero features. Extract once, pool many: datasets that
-// differ only in their feature options are built from one forward pass. Resumable: completed
-// graphs are checkpointed to OUT.partial and a restarted run with the same spec continues from
-// there.
+// features, pooled by the attention source where the forward ran -> averaged over orderings. Splits
+// are fixed by graph id, so every mode and model of an ablation is evaluated on the same graphs.
+// Besides the contract's tensors the file holds `node_name_id` I64 [G, N] (a hash of each node's
+// name, for the control task) and `position_features` F32 [G, N, N, 7] (token offsets between the
+// two nodes' mentions, for the positional baseline; see PositionFeatureNames). A node the prompt
+// never mentions (no node header, no edge) gets node_mask 0 and zero features. Extract once, pool
+// many: datasets that differ only in their feature options are built from one forward pass.
+// Resumable: completed graphs are checkpointed to OUT.partial and a restarted run with the same
+// spec continues from there.
 #pragma once
 
 #include <atomic>

@@ -13,7 +13,7 @@ absl::StatusOr<PreparedPrompt> PreparePrompt(const Tokenizer& tokenizer,
                                              const CapturePrompt& prompt) {
   GP_ASSIGN_OR_RETURN(Encoding encoding,
                       tokenizer.Encode(prompt.text, /*add_special_tokens=*/true));
-  Prompt spans{prompt.text, prompt.mentions};
+  Prompt spans{prompt.text, prompt.mentions, {}};
   NodeTokens tokens = MapMentionsToTokens(spans, encoding.offsets);
   if (!tokens.shared_tokens.empty()) {
     const int t = tokens.shared_tokens[0];

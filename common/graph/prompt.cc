@@ -26,6 +26,14 @@ class PromptWriter {
     prompt_.mentions[node].push_back({begin, static_cast<uint32_t>(prompt_.text.size())});
     return *this;
   }
+  // " A" after a labelled child (PromptOptions::label_parent_hints), its span recorded as a
+  // hint, not as a mention: the hint is a training target, not part of the graph's text.
+  PromptWriter& ParentHint(int node) {
+    const auto begin = static_cast<uint32_t>(prompt_.text.size());
+    prompt_.text += " " + names_[node];
+    prompt_.parent_hints.push_back({begin, static_cast<uint32_t>(prompt_.text.size())});
+    return *this;
+  }
   // "A, C" or `none` when empty.
   PromptWriter& NodeList(const std::vector<int>& nodes, const std::string& none) {
     if (nodes.empty()) return Text(none);
@@ -175,7 +183,9 @@ absl::StatusOr<Prompt> RenderPrompt(const Graph& graph, const std::vector<std::s
       });
       for (size_t k = 0; k < by_child.size(); ++k) {
         w.Text(k > 0 ? (newline ? "\n" : ", ") : (newline ? "\n" : ". "));
-        w.Text(EdgeLabel(by_child[k]) + " -> ").Node(graph.edges[edges[by_child[k]]].second);
+        const auto& [parent, child] = graph.edges[edges[by_child[k]]];
+        w.Text(EdgeLabel(by_child[k]) + " -> ").Node(child);
+        if (options.label_parent_hints) w.ParentHint(parent);
       }
       break;
     }

@@ -34,6 +34,10 @@ struct PromptOptions {
   bool node_header = false;  // "Nodes: A, B, C.\n" first, so isolated nodes are mentioned
   std::string preamble;      // a line before everything
   std::string question;      // a line after everything
+  // kLabels only, for training (graph_corpus.h): each child followed by its parent,
+  // "a -> B A", so a model learns to resolve the label where the child is mentioned. Probes
+  // never see it: it would put the parent next to the child.
+  bool label_parent_hints = false;
 };
 
 // The order in which one rendering lists edges (indices into Graph::edges) and nodes.
@@ -57,6 +61,8 @@ struct MentionSpan {
 struct Prompt {
   std::string text;
   std::vector<std::vector<MentionSpan>> mentions;  // per node, in text order
+  // With label_parent_hints: the hints (" A", the space included), in text order.
+  std::vector<MentionSpan> parent_hints;
 };
 
 // InvalidArgument when `names` has the wrong count or the ordering is not a permutation.

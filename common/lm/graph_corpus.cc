@@ -35,7 +35,8 @@ nlohmann::json GraphCorpusOptions::ToJson() const {
           {"expected_degree", expected_degree},
           {"names", NameSchemeName(names)},
           {"node_header_fraction", node_header_fraction},
-          {"answer_order", AnswerOrderName(answer_order)}};
+          {"answer_order", AnswerOrderName(answer_order)},
+          {"parent_hint_fraction", parent_hint_fraction}};
 }
 
 std::vector<std::string> GraphTextWords(NameScheme names) {
@@ -70,10 +71,15 @@ absl::StatusOr<GraphText> MakeGraphText(const GraphCorpusOptions& options, int n
   prompt.notation = options.notations[random.Below(options.notations.size())];
   prompt.node_header = random.Uniform() < options.node_header_fraction;
   const Ordering ordering = MakeOrderings(graph, 2, random.Next())[1];
+  // Drawn only when hints are asked for, so corpora without them keep their streams.
+  prompt.label_parent_hints = options.parent_hint_fraction > 0 &&
+                              prompt.notation == Notation::kLabels &&
+                              random.Uniform() < options.parent_hint_fraction;
   GP_ASSIGN_OR_RETURN(Prompt rendered, RenderPrompt(graph, names, prompt, ordering));
 
   GraphText out;
   out.text = std::move(rendered.text);
+  for (const MentionSpan& hint : rendered.parent_hints) out.hints.push_back({hint.begin, hint.end});
   std::vector<int> asked(num_nodes);
   for (int i = 0; i < num_nodes; ++i) asked[i] = i;
   random.Shuffle(&asked);
@@ -138,6 +144,17 @@ absl::StatusOr<GraphTextBatch> TokenizeGraphTexts(const Tokenizer& tokenizer,
       }
       started = true;
       answer[b][j] = static_cast<int64_t>(q);
+    }
+    // Hints: the tokens inside each span, the first beginning where the span does.
+    size_t j = 0;
+    for (const auto& [hint_begin, hint_end] : texts[b].hints) {
+      while (j < e.ids.size() && (e.offsets[j].second == 0 || e.offsets[j].first < hint_begin)) ++j;
+      if (j == e.ids.size() || e.offsets[j].first != hint_begin) {
+        return absl::InvalidArgumentError(absl::StrCat("graph text ", b, ": the hint at byte ",
+                                                       hint_begin,
+                                                       " does not begin on a token boundary"));
+      }
+      for (; j < e.ids.size() && e.offsets[j].first < hint_end; ++j) answer[b][j] = kHintToken;
     }
   }
   return batch;

@@ -35,6 +35,12 @@ struct GraphCorpusOptions {
   // node has no edges to be mentioned by).
   double node_header_fraction = 0.5;
   AnswerOrder answer_order = AnswerOrder::kName;
+  // How often a labels-notation text names each child's parent right after it ("a -> B A",
+  // PromptOptions::label_parent_hints), a token the model is trained to predict: answering
+  // only at the questions, a model resolves labels there, and the attention among the graph's
+  // own mentions never links a child to its parent; predicting the hint makes it resolve the
+  // label at the child's mention. Evaluations never draw hints.
+  double parent_hint_fraction = 0;
 
   nlohmann::json ToJson() const;
 };
@@ -54,6 +60,8 @@ struct GraphText {
   std::string text;
   // Byte ranges [begin, end) of each question's answer (" A, B." after "Parents of C:").
   std::vector<std::pair<uint32_t, uint32_t>> answers;
+  // Byte ranges of the parent hints (parent_hint_fraction): trained, but no question's.
+  std::vector<std::pair<uint32_t, uint32_t>> hints;
 };
 
 // One graph of `num_nodes` nodes drawn from `seed` and written out with its questions, in
@@ -62,14 +70,16 @@ absl::StatusOr<GraphText> MakeGraphText(const GraphCorpusOptions& options, int n
                                         uint64_t seed);
 
 // A batch of tokenized graph texts, right padded: `input_ids` and `attention_mask` I64 [B, T];
-// `answer_index` I64 [B, T], the question whose answer token j is, or -1 for every other
-// token (the first token of a row, BOS, is never an answer).
+// `answer_index` I64 [B, T], the question whose answer token j is, kHintToken for a parent
+// hint's token, or -1 for every other token (the first token of a row, BOS, is never an
+// answer). The model is trained to predict every token whose index is not -1.
+constexpr int64_t kHintToken = -2;
 struct GraphTextBatch {
   at::Tensor input_ids, attention_mask, answer_index;
 };
 
-// InvalidArgument when an answer does not begin on a token boundary (a tokenizer that merges
-// across ": " and the answer would make the targets ill-defined).
+// InvalidArgument when an answer or a hint does not begin on a token boundary (a tokenizer
+// that merges across ": " and the answer would make the targets ill-defined).
 absl::StatusOr<GraphTextBatch> TokenizeGraphTexts(const Tokenizer& tokenizer,
                                                   const std::vector<GraphText>& texts);
 

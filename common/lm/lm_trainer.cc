@@ -177,6 +177,7 @@ absl::StatusOr<ParentAccuracy> EvaluateParentAnswers(const DecoderModel& model,
   for (Notation notation : DistinctNotations(corpus.notations)) {
     GraphCorpusOptions one = corpus;
     one.notations = {notation};
+    one.parent_hint_fraction = 0;  // the questions alone, as probes' texts have no hints
     SeededRandom random = SeededRandom::Stream(seed, kEvalStream);
     int64_t notation_questions = 0, notation_right = 0;
     for (int start = 0; start < num_graphs; start += kBatch) {
@@ -294,8 +295,9 @@ absl::StatusOr<LmTrainResult> TrainGraphLm(
                                   options.corpus.min_nodes, max_nodes, random));
     GP_ASSIGN_OR_RETURN(auto prediction, PredictNext(model, batch));
     const int64_t length = batch.input_ids.size(1);
+    // Answers and parent hints are trained; evaluations count answers only.
     const at::Tensor is_answer =
-        batch.answer_index.narrow(1, 1, length - 1).ge(0).reshape({-1}).to(options.device);
+        batch.answer_index.narrow(1, 1, length - 1).ne(-1).reshape({-1}).to(options.device);
     const at::Tensor token_loss = at::cross_entropy_loss(
         prediction.first.reshape({-1, prediction.first.size(-1)}), prediction.second.reshape({-1}),
         /*weight=*/{}, at::Reduction::None);

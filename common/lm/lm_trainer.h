@@ -98,7 +98,7 @@ absl::StatusOr<ParentAccuracy> EvaluateParentAnswers(const DecoderModel& model,
 struct LmTrainProgress {
   int step = 0;
   int steps = 0;
-  double loss = 0;  // mean over this step's answer tokens
+  double loss = 0;  // mean over this step's answer (and parent hint) tokens
   double learning_rate = 0;
   int max_nodes = 0;  // the curriculum's current largest graph
   double seconds = 0;

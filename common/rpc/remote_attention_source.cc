@@ -128,10 +128,11 @@ std::vector<int64_t> RemoteAttentionSource::PromptsServed() const {
 
 absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::ExtractOn(
     Endpoint& endpoint, const std::vector<CapturePrompt>& prompts,
-    const std::atomic<bool>* cancel) {
+    const std::vector<FeatureOptions>& pool, const std::atomic<bool>* cancel) {
   graphprobe::v1::ExtractRequest request;
   *request.mutable_model() = ToProto(options_.model);
   request.set_wire_dtype(options_.wire_dtype);
+  for (const FeatureOptions& mode : pool) request.add_pool(FeatureModeName(mode));
   for (const CapturePrompt& p : prompts) {
     auto* prompt = request.add_prompts();
     prompt->set_text(p.text);
@@ -151,7 +152,8 @@ absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::ExtractOn(
   auto reader = endpoint.stub->Extract(&context, request);
   const std::string where = absl::StrCat("extractor ", endpoint.address);
   std::vector<CapturedPrompt> out(prompts.size());
-  std::vector<bool> have_tokens(prompts.size(), false), have_rows(prompts.size(), false);
+  // A prompt is whole with its tokens and its rows, or every pooled mode's features.
+  std::vector<bool> have_tokens(prompts.size(), false), have_attention(prompts.size(), false);
   TensorAssembler assembler;
   graphprobe::v1::ExtractResponse response;
   absl::Status protocol = absl::OkStatus();
@@ -177,17 +179,34 @@ absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::ExtractOn(
         }
       }
       have_tokens[i] = true;
-    } else if (response.has_rows()) {
-      bytes_received_ += static_cast<int64_t>(response.rows().data().size());
-      protocol = Annotate(assembler.Add(response.rows()), where);
+    } else if (response.has_rows() || response.has_features()) {
+      const graphprobe::v1::TensorChunk& chunk =
+          response.has_rows() ? response.rows() : response.features();
+      std::vector<at::Tensor>& features = out[i].attention.features;
+      // Rows when no mode was asked for, else the modes' features in the request's order.
+      const bool expected =
+          response.has_rows() ? pool.empty()
+                              : features.size() < pool.size() &&
+                                    chunk.name() == request.pool(static_cast<int>(features.size()));
+      if (!expected || have_attention[i]) {
+        protocol = absl::DataLossError(
+            absl::StrCat(where, ": prompt ", i, ": unexpected tensor '", chunk.name(), "'"));
+        break;
+      }
+      bytes_received_ += static_cast<int64_t>(chunk.data().size());
+      protocol = Annotate(assembler.Add(chunk), where);
       if (protocol.ok() && assembler.complete()) {
-        absl::StatusOr<at::Tensor> rows = assembler.Take();
-        if (!rows.ok()) {
-          protocol = rows.status();
+        absl::StatusOr<at::Tensor> tensor = assembler.Take();
+        if (!tensor.ok()) {
+          protocol = tensor.status();
           break;
         }
-        out[i].rows = *std::move(rows);
-        have_rows[i] = true;
+        if (response.has_rows()) {
+          out[i].attention.rows = *std::move(tensor);
+        } else {
+          features.push_back(*std::move(tensor));
+        }
+        have_attention[i] = pool.empty() || features.size() == pool.size();
       }
     }
   }
@@ -199,16 +218,18 @@ absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::ExtractOn(
   GP_RETURN_IF_ERROR(FromGrpcStatus(reader->Finish(), where));
   if (cancel != nullptr && cancel->load()) return absl::CancelledError("cancelled");
   for (size_t i = 0; i < prompts.size(); ++i) {
-    if (!have_tokens[i] || !have_rows[i]) {
+    if (!have_tokens[i] || !have_attention[i]) {
       return absl::DataLossError(absl::StrCat(where, ": the stream ended without prompt ", i));
     }
-    if (out[i].rows.numel() == 0) out[i].rows = at::Tensor();  // nothing mentioned
+    if (out[i].prompt.positions.empty())
+      out[i].attention = CapturedAttention();  // nothing mentioned
   }
   return out;
 }
 
 absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::Capture(
-    const std::vector<CapturePrompt>& prompts, const std::atomic<bool>* cancel) {
+    const std::vector<CapturePrompt>& prompts, const std::vector<FeatureOptions>& pool,
+    const std::atomic<bool>* cancel) {
   std::vector<CapturedPrompt> out(prompts.size());
   // Pieces of the batch still to do: [begin, end) of `prompts`.
   std::vector<std::pair<size_t, size_t>> remaining = {{0, prompts.size()}};
@@ -263,9 +284,9 @@ absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::Capture(
       Endpoint* endpoint = assigned[k];
       std::vector<CapturePrompt> piece(prompts.begin() + pieces[k].first,
                                        prompts.begin() + pieces[k].second);
-      futures.push_back(std::async(std::launch::async, [this, endpoint, piece, cancel]() {
+      futures.push_back(std::async(std::launch::async, [this, endpoint, piece, &pool, cancel]() {
         const auto start = std::chrono::steady_clock::now();
-        auto result = ExtractOn(*endpoint, piece, cancel);
+        auto result = ExtractOn(*endpoint, piece, pool, cancel);
         if (result.ok() && !piece.empty()) {
           const double per_prompt =
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /

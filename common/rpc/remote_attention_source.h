@@ -39,11 +39,13 @@ class RemoteAttentionSource : public AttentionSource {
       const RemoteSourceOptions& options);
 
   SourceShape shape() const override { return shape_; }
+  // With `pool`, the extractors pool on their devices and send only the features.
   absl::StatusOr<std::vector<CapturedPrompt>> Capture(const std::vector<CapturePrompt>& prompts,
+                                                      const std::vector<FeatureOptions>& pool,
                                                       const std::atomic<bool>* cancel) override;
   // The prompts each extractor answered so far (for load checks).
   std::vector<int64_t> PromptsServed() const;
-  // Tensor bytes received so far (rows on the wire).
+  // Tensor bytes received so far (rows or features on the wire).
   int64_t BytesReceived() const { return bytes_received_; }
 
  private:
@@ -57,6 +59,7 @@ class RemoteAttentionSource : public AttentionSource {
   explicit RemoteAttentionSource(RemoteSourceOptions options) : options_(std::move(options)) {}
   absl::StatusOr<std::vector<CapturedPrompt>> ExtractOn(Endpoint& endpoint,
                                                         const std::vector<CapturePrompt>& prompts,
+                                                        const std::vector<FeatureOptions>& pool,
                                                         const std::atomic<bool>* cancel);
 
   RemoteSourceOptions options_;

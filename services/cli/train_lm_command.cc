@@ -46,6 +46,8 @@ const std::vector<FlagSpec> kTrainLmFlags = {
     {"generators", true, "comma-separated: dag, tree, forest, er (default dag,tree)"},
     {"degree", true, "expected degree of the graphs (default 2)"},
     {"answer-order", true, "parents in answers by name (default) or in the text's order: text"},
+    {"parent-hints", true,
+     "fraction of labels texts that name each child's parent after it, trained (default 0)"},
     {"eval-graphs", true, "held-out graphs of --eval-nodes nodes (default 256)"},
     {"eval-nodes", true, "nodes of the held-out graphs (default 7)"},
     {"eval-every", true, "evaluate every N steps, 0 only at the end (default 500)"},
@@ -82,6 +84,11 @@ absl::StatusOr<LmTrainOptions> OptionsFromFlags(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(o.curriculum_fraction, flags.Double("curriculum", o.curriculum_fraction));
   GP_ASSIGN_OR_RETURN(o.corpus.expected_degree, flags.Double("degree", o.corpus.expected_degree));
   GP_ASSIGN_OR_RETURN(o.corpus.answer_order, ParseAnswerOrder(flags.Get("answer-order", "name")));
+  GP_ASSIGN_OR_RETURN(o.corpus.parent_hint_fraction, flags.Double("parent-hints", 0));
+  if (o.corpus.parent_hint_fraction < 0 || o.corpus.parent_hint_fraction > 1) {
+    return absl::InvalidArgumentError(absl::StrCat("--parent-hints ", o.corpus.parent_hint_fraction,
+                                                   ": expected a fraction in [0, 1]"));
+  }
   GP_ASSIGN_OR_RETURN(o.corpus.notations,
                       ParseList<Notation>(flags.Get("notations", "arrow,parents"), ParseNotation));
   GP_ASSIGN_OR_RETURN(

@@ -8,19 +8,40 @@ namespace gp {
 
 namespace fs = std::filesystem;
 
-absl::StatusOr<graphprobe::v1::DType> CheckExtractRequest(
-    const graphprobe::v1::ExtractRequest& request, int max_prompts) {
-  const graphprobe::v1::DType wire = request.wire_dtype() == graphprobe::v1::DTYPE_UNSPECIFIED
-                                         ? graphprobe::v1::DTYPE_F32
-                                         : request.wire_dtype();
-  if (wire != graphprobe::v1::DTYPE_F32 && wire != graphprobe::v1::DTYPE_BF16) {
+absl::StatusOr<ExtractReply> CheckExtractRequest(const graphprobe::v1::ExtractRequest& request,
+                                                 int max_prompts) {
+  ExtractReply reply;
+  if (request.wire_dtype() != graphprobe::v1::DTYPE_UNSPECIFIED) reply.wire = request.wire_dtype();
+  if (reply.wire != graphprobe::v1::DTYPE_F32 && reply.wire != graphprobe::v1::DTYPE_BF16) {
     return absl::InvalidArgumentError("wire_dtype: expected DTYPE_F32 or DTYPE_BF16");
   }
   if (request.prompts_size() > max_prompts) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "prompts: ", request.prompts_size(), ", over the limit of ", max_prompts, " per request"));
   }
-  return wire;
+  if (request.pool_size() > kMaxPoolModes) {
+    return absl::ResourceExhaustedError(absl::StrCat("pool: ", request.pool_size(),
+                                                     " feature modes, over the limit of ",
+                                                     kMaxPoolModes, " per request"));
+  }
+  for (int i = 0; i < request.pool_size(); ++i) {
+    absl::StatusOr<FeatureOptions> mode = ParseFeatureMode(request.pool(i), FeatureOptions{});
+    if (!mode.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("pool[", i, "] '", request.pool(i), "': ", mode.status().message()));
+    }
+    reply.pool.push_back(*mode);
+  }
+  if (!reply.pool.empty()) {
+    for (int i = 0; i < request.prompts_size(); ++i) {
+      if (request.prompts(i).ids_size() > 0 || request.prompts(i).capture_positions_size() > 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("prompts[", i, "]: pooling needs the text form (nodes to pool over), ",
+                         "not ids and capture_positions"));
+      }
+    }
+  }
+  return reply;
 }
 
 absl::StatusOr<std::string> ResolveModelPath(const std::string& root, const std::string& path) {

@@ -6,18 +6,32 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/ablation/prepared_prompt.h"
+#include "common/features/feature_options.h"
 #include "common/tokenizer/tokenizer.h"
 #include "graphprobe/v1/extractor.pb.h"
 
 namespace gp {
 
-// The dtype the rows travel in (DTYPE_F32 when unset); InvalidArgument for another dtype,
-// ResourceExhausted for more than `max_prompts` prompts.
-absl::StatusOr<graphprobe::v1::DType> CheckExtractRequest(
-    const graphprobe::v1::ExtractRequest& request, int max_prompts);
+// The most feature modes one request may ask to pool.
+constexpr int kMaxPoolModes = 16;
+
+// How a request's results travel: the tensors' wire dtype, and the feature modes to pool into
+// (none: the rows themselves).
+struct ExtractReply {
+  graphprobe::v1::DType wire = graphprobe::v1::DTYPE_F32;
+  std::vector<FeatureOptions> pool;
+};
+
+// The reply a request asks for (DTYPE_F32 when the dtype is unset); InvalidArgument for
+// another dtype, a mode that does not parse (naming `pool[i]`) or pooling asked of a prompt in
+// the ids form (it names no nodes), ResourceExhausted for more than `max_prompts` prompts or
+// kMaxPoolModes modes.
+absl::StatusOr<ExtractReply> CheckExtractRequest(const graphprobe::v1::ExtractRequest& request,
+                                                 int max_prompts);
 
 // `path` (relative, as a request names a model) resolved under `root` (canonical, no trailing
 // slash): InvalidArgument when empty, absolute, or leaving the root by `..` or a symlink;

@@ -176,8 +176,8 @@ grpc::Status ExtractorService::Tokenize(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-absl::StatusOr<std::future<absl::StatusOr<std::vector<at::Tensor>>>> ExtractorService::Submit(
-    std::shared_ptr<Work> work) {
+absl::StatusOr<std::future<absl::StatusOr<std::vector<CapturedAttention>>>>
+ExtractorService::Submit(std::shared_ptr<Work> work) {
   auto future = work->done.get_future();
   std::lock_guard<std::mutex> lock(mutex_);
   if (stopping_) return absl::UnavailableError("the extractor is shutting down");
@@ -192,9 +192,9 @@ absl::StatusOr<std::future<absl::StatusOr<std::vector<at::Tensor>>>> ExtractorSe
   return future;
 }
 
-absl::StatusOr<std::vector<at::Tensor>> ExtractorService::ForwardPass(
+absl::StatusOr<at::Tensor> ExtractorService::ForwardPass(
     const LoadedModel& model, const std::vector<PreparedPrompt>& prompts) {
-  absl::StatusOr<std::vector<at::Tensor>> rows = CaptureRows(model.model, prompts);
+  absl::StatusOr<at::Tensor> rows = ForwardCapturingRows(model.model, prompts);
   ++forward_passes_;
   metrics_->batch_size.Observe(static_cast<double>(prompts.size()));
   if (rows.ok()) {
@@ -251,17 +251,17 @@ void ExtractorService::RunBatches() {
     for (const auto& work : batch) {
       prompts.insert(prompts.end(), work->prompts.begin(), work->prompts.end());
     }
-    absl::StatusOr<std::vector<at::Tensor>> rows = ForwardPass(*batch[0]->model, prompts);
-    size_t next = 0;
+    absl::StatusOr<at::Tensor> rows = ForwardPass(*batch[0]->model, prompts);
+    int64_t next = 0;
     for (const auto& work : batch) {
       if (!rows.ok()) {
         work->done.set_value(rows.status());
         continue;
       }
-      std::vector<at::Tensor> mine(rows->begin() + next,
-                                   rows->begin() + next + work->prompts.size());
-      next += work->prompts.size();
-      work->done.set_value(std::move(mine));
+      const int64_t n = static_cast<int64_t>(work->prompts.size());
+      // Each request's slice of the pass, pooled into its own modes where the pass ran.
+      work->done.set_value(AttentionFromRows(rows->narrow(1, next, n), work->prompts, work->pool));
+      next += n;
     }
   }
 }
@@ -292,36 +292,38 @@ absl::Status ExtractorService::CheckLimits(size_t index, const PreparedPrompt& p
 
 absl::Status ExtractorService::RunInOrder(
     const std::string& key, const std::shared_ptr<const LoadedModel>& model,
-    const std::vector<PreparedPrompt>& prepared,
-    const std::function<absl::Status(size_t, at::Tensor)>& deliver) {
-  std::vector<std::pair<std::vector<size_t>, std::future<absl::StatusOr<std::vector<at::Tensor>>>>>
+    const std::vector<PreparedPrompt>& prepared, const std::vector<FeatureOptions>& pool,
+    const std::function<absl::Status(size_t, CapturedAttention)>& deliver) {
+  std::vector<
+      std::pair<std::vector<size_t>, std::future<absl::StatusOr<std::vector<CapturedAttention>>>>>
       pending;
   for (std::vector<size_t>& piece : ForwardPieces(prepared, options_.max_batch)) {
     auto work = std::make_shared<Work>();
     work->model_key = key;
     work->model = model;
+    work->pool = pool;
     for (size_t i : piece) work->prompts.push_back(prepared[i]);
     GP_ASSIGN_OR_RETURN(auto future, Submit(work));
     pending.push_back({std::move(piece), std::move(future)});
   }
 
-  std::vector<at::Tensor> rows(prepared.size());
+  std::vector<CapturedAttention> results(prepared.size());
   std::vector<bool> ready(prepared.size(), false);
   for (size_t i = 0; i < prepared.size(); ++i) ready[i] = prepared[i].positions.empty();
   size_t delivered = 0;
   const auto deliver_ready = [&]() -> absl::Status {
     while (delivered < prepared.size() && ready[delivered]) {
-      GP_RETURN_IF_ERROR(deliver(delivered, std::move(rows[delivered])));
-      rows[delivered] = at::Tensor();
+      GP_RETURN_IF_ERROR(deliver(delivered, std::move(results[delivered])));
+      results[delivered] = CapturedAttention();
       ++delivered;
     }
     return absl::OkStatus();
   };
   GP_RETURN_IF_ERROR(deliver_ready());  // leading prompts without mentions
   for (auto& [piece, future] : pending) {
-    GP_ASSIGN_OR_RETURN(std::vector<at::Tensor> result, future.get());
+    GP_ASSIGN_OR_RETURN(std::vector<CapturedAttention> result, future.get());
     for (size_t k = 0; k < piece.size(); ++k) {
-      rows[piece[k]] = std::move(result[k]);
+      results[piece[k]] = std::move(result[k]);
       ready[piece[k]] = true;
     }
     GP_RETURN_IF_ERROR(deliver_ready());
@@ -332,8 +334,8 @@ absl::Status ExtractorService::RunInOrder(
 grpc::Status ExtractorService::ExtractPrompts(grpc::ServerContext* context,
                                               const graphprobe::v1::ExtractRequest* request,
                                               grpc::ServerWriter<ExtractResponse>* writer) {
-  absl::StatusOr<graphprobe::v1::DType> wire = CheckExtractRequest(*request, options_.max_prompts);
-  if (!wire.ok()) return ToGrpcStatus(wire.status());
+  absl::StatusOr<ExtractReply> reply = CheckExtractRequest(*request, options_.max_prompts);
+  if (!reply.ok()) return ToGrpcStatus(reply.status());
   std::string key;
   absl::StatusOr<std::shared_ptr<const LoadedModel>> model = ModelFor(request->model(), &key);
   if (!model.ok()) return ToGrpcStatus(model.status());
@@ -352,8 +354,8 @@ grpc::Status ExtractorService::ExtractPrompts(grpc::ServerContext* context,
     prepared.push_back(*std::move(ready));
   }
 
-  // Sends one prompt: its tokens, then its rows in chunks.
-  const auto send = [&](size_t index, at::Tensor rows) -> absl::Status {
+  // Sends one prompt: its tokens, then its rows in chunks, or each pooled mode's features.
+  const auto send = [&](size_t index, CapturedAttention attention) -> absl::Status {
     if (context->IsCancelled()) {
       return absl::CancelledError("the client went away or the deadline passed");
     }
@@ -374,23 +376,39 @@ grpc::Status ExtractorService::ExtractPrompts(grpc::ServerContext* context,
     tokens->set_heads(static_cast<int32_t>(config.num_heads));
     const absl::Status gone = absl::CancelledError("the client went away or the deadline passed");
     if (!writer->Write(header)) return gone;
-    const at::Tensor data = rows.defined() ? rows
-                                           : at::zeros({config.num_layers, config.num_heads, 0,
-                                                        static_cast<int64_t>(p.ids.size())});
-    return SendTensorChunks("rows", data, *wire, kMaxChunkBytes,
-                            [&](graphprobe::v1::TensorChunk chunk) {
-                              ExtractResponse part;
-                              part.set_prompt_index(static_cast<uint32_t>(index));
-                              *part.mutable_rows() = std::move(chunk);
-                              return writer->Write(part) ? absl::OkStatus() : gone;
-                            });
+    const auto send_tensor = [&](const std::string& name, const at::Tensor& data, bool features) {
+      return SendTensorChunks(
+          name, data, reply->wire, kMaxChunkBytes, [&](graphprobe::v1::TensorChunk chunk) {
+            ExtractResponse part;
+            part.set_prompt_index(static_cast<uint32_t>(index));
+            *(features ? part.mutable_features() : part.mutable_rows()) = std::move(chunk);
+            return writer->Write(part) ? absl::OkStatus() : gone;
+          });
+    };
+    if (reply->pool.empty()) {
+      const at::Tensor data = attention.rows.defined()
+                                  ? attention.rows
+                                  : at::zeros({config.num_layers, config.num_heads, 0,
+                                               static_cast<int64_t>(p.ids.size())});
+      return send_tensor("rows", data, /*features=*/false);
+    }
+    for (size_t k = 0; k < reply->pool.size(); ++k) {
+      const int64_t n = static_cast<int64_t>(p.mentions.size());
+      const at::Tensor data =
+          k < attention.features.size()
+              ? attention.features[k]
+              : at::zeros(
+                    {n, n, config.num_layers * config.num_heads * reply->pool[k].directions()});
+      GP_RETURN_IF_ERROR(send_tensor(request->pool(static_cast<int>(k)), data, /*features=*/true));
+    }
+    return absl::OkStatus();
   };
-  return ToGrpcStatus(RunInOrder(key, *model, prepared, send));
+  return ToGrpcStatus(RunInOrder(key, *model, prepared, reply->pool, send));
 }
 
 absl::StatusOr<std::vector<CapturedPrompt>> ExtractorService::CaptureInProcess(
     const graphprobe::v1::ModelRef& model_ref, const std::vector<CapturePrompt>& prompts,
-    const std::atomic<bool>* cancel) {
+    const std::vector<FeatureOptions>& pool, const std::atomic<bool>* cancel) {
   const auto start = std::chrono::steady_clock::now();
   std::string key;
   GP_ASSIGN_OR_RETURN(std::shared_ptr<const LoadedModel> model, ModelFor(model_ref, &key));
@@ -417,8 +435,10 @@ absl::StatusOr<std::vector<CapturedPrompt>> ExtractorService::CaptureInProcess(
       GP_RETURN_IF_ERROR(refused());
       std::vector<PreparedPrompt> batch;
       for (size_t i : piece) batch.push_back(prepared[i]);
-      GP_ASSIGN_OR_RETURN(std::vector<at::Tensor> rows, ForwardPass(*model, batch));
-      for (size_t k = 0; k < piece.size(); ++k) out[piece[k]].rows = std::move(rows[k]);
+      GP_ASSIGN_OR_RETURN(at::Tensor rows, ForwardPass(*model, batch));
+      GP_ASSIGN_OR_RETURN(std::vector<CapturedAttention> attention,
+                          AttentionFromRows(rows, batch, pool));
+      for (size_t k = 0; k < piece.size(); ++k) out[piece[k]].attention = std::move(attention[k]);
     }
     for (size_t i = 0; i < prepared.size(); ++i) out[i].prompt = std::move(prepared[i]);
     return absl::OkStatus();

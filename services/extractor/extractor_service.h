@@ -1,6 +1,8 @@
 // The extractor service: models under --model-root, run on the prompts of many concurrent
 // requests batched together (up to max_batch prompts per forward pass, waiting at most
-// max_wait_ms for more), the node tokens' attention rows streamed back per prompt in chunks.
+// max_wait_ms for more), the node tokens' attention rows, or the node-pair features a request
+// asks to pool them into (pooled on the extractor's device), streamed back per prompt in
+// chunks.
 //
 //   ExtractorOptions options;
 //   options.model_root = "/models";
@@ -60,42 +62,46 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
 
   // Extract for a caller in this process (the embedded cluster's feature service): the same
   // model resolution, limits and metrics, the forward passes (at most max_batch prompts each)
-  // on the calling thread and the rows handed over in memory rather than serialized. Results
-  // in the order of `prompts`; a set `cancel` stops the work between forward passes
-  // (Cancelled), a stopped service refuses it (Unavailable).
+  // on the calling thread and the rows (or the features of `pool`) handed over in memory
+  // rather than serialized. Results in the order of `prompts`; a set `cancel` stops the work
+  // between forward passes (Cancelled), a stopped service refuses it (Unavailable).
   absl::StatusOr<std::vector<CapturedPrompt>> CaptureInProcess(
       const graphprobe::v1::ModelRef& model, const std::vector<CapturePrompt>& prompts,
-      const std::atomic<bool>* cancel);
+      const std::vector<FeatureOptions>& pool, const std::atomic<bool>* cancel);
   // Layers and heads of a model under the root (loading it).
   absl::StatusOr<SourceShape> ShapeOf(const graphprobe::v1::ModelRef& model);
 
   int64_t forward_passes() const { return forward_passes_; }
 
  private:
-  // Prompts of one request for one model, waiting for their forward pass.
+  // Prompts of one request for one model, waiting for their forward pass; works of several
+  // requests share a pass, each pooled into its own modes.
   struct Work {
     std::string model_key;
     std::shared_ptr<const LoadedModel> model;
     std::vector<PreparedPrompt> prompts;
-    std::promise<absl::StatusOr<std::vector<at::Tensor>>> done;
+    std::vector<FeatureOptions> pool;
+    std::promise<absl::StatusOr<std::vector<CapturedAttention>>> done;
   };
   absl::StatusOr<std::shared_ptr<const LoadedModel>> ModelFor(const graphprobe::v1::ModelRef& ref,
                                                               std::string* key) const;
-  absl::StatusOr<std::future<absl::StatusOr<std::vector<at::Tensor>>>> Submit(
+  absl::StatusOr<std::future<absl::StatusOr<std::vector<CapturedAttention>>>> Submit(
       std::shared_ptr<Work> work);
   void RunBatches();  // the batching thread
-  // CaptureRows on `prompts` with the forward-pass metrics recorded.
-  absl::StatusOr<std::vector<at::Tensor>> ForwardPass(const LoadedModel& model,
-                                                      const std::vector<PreparedPrompt>& prompts);
+  // ForwardCapturingRows on `prompts` with the forward-pass metrics recorded: the batch's rows
+  // [L, B, H, K, T], still on the model's device.
+  absl::StatusOr<at::Tensor> ForwardPass(const LoadedModel& model,
+                                         const std::vector<PreparedPrompt>& prompts);
   // The request limits on one prepared prompt (RESOURCE_EXHAUSTED beyond them).
   absl::Status CheckLimits(size_t index, const PreparedPrompt& prompt) const;
   // Runs `prepared` through the batcher in pieces of at most max_batch prompts, so other
-  // requests interleave, and hands each prompt's rows to `deliver` in prompt order as the
-  // forward passes finish; prompts that mention nothing need no forward pass (undefined
-  // rows). Stops at the first error of a forward pass or of `deliver`.
+  // requests interleave, and hands each prompt's rows (or features of `pool`) to `deliver` in
+  // prompt order as the forward passes finish; prompts that mention nothing need no forward
+  // pass (empty attention). Stops at the first error of a forward pass or of `deliver`.
   absl::Status RunInOrder(const std::string& key, const std::shared_ptr<const LoadedModel>& model,
                           const std::vector<PreparedPrompt>& prepared,
-                          const std::function<absl::Status(size_t, at::Tensor)>& deliver);
+                          const std::vector<FeatureOptions>& pool,
+                          const std::function<absl::Status(size_t, CapturedAttention)>& deliver);
   grpc::Status ExtractPrompts(grpc::ServerContext* context,
                               const graphprobe::v1::ExtractRequest* request,
                               grpc::ServerWriter<graphprobe::v1::ExtractResponse>* writer);

@@ -15,8 +15,9 @@ absl::StatusOr<std::unique_ptr<InProcessExtractorSource>> InProcessExtractorSour
 }
 
 absl::StatusOr<std::vector<CapturedPrompt>> InProcessExtractorSource::Capture(
-    const std::vector<CapturePrompt>& prompts, const std::atomic<bool>* cancel) {
-  return service_->CaptureInProcess(model_, prompts, cancel);
+    const std::vector<CapturePrompt>& prompts, const std::vector<FeatureOptions>& pool,
+    const std::atomic<bool>* cancel) {
+  return service_->CaptureInProcess(model_, prompts, pool, cancel);
 }
 
 }  // namespace gp

@@ -1,7 +1,7 @@
 // An AttentionSource backed by an ExtractorService in this process: what the embedded
 // cluster's feature service captures through, so `graphprobe run` goes through the
-// extractor's model cache, limits and cross-request batching (the cluster's code path) while
-// the rows stay in memory instead of being serialized into chunks and sent over loopback.
+// extractor's model cache, limits and pooling (the cluster's code path) while the features
+// stay in memory instead of being serialized into chunks and sent over loopback.
 //
 //   ExtractorService extractor(options);
 //   GP_ASSIGN_OR_RETURN(auto source, InProcessExtractorSource::Create(&extractor, model_ref));
@@ -26,6 +26,7 @@ class InProcessExtractorSource : public AttentionSource {
 
   SourceShape shape() const override { return shape_; }
   absl::StatusOr<std::vector<CapturedPrompt>> Capture(const std::vector<CapturePrompt>& prompts,
+                                                      const std::vector<FeatureOptions>& pool,
                                                       const std::atomic<bool>* cancel) override;
 
  private:

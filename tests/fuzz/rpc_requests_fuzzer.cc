@@ -51,7 +51,13 @@ const gp::Tokenizer& GraphToyTokenizer() {
 void Extract(const std::string& bytes) {
   graphprobe::v1::ExtractRequest request;
   if (!request.ParseFromString(bytes)) return;
-  if (!gp::CheckExtractRequest(request, 64).ok()) return;
+  absl::StatusOr<gp::ExtractReply> reply = gp::CheckExtractRequest(request, 64);
+  if (!reply.ok()) return;
+  for (const gp::FeatureOptions& mode : reply->pool) {
+    // A mode's name parses back to the same mode: what a client names is what gets pooled.
+    absl::StatusOr<gp::FeatureOptions> again = gp::ParseFeatureMode(gp::FeatureModeName(mode), {});
+    if (!again.ok() || gp::FeatureModeName(*again) != gp::FeatureModeName(mode)) __builtin_trap();
+  }
   absl::StatusOr<std::string> path = gp::ResolveModelPath(ModelRoot(), request.model().path());
   if (path.ok() && *path != ModelRoot() && path->rfind(ModelRoot() + "/", 0) != 0) {
     __builtin_trap();  // a model path that left the root

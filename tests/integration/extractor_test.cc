@@ -163,13 +163,15 @@ TEST_F(ExtractorTest, InProcessSourceBuildsTheLocalDatasetThroughTheBatcher) {
   // A set cancel stops the capture; a stopped service refuses work as UNAVAILABLE.
   CapturePrompt prompt{"A -> B", {{{0, 1}}, {{5, 6}}}};
   std::atomic<bool> cancel{true};
-  EXPECT_EQ((*source)->Capture({prompt}, &cancel).status().code(), absl::StatusCode::kCancelled);
-  auto captured = (*source)->Capture({prompt}, nullptr);
+  EXPECT_EQ((*source)->Capture({prompt}, {}, &cancel).status().code(),
+            absl::StatusCode::kCancelled);
+  auto captured = (*source)->Capture({prompt}, {}, nullptr);
   ASSERT_TRUE(captured.ok()) << captured.status();
-  EXPECT_EQ((*captured)[0].rows.size(0), ToyLayers());
-  EXPECT_EQ((*captured)[0].rows.size(2), 2);  // one row per mentioned token
+  EXPECT_EQ((*captured)[0].attention.rows.size(0), ToyLayers());
+  EXPECT_EQ((*captured)[0].attention.rows.size(2), 2);  // one row per mentioned token
   service.Stop();
-  EXPECT_EQ((*source)->Capture({prompt}, nullptr).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*source)->Capture({prompt}, {}, nullptr).status().code(),
+            absl::StatusCode::kUnavailable);
 }
 
 TEST_F(ExtractorTest, ASlowerExtractorGetsASmallerShare) {
@@ -195,8 +197,9 @@ class KillAfterFirstBatch : public AttentionSource {
       : inner_(inner), victim_(victim) {}
   SourceShape shape() const override { return inner_->shape(); }
   absl::StatusOr<std::vector<CapturedPrompt>> Capture(const std::vector<CapturePrompt>& prompts,
+                                                      const std::vector<FeatureOptions>& pool,
                                                       const std::atomic<bool>* cancel) override {
-    auto out = inner_->Capture(prompts, cancel);
+    auto out = inner_->Capture(prompts, pool, cancel);
     if (++calls_ == 1) victim_->Kill();
     return out;
   }
@@ -295,6 +298,18 @@ TEST_F(ExtractorTest, BadRequestsGetTheirStatusAndTheServerKeepsServing) {
   pb::ExtractRequest dtype = OnePrompt("graph-toy", "A -> B");
   dtype.mutable_model()->set_dtype("float16");
   expect(dtype, grpc::StatusCode::INVALID_ARGUMENT, "model.dtype 'float16'");
+  pb::ExtractRequest mode = OnePrompt("graph-toy", "A -> B");
+  mode.add_pool("raw");
+  mode.add_pool("topk:0");
+  expect(mode, grpc::StatusCode::INVALID_ARGUMENT, "pool[1] 'topk:0'");
+  pb::ExtractRequest modes = OnePrompt("graph-toy", "A -> B");
+  for (int i = 0; i < 17; ++i) modes.add_pool("raw");
+  expect(modes, grpc::StatusCode::RESOURCE_EXHAUSTED, "pool: 17 feature modes, over the limit");
+  pb::ExtractRequest pooled_ids;
+  pooled_ids.mutable_model()->set_path("graph-toy");
+  pooled_ids.add_prompts()->add_ids(1);
+  pooled_ids.add_pool("raw");
+  expect(pooled_ids, grpc::StatusCode::INVALID_ARGUMENT, "prompts[0]: pooling needs the text form");
 
   // A client that goes away mid-stream.
   {
@@ -320,6 +335,64 @@ TEST_F(ExtractorTest, BadRequestsGetTheirStatusAndTheServerKeepsServing) {
   EXPECT_EQ(models.models(0).layers(), ToyLayers());
   EXPECT_TRUE(CheckHealth(server.address(), 10).ok());
   EXPECT_EQ(server.Terminate(), 0);  // SIGTERM drains and exits cleanly
+}
+
+// Pooling on the extractor: each mode's features come back instead of the rows, equal to the
+// rows pooled here, in a fraction of the bytes.
+TEST_F(ExtractorTest, PooledFeaturesCrossTheWireInsteadOfRows) {
+  testing::ExtractorProcess server(GP_EXTRACTOR_BINARY, root_.string());
+  ASSERT_TRUE(WaitForServing(server.address(), 30).ok());
+  DatasetSpec spec = spec_;
+  spec.model = (root_ / "models" / "graph-toy").string();
+  std::vector<CapturePrompt> prompts;
+  for (int g = 0; g < 8; ++g) {
+    auto graph = DatasetGraphOf(spec, g);
+    ASSERT_TRUE(graph.ok()) << graph.status();
+    prompts.push_back({graph->prompts[0].text, graph->prompts[0].mentions});
+  }
+  prompts.push_back({"no node here", std::vector<std::vector<MentionSpan>>(6)});
+  const std::vector<FeatureOptions> pool = {FeatureOptions{},
+                                            *ParseFeatureMode("topk:3+drop-sink+both", {})};
+  auto rows_source = RemoteAttentionSource::Create(Remote({server.address()}));
+  auto pooled_source = RemoteAttentionSource::Create(Remote({server.address()}));
+  ASSERT_TRUE(rows_source.ok() && pooled_source.ok());
+  auto rows = (*rows_source)->Capture(prompts, {}, nullptr);
+  auto pooled = (*pooled_source)->Capture(prompts, pool, nullptr);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_TRUE(pooled.ok()) << pooled.status();
+  ASSERT_EQ(pooled->size(), prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const PreparedPrompt& p = (*rows)[i].prompt;
+    const CapturedAttention& got = (*pooled)[i].attention;
+    EXPECT_EQ((*pooled)[i].prompt.ids, p.ids) << i;
+    EXPECT_FALSE(got.rows.defined()) << i;
+    if (p.positions.empty()) {  // mentions nothing: nothing pooled
+      EXPECT_TRUE(got.features.empty()) << i;
+      continue;
+    }
+    std::vector<int64_t> mentioned;
+    std::vector<std::vector<std::vector<int>>> mentions;
+    for (size_t node = 0; node < p.mentions.size(); ++node) {
+      if (p.mentions[node].empty()) continue;
+      mentioned.push_back(static_cast<int64_t>(node));
+      mentions.push_back(p.mentions[node]);
+    }
+    const at::Tensor index = at::tensor(mentioned, at::kLong);
+    ASSERT_EQ(got.features.size(), pool.size()) << i;
+    for (size_t k = 0; k < pool.size(); ++k) {
+      auto here = PairFeatures((*rows)[i].attention.rows, RowOfToken(p.positions, p.ids.size()),
+                               mentions, pool[k]);
+      ASSERT_TRUE(here.ok()) << here.status();
+      const at::Tensor& f = got.features[k];
+      ASSERT_EQ(f.sizes(), at::IntArrayRef({6, 6, here->size(2)})) << i;
+      const at::Tensor block = f.index_select(0, index).index_select(1, index);
+      EXPECT_TRUE(at::allclose(block, *here, 1e-5, 1e-7)) << i << " " << k;
+      // Pairs with an unmentioned node are zero.
+      EXPECT_NEAR(f.abs().sum().item<double>(), block.abs().sum().item<double>(), 1e-4) << i;
+    }
+  }
+  // Rows [layers, heads, K, T] per prompt against [6, 6, F] per mode.
+  EXPECT_LT((*pooled_source)->BytesReceived(), (*rows_source)->BytesReceived() / 2);
 }
 
 TEST_F(ExtractorTest, IdsAndPositionsCaptureWhatTheTextFormCaptures) {

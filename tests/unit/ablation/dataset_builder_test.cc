@@ -269,12 +269,14 @@ class CountingSource : public AttentionSource {
   explicit CountingSource(AttentionSource* inner) : inner_(inner) {}
   SourceShape shape() const override { return inner_->shape(); }
   absl::StatusOr<std::vector<CapturedPrompt>> Capture(const std::vector<CapturePrompt>& prompts,
+                                                      const std::vector<FeatureOptions>& pool,
                                                       const std::atomic<bool>* cancel) override {
     prompts_ += static_cast<int>(prompts.size());
     ++calls_;
-    return inner_->Capture(prompts, cancel);
+    pooled_modes_ = static_cast<int>(pool.size());
+    return inner_->Capture(prompts, pool, cancel);
   }
-  int prompts_ = 0, calls_ = 0;
+  int prompts_ = 0, calls_ = 0, pooled_modes_ = 0;
 
  private:
   AttentionSource* inner_;
@@ -292,6 +294,7 @@ TEST_F(DatasetBuilderTest, AnyAttentionSourceBuildsTheSameDatasetInBatches) {
   ASSERT_TRUE(BuildDatasets({spec_}, {out}, options).ok());
   EXPECT_EQ(counting.prompts_, 12 * 2);      // graphs x orderings
   EXPECT_EQ(counting.calls_, (24 + 3) / 4);  // batches of spec.batch_size = 4
+  EXPECT_EQ(counting.pooled_modes_, 1);      // pooled by the source: no rows asked for
   auto sourced = ReadTensors(out);
   ASSERT_TRUE(sourced.ok());
   for (const char* name : {"features", "position_features"}) {
@@ -325,7 +328,8 @@ ModelRef TinyModelRef(const fs::path& dir) {
 
 // The local source batches prompts by length: each prompt's rows still come back in its own
 // slot, equal to a forward of that prompt alone, and a prompt that mentions no node stays
-// without rows.
+// without rows. Pooled in the batch, each prompt's features equal its own rows pooled on the
+// host, with a node the prompt never mentions left at zero.
 TEST(BatchesByLengthTest, ShortestFirstStableAndSkipsEmptyPrompts) {
   // Lengths 5, 0 (nothing to run), 3, 5, 3, 9 in batches of 2: 3s, then 5s, then the 9.
   const std::vector<std::vector<size_t>> batches = BatchesByLength({5, 0, 3, 5, 3, 9}, 2);
@@ -349,20 +353,53 @@ TEST(LocalAttentionSourceTest, BatchesByLengthAndAnswersInTheRequestsOrder) {
   };
   const std::vector<CapturePrompt> prompts = {
       prompt("A -> B, and then a much longer tail of text after it, A -> B again"),
-      prompt("B -> A"), prompt("no node here"), prompt("A -> B, B -> A, A")};
+      prompt("B -> A"), prompt("no node here"), prompt("A -> B, B -> A, A"), prompt("only A here")};
+  const std::vector<FeatureOptions> pool = {*ParseFeatureMode("raw", {}),
+                                            *ParseFeatureMode("topk:3+drop-sink+max+both", {})};
   auto batched = LocalAttentionSource::Create(ref, &cache, 2);
   auto single = LocalAttentionSource::Create(ref, &cache, 1);
   ASSERT_TRUE(batched.ok() && single.ok());
-  auto together = (*batched)->Capture(prompts, nullptr);
+  auto together = (*batched)->Capture(prompts, {}, nullptr);
+  auto pooled = (*batched)->Capture(prompts, pool, nullptr);
   ASSERT_TRUE(together.ok()) << together.status();
+  ASSERT_TRUE(pooled.ok()) << pooled.status();
   ASSERT_EQ(together->size(), prompts.size());
+  ASSERT_EQ(pooled->size(), prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
-    auto alone = (*single)->Capture({prompts[i]}, nullptr);
+    auto alone = (*single)->Capture({prompts[i]}, {}, nullptr);
     ASSERT_TRUE(alone.ok()) << alone.status();
     EXPECT_EQ((*together)[i].prompt.ids, (*alone)[0].prompt.ids) << i;
-    ASSERT_EQ((*together)[i].rows.defined(), i != 2) << i;
-    if (i == 2) continue;
-    EXPECT_TRUE(at::allclose((*together)[i].rows, (*alone)[0].rows, 1e-5, 1e-7)) << i;
+    const CapturedAttention& rows = (*together)[i].attention;
+    ASSERT_EQ(rows.rows.defined(), i != 2) << i;
+    EXPECT_TRUE(rows.features.empty()) << i;
+    const CapturedAttention& features = (*pooled)[i].attention;
+    EXPECT_FALSE(features.rows.defined()) << i;
+    if (i == 2) {
+      EXPECT_TRUE(features.features.empty());
+      continue;
+    }
+    EXPECT_TRUE(at::allclose(rows.rows, (*alone)[0].attention.rows, 1e-5, 1e-7)) << i;
+    // Host pooling over the mentioned nodes, scattered into both nodes' places.
+    const PreparedPrompt& p = (*together)[i].prompt;
+    std::vector<std::vector<std::vector<int>>> mentioned;
+    for (const auto& node : p.mentions) {
+      if (!node.empty()) mentioned.push_back(node);
+    }
+    ASSERT_EQ(features.features.size(), pool.size());
+    for (size_t k = 0; k < pool.size(); ++k) {
+      auto host =
+          PairFeatures(rows.rows, RowOfToken(p.positions, p.ids.size()), mentioned, pool[k]);
+      ASSERT_TRUE(host.ok()) << host.status();
+      const at::Tensor& f = features.features[k];
+      ASSERT_EQ(f.sizes(), at::IntArrayRef({2, 2, host->size(2)})) << i;
+      if (mentioned.size() == 2) {
+        EXPECT_TRUE(at::allclose(f, *host, 1e-5, 1e-6)) << i << " " << k;
+      } else {  // "only A here": node B has no mentions, so its pairs are zero
+        EXPECT_TRUE(at::allclose(f[0][0], (*host)[0][0], 1e-5, 1e-6)) << k;
+        EXPECT_EQ(f[1].abs().sum().item<float>(), 0.0f) << k;
+        EXPECT_EQ(f.select(1, 1).abs().sum().item<float>(), 0.0f) << k;
+      }
+    }
   }
   fs::remove_all(dir);
 }

@@ -155,6 +155,21 @@ TEST_F(PromptTest, LabelledEdgesPairParentsAndChildrenOnlyThroughTheirLabels) {
       << many->text;
   EXPECT_EQ(*ParseNotation("labels"), Notation::kLabels);
   EXPECT_EQ(NotationName(Notation::kLabels), "labels");
+  // Training's parent hints: each child followed by its parent, spans kept apart from the
+  // mentions (a hint is a target, not part of the graph's text).
+  o = PromptOptions{Notation::kLabels};
+  o.label_parent_hints = true;
+  auto hinted = RenderPrompt(graph_, {"A", "B", "C", "D"}, o, canonical_);
+  ASSERT_TRUE(hinted.ok());
+  EXPECT_EQ(hinted->text, "a = A, b = A, c = B. a -> B A, b -> C A, c -> C B");
+  ASSERT_EQ(hinted->parent_hints.size(), 3u);
+  EXPECT_EQ(hinted->text.substr(hinted->parent_hints[2].begin,
+                                hinted->parent_hints[2].end - hinted->parent_hints[2].begin),
+            " B");
+  EXPECT_EQ(hinted->mentions[0].size(), 2u);  // A's definitions only, not its hints
+  EXPECT_TRUE(
+      RenderPrompt(graph_, {"A", "B", "C", "D"}, PromptOptions{Notation::kLabels}, canonical_)
+          ->parent_hints.empty());
 }
 
 TEST_F(PromptTest, MentionsAreTheNamesByteRanges) {

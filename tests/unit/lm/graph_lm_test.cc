@@ -159,6 +159,39 @@ TEST(GraphCorpusTest, AnswerIndexMarksExactlyTheAnswerTokens) {
   EXPECT_EQ(batch->attention_mask.sum(1).min().item<int64_t>() > 0, true);
 }
 
+// Parent hints ("a -> B A") are trained tokens of their own kind, drawn only for the labels
+// notation and at the asked-for rate.
+TEST(GraphCorpusTest, ParentHintsAreMarkedAsHintTokens) {
+  const Tokenizer tokenizer = GraphTokenizer();
+  GraphCorpusOptions options;
+  options.notations = {Notation::kLabels};
+  options.parent_hint_fraction = 1;
+  std::vector<GraphText> texts;
+  for (int seed = 0; seed < 4; ++seed) texts.push_back(*MakeGraphText(options, 5, seed));
+  auto batch = TokenizeGraphTexts(tokenizer, texts);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  for (size_t b = 0; b < texts.size(); ++b) {
+    ASSERT_FALSE(texts[b].hints.empty()) << texts[b].text;
+    std::vector<int32_t> hinted;
+    for (int64_t j = 0; j < batch->input_ids.size(1); ++j) {
+      if (batch->answer_index[b][j].item<int64_t>() == kHintToken) {
+        hinted.push_back(static_cast<int32_t>(batch->input_ids[b][j].item<int64_t>()));
+      }
+    }
+    std::string expected;
+    for (const auto& [begin, end] : texts[b].hints) {
+      expected += texts[b].text.substr(begin, end - begin);
+    }
+    EXPECT_EQ(tokenizer.Decode(hinted, false), expected);
+    EXPECT_EQ(hinted.size(), texts[b].hints.size());  // one name token each
+  }
+  options.parent_hint_fraction = 0;
+  EXPECT_TRUE(MakeGraphText(options, 5, 0)->hints.empty());
+  options.parent_hint_fraction = 1;
+  options.notations = {Notation::kArrow};
+  EXPECT_TRUE(MakeGraphText(options, 5, 0)->hints.empty());
+}
+
 TEST(GraphLmTrainerTest, RejectsBadOptions) {
   const Tokenizer tokenizer = GraphTokenizer();
   LmTrainOptions options;

@@ -63,12 +63,40 @@ TEST(RequestChecksTest, ModelPathsStayUnderTheRoot) {
 
 TEST(RequestChecksTest, ExtractRequestsAreBoundedAndTyped) {
   graphprobe::v1::ExtractRequest request;
-  EXPECT_EQ(*CheckExtractRequest(request, 2), graphprobe::v1::DTYPE_F32);
+  EXPECT_EQ(CheckExtractRequest(request, 2)->wire, graphprobe::v1::DTYPE_F32);
+  EXPECT_TRUE(CheckExtractRequest(request, 2)->pool.empty());
   for (int i = 0; i < 3; ++i) request.add_prompts();
   EXPECT_EQ(CheckExtractRequest(request, 2).status().code(), absl::StatusCode::kResourceExhausted);
   request.clear_prompts();
   request.set_wire_dtype(graphprobe::v1::DTYPE_I64);
   EXPECT_EQ(CheckExtractRequest(request, 2).status().code(), absl::StatusCode::kInvalidArgument);
+  request.set_wire_dtype(graphprobe::v1::DTYPE_BF16);
+  EXPECT_EQ(CheckExtractRequest(request, 2)->wire, graphprobe::v1::DTYPE_BF16);
+}
+
+TEST(RequestChecksTest, PooledModesParseAndNeedTheTextForm) {
+  graphprobe::v1::ExtractRequest request;
+  request.add_pool("argmax+drop-sink");
+  request.add_pool("topk:3+max+both");
+  request.add_prompts()->set_text("A -> B");
+  absl::StatusOr<ExtractReply> reply = CheckExtractRequest(request, 2);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ(reply->pool.size(), 2u);
+  EXPECT_EQ(FeatureModeName(reply->pool[0]), "argmax+drop-sink");
+  EXPECT_EQ(FeatureModeName(reply->pool[1]), "topk:3+max+both");
+  request.add_pool("softmax");
+  absl::Status bad = CheckExtractRequest(request, 2).status();
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("pool[2] 'softmax'"), std::string::npos) << bad;
+  request.mutable_pool()->RemoveLast();
+  request.add_prompts()->add_ids(3);
+  bad = CheckExtractRequest(request, 2).status();
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("prompts[1]: pooling needs the text form"), std::string::npos)
+      << bad;
+  request.clear_prompts();
+  for (int i = 0; i < kMaxPoolModes; ++i) request.add_pool("raw");
+  EXPECT_EQ(CheckExtractRequest(request, 2).status().code(), absl::StatusCode::kResourceExhausted);
 }
 
 }  // namespace
