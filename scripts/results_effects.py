@@ -2,7 +2,7 @@
 """Paired effects of an ablation's results.csv, as docs/RESULTS.md reports them.
 
 For each comparison (trained model minus its random-init twin, 7 minus 10 nodes, one feature
-mode minus another, arrow minus parents), the cells are matched on every other setting; per
+mode minus another, one notation minus another), the cells are matched on every other setting; per
 seed the mean difference over the matched pairs is taken, then a 95% t-interval over the
 seeds. Only real probe cells count (no controls, no positional baseline). Last, each trained
 model's gradient probes on raw attention minus the positional baseline of the same graphs
@@ -68,6 +68,7 @@ def main(path):
                               lambda c, p=probe: c["probe"] == p)))
     sizes = sorted({int(c["graph_size"]) for c in cells})
     modes = sorted({c["feature_mode"] for c in cells})
+    notations = sorted({c["notation"] for c in cells})
     for model in trained:
         for family, probes in (("gradient probes (pair-mlp, gcn)", {"pair-mlp", "gcn"}),
                                ("logistic probes (logreg-head, logreg-layer)",
@@ -80,7 +81,9 @@ def main(path):
             for i, a in enumerate(modes):
                 for b in modes[i + 1:]:
                     print(line(f"{a} minus {b}", paired(cells, "feature_mode", a, b, where)))
-            print(line("arrow minus parents", paired(cells, "notation", "arrow", "parents", where)))
+            for i, a in enumerate(notations):
+                for b in notations[i + 1:]:
+                    print(line(f"{a} minus {b}", paired(cells, "notation", a, b, where)))
     positional = {(c["model"], c["graph_size"], c["notation"], c["seed"]): float(c["test_f1"])
                   for c in csv.DictReader(open(path)) if c["control"] == "positional"}
     for model in trained:

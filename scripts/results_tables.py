@@ -3,7 +3,8 @@
 
 - headline: per model and graph size, the real-task configuration with the best mean
   validation F1 (test F1 reported once, never used to choose), the same configuration on the
-  control task and the positional baseline of its graph setting beside it;
+  control task and the positional baseline of its graph setting beside it; then the same
+  selection within each notation (the layout, and so the positional baseline, differs);
 - every configuration: test F1 [95% t-interval over seeds] (selectivity) per probe;
 - heads: each model's layers x heads grid of mean validation AUC of the per-head probe, over
   all its settings and then per notation (results.json's per-cell head rankings).
@@ -41,21 +42,10 @@ def main(run):
                for r in summary if r["control"] == "control-task"}
     positional = {setting(r): r for r in summary if r["control"] == "positional"}
 
-    print("| model | graph size | selected (probe, notation, mode) | val F1 | test F1 [95% CI] "
-          "| control task, same config | positional baseline |")
-    print("|---|---|---|---|---|---|---|")
-    best = {}
-    for r in real:
-        key = (r["model"], int(r["graph_size"]))
-        if key not in best or float(r["val_f1"]) > float(best[key]["val_f1"]):
-            best[key] = r
-    for (model, size), r in sorted(best.items()):
-        c = control.get((setting(r), r["feature_mode"], r["probe"]))
-        p = next((v for k, v in positional.items() if k[0] == model and k[1] == str(size)
-                  and k[3] == r["notation"]), None)
-        print(f"| {model} | {size} | {r['probe']}, {r['notation']}, {r['feature_mode']} | "
-              f"{float(r['val_f1']):.3f} | **{ci(r)}** | {ci(c) if c else '-'} | "
-              f"{ci(p) if p else '-'} |")
+    headline(real, control, positional, lambda r: (r["model"], int(r["graph_size"])))
+    print()
+    headline(real, control, positional,
+             lambda r: (r["model"], r["notation"], int(r["graph_size"])), by_notation=True)
 
     print("\n| model | n | notation | mode | " + " | ".join(PROBES) + " | positional |")
     print("|---|---|---|---|" + "---|" * (len(PROBES) + 1))
@@ -101,6 +91,29 @@ def main(run):
         grid = {(k[2], k[3]): statistics.fmean(v) for k, v in aucs.items()
                 if k[0] == model and k[1] == notation}
         print_grid(f"{model}, {notation} notation", grid)
+
+
+def headline(real, control, positional, group, by_notation=False):
+    """The configuration with the best mean validation F1 in each group, with its controls."""
+    first = "| model | notation | graph size | selected (probe, mode)" if by_notation else \
+        "| model | graph size | selected (probe, notation, mode)"
+    print(first + " | val F1 | test F1 [95% CI] | control task, same config | positional baseline |")
+    print("|---|---|---|---|---|---|---|" + ("---|" if by_notation else ""))
+    best = {}
+    for r in real:
+        key = group(r)
+        if key not in best or float(r["val_f1"]) > float(best[key]["val_f1"]):
+            best[key] = r
+    for key, r in sorted(best.items()):
+        c = control.get((setting(r), r["feature_mode"], r["probe"]))
+        p = next((v for k, v in positional.items() if k[0] == r["model"]
+                  and k[1] == r["graph_size"] and k[3] == r["notation"]), None)
+        lead = (f"| {r['model']} | {r['notation']} | {r['graph_size']} | {r['probe']}, "
+                f"{r['feature_mode']}") if by_notation else (
+            f"| {r['model']} | {r['graph_size']} | {r['probe']}, {r['notation']}, "
+            f"{r['feature_mode']}")
+        print(f"{lead} | {float(r['val_f1']):.3f} | **{ci(r)}** | {ci(c) if c else '-'} | "
+              f"{ci(p) if p else '-'} |")
 
 
 def print_grid(title, grid):
