@@ -296,19 +296,19 @@ absl::StatusOr<LmTrainResult> TrainGraphLm(
     GP_ASSIGN_OR_RETURN(auto prediction, PredictNext(model, batch));
     const int64_t length = batch.input_ids.size(1);
     // Answers and parent hints are trained; evaluations count answers only.
-    const at::Tensor is_answer =
+    const at::Tensor is_target =
         batch.answer_index.narrow(1, 1, length - 1).ne(-1).reshape({-1}).to(options.device);
     const at::Tensor token_loss = at::cross_entropy_loss(
         prediction.first.reshape({-1, prediction.first.size(-1)}), prediction.second.reshape({-1}),
         /*weight=*/{}, at::Reduction::None);
-    const at::Tensor answer_loss = token_loss.masked_select(is_answer).mean();
-    at::Tensor loss = answer_loss;
+    const at::Tensor target_loss = token_loss.masked_select(is_target).mean();
+    at::Tensor loss = target_loss;
     if (options.context_loss_weight > 0) {
       const at::Tensor is_context = batch.attention_mask.narrow(1, 1, length - 1)
                                         .reshape({-1})
                                         .to(options.device)
                                         .gt(0)
-                                        .logical_and(is_answer.logical_not());
+                                        .logical_and(is_target.logical_not());
       loss = loss + options.context_loss_weight * token_loss.masked_select(is_context).mean();
     }
     loss.backward();
@@ -316,7 +316,7 @@ absl::StatusOr<LmTrainResult> TrainGraphLm(
     const double lr = LearningRate(options, step, progress_before);
     adam.set_learning_rate(lr);
     adam.Step();
-    losses.push_back(answer_loss.item<double>());
+    losses.push_back(target_loss.item<double>());
     if (!std::isfinite(losses.back())) {
       return absl::InternalError(absl::StrCat("training diverged at step ", step + 1,
                                               " (loss not finite): lower the learning rate"));

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
@@ -30,7 +31,7 @@ std::string DescribeTrainingStage(const LmTrainOptions& o, int steps_run, double
   return absl::StrFormat(
       "%s; AdamW (beta2 0.98, weight decay %g), peak learning rate %g after %d warmup steps, "
       "cosine decay to 10%%, gradient clipping at %g; %d steps of %d graphs%s (%s notation, %s "
-      "graphs) of %d to %d nodes%s%s. Seed %llu. Answer "
+      "graphs) of %d to %d nodes%s%s%s. Seed %llu. %s "
       "loss %.3f (first 50 steps) -> %.3f (last 50 steps). %.1f minutes on %s.",
       o.init_from.empty()
           ? "From random weights (std " +
@@ -55,9 +56,36 @@ std::string DescribeTrainingStage(const LmTrainOptions& o, int steps_run, double
           ? absl::StrFormat("; next-token loss on the rest of the text at weight %g",
                             o.context_loss_weight)
           : std::string(),
-      static_cast<unsigned long long>(o.seed), first_loss, last_loss,  // NOLINT
+      o.corpus.parent_hint_fraction > 0
+          ? absl::StrFormat("; parent hints in %g of the labels texts (trained, never evaluated)",
+                            o.corpus.parent_hint_fraction)
+          : std::string(),
+      static_cast<unsigned long long>(o.seed),  // NOLINT
+      o.corpus.parent_hint_fraction > 0 ? "Answer and hint" : "Answer", first_loss, last_loss,
       seconds / 60, machine);
 }
+
+namespace {
+
+// The `eval-lm` flags that ask what the card's table asks: the training corpus's answer order,
+// notations and generators where they differ from eval-lm's defaults.
+std::string EvalLmFlags(const GraphCorpusOptions& corpus) {
+  std::string flags;
+  if (corpus.answer_order == AnswerOrder::kText) flags += " --answer-order text";
+  std::vector<std::string> notations;
+  for (Notation n : DistinctNotations(corpus.notations)) notations.push_back(NotationName(n));
+  if (notations != std::vector<std::string>{"arrow", "parents"}) {
+    absl::StrAppend(&flags, " --notations ", absl::StrJoin(notations, ","));
+  }
+  std::vector<std::string> generators;
+  for (GeneratorKind g : corpus.generators) generators.push_back(GeneratorKindName(g));
+  if (generators != std::vector<std::string>{"dag", "tree"}) {
+    absl::StrAppend(&flags, " --generators ", absl::StrJoin(generators, ","));
+  }
+  return flags;
+}
+
+}  // namespace
 
 std::string ModelCardMarkdown(const ModelCardFacts& f) {
   const LmTrainOptions& o = f.options;
@@ -102,7 +130,7 @@ Parents of F: A, B. Parents of C: none. Parents of D: A. ...
 The edge list is written by graphprobe's prompt code (the same text the probes read) in the
 %s notation(s), in a shuffled edge order; %s graphs of %d to %d nodes named with %s.
 Half the texts start with a `Nodes: ...` header line. A question follows for every node, in random order; its answer lists the parents %s
-(`none` without any). Training loss is on the answer tokens%s.
+(`none` without any). Training loss is on the answer tokens%s%s.
 
 ## Held-out accuracy (%d graphs of %d nodes, %d questions)
 
@@ -142,12 +170,17 @@ Reproduce (from the repository root, after `bash scripts/setup.sh`):
       o.context_loss_weight > 0
           ? absl::StrFormat(" (and, at weight %g, the rest of the text)", o.context_loss_weight)
           : std::string(" only"),
+      o.corpus.parent_hint_fraction > 0
+          ? absl::StrFormat(" and on the parent hints that follow each child in %g of the labels "
+                            "texts (`a -> B A`; evaluations never show them)",
+                            o.corpus.parent_hint_fraction)
+          : std::string(),
       o.eval_graphs, o.eval_nodes, f.accuracy.questions, 100 * f.accuracy.parent_sets,
       100 * f.accuracy.answer_tokens, by_notation, AccuracyTableOptions{}.graphs, f.name,
-      o.corpus.answer_order == AnswerOrder::kText ? " --answer-order text" : "",
-      AccuracyTableMarkdown(f.table) + ByParentCountMarkdown(f.table), o.shape.hidden_size,
-      o.shape.num_layers, o.shape.num_heads, o.shape.hidden_size / o.shape.num_heads,
-      o.shape.intermediate_size, f.vocab_size, f.parameters, stages, commands);
+      EvalLmFlags(o.corpus), AccuracyTableMarkdown(f.table) + ByParentCountMarkdown(f.table),
+      o.shape.hidden_size, o.shape.num_layers, o.shape.num_heads,
+      o.shape.hidden_size / o.shape.num_heads, o.shape.intermediate_size, f.vocab_size,
+      f.parameters, stages, commands);
 }
 
 }  // namespace gp

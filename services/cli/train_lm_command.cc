@@ -184,8 +184,11 @@ absl::Status TrainLm(const Flags& flags, const std::vector<std::string>& args) {
   options.shape.num_layers = result.config["num_hidden_layers"].get<int>();
   options.shape.num_heads = result.config["num_attention_heads"].get<int>();
   options.shape.intermediate_size = result.config["intermediate_size"].get<int>();
-  GP_ASSIGN_OR_RETURN(facts.table, EvaluateAccuracyTable(result.model, tokenizer, options.corpus,
-                                                         AccuracyTableOptions{}));
+  // The table asks in every notation the model was trained on (`eval-lm --notations`).
+  AccuracyTableOptions table_options;
+  table_options.notations = DistinctNotations(options.corpus.notations);
+  GP_ASSIGN_OR_RETURN(
+      facts.table, EvaluateAccuracyTable(result.model, tokenizer, options.corpus, table_options));
   std::cout << AccuracyTableMarkdown(facts.table);
   facts.name = std::filesystem::path(out).filename().string();
   facts.options = options;

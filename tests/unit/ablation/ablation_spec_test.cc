@@ -108,9 +108,9 @@ TEST(AblationSpecTest, BadSpecsNameTheField) {
 TEST(AblationSpecTest, ExpandsTheGridWithControlsAndUniqueIds) {
   const AblationSpec spec = DefaultAblationSpec("/models/graph-toy");
   const std::vector<AblationCell> cells = ExpandAblation(spec);
-  // 2 models x 3 seeds x 2 sizes x 2 notations = 24 graph settings; each has 3 modes x
+  // 2 models x 3 seeds x 2 sizes x 3 notations = 36 graph settings; each has 2 modes x
   // (4 probes + each on the control task) cells and one positional-baseline cell.
-  EXPECT_EQ(cells.size(), 24u * (3 * 8 + 1));
+  EXPECT_EQ(cells.size(), 36u * (2 * 8 + 1));
   int control_task = 0, positional = 0;
   std::set<std::string> ids, datasets;
   for (const AblationCell& cell : cells) {
@@ -123,12 +123,13 @@ TEST(AblationSpecTest, ExpandsTheGridWithControlsAndUniqueIds) {
     EXPECT_EQ(cell.dataset.random_init, cell.model_name == "graph-toy-random");
     EXPECT_TRUE(cell.dataset.prompt.node_header);
   }
-  EXPECT_EQ(datasets.size(), 24u * 3);
-  EXPECT_EQ(control_task, 24 * 3 * 4);
-  EXPECT_EQ(positional, 24);
-  // The default includes sink dropping for argmax and top-k.
-  EXPECT_EQ(FeatureModeName(spec.feature_modes[1]), "argmax+drop-sink");
-  EXPECT_EQ(FeatureModeName(spec.feature_modes[2]), "topk:3+drop-sink");
+  EXPECT_EQ(datasets.size(), 36u * 2);
+  EXPECT_EQ(control_task, 36 * 2 * 4);
+  EXPECT_EQ(positional, 36);
+  // Raw attention and top-3 with the sink dropped; the notation whose layout says nothing.
+  EXPECT_EQ(FeatureModeName(spec.feature_modes[0]), "raw");
+  EXPECT_EQ(FeatureModeName(spec.feature_modes[1]), "topk:3+drop-sink");
+  EXPECT_EQ(spec.notations.back(), Notation::kLabels);
   // The cells of a dataset are adjacent, so each dataset is built and loaded once.
   std::set<std::string> seen;
   for (size_t i = 0; i < cells.size(); ++i) {

@@ -282,6 +282,19 @@ TEST(GraphLmTrainerTest, ShortTrainingLowersLossAndTheCheckpointLoadsBack) {
   EXPECT_NE(text_order.find("in the order the graph text lists them"), std::string::npos);
   EXPECT_NE(text_order.find("eval-lm --model models/toy-test --answer-order text`"),
             std::string::npos);
+  EXPECT_EQ(text_order.find("parent hints"), std::string::npos);
+  // A mix beyond eval-lm's defaults is named in the command, and hints in the loss sentence.
+  facts.options.corpus.notations = {Notation::kArrow, Notation::kArrow, Notation::kParents,
+                                    Notation::kLabels};
+  facts.options.corpus.generators = {GeneratorKind::kDag};
+  facts.options.corpus.parent_hint_fraction = 0.5;
+  const std::string mixed = ModelCardMarkdown(facts);
+  EXPECT_NE(mixed.find("--answer-order text --notations arrow,parents,labels --generators dag`"),
+            std::string::npos)
+      << mixed;
+  EXPECT_NE(mixed.find("on the parent hints that follow each child in 0.5 of the labels texts"),
+            std::string::npos)
+      << mixed;
   ASSERT_TRUE(SaveHubCheckpoint(dir.string(), result->model,
                                 {result->config, GraphTextTokenizerJson(), card})
                   .ok());
