@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -95,18 +96,36 @@ absl::StatusOr<nlohmann::json> AttentionSampleJson(const DatasetSpec& spec,
                         {"layers", layers},         {"heads", heads},       {"maps", maps}};
 }
 
+const AblationCell* SampleCellOf(const std::vector<AblationCell>& cells,
+                                 const std::vector<ConfigSummary>& summaries,
+                                 const std::string& model) {
+  const std::optional<ConfigSummary> selected = BestByValidation(summaries, model, 0);
+  const AblationCell* first_real = nullptr;
+  for (const AblationCell& cell : cells) {
+    if (cell.model_name != model || cell.control != ProbeControl::kNone) continue;
+    if (selected && cell.dataset_id == selected->settings.dataset_id) return &cell;
+    if (!first_real) first_real = &cell;
+  }
+  return first_real;
+}
+
 absl::Status WriteAttentionSamples(const AblationSpec& spec, const std::vector<CellResult>& results,
                                    const std::string& out_dir) {
   ModelCache cache(1);
   const std::vector<AblationCell> cells = ExpandAblation(spec);
+  const std::vector<ConfigSummary> summaries = SummarizeOverSeeds(results);
   for (const AblationModel& model : spec.models) {
-    const auto cell = std::find_if(cells.begin(), cells.end(), [&](const AblationCell& c) {
-      return c.model_name == model.name && c.control == ProbeControl::kNone;
-    });
-    if (cell == cells.end()) continue;
+    const AblationCell* cell = SampleCellOf(cells, summaries, model.name);
+    if (!cell) continue;
+    // Heads rank differently per notation (each layout has its own parent-finding layer).
+    std::vector<CellResult> same_notation;
+    const std::string notation = NotationName(cell->dataset.prompt.notation);
+    for (const CellResult& result : results) {
+      if (result.notation == notation) same_notation.push_back(result);
+    }
     GP_ASSIGN_OR_RETURN(
         nlohmann::json sample,
-        AttentionSampleJson(cell->dataset, ModelHeadRanking(results, model.name), &cache));
+        AttentionSampleJson(cell->dataset, ModelHeadRanking(same_notation, model.name), &cache));
     sample["model"] = model.name;
     sample["dataset_id"] = cell->dataset_id;
     // One line: indented, a T x T matrix would be a line per number.

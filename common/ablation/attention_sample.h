@@ -32,8 +32,15 @@ absl::StatusOr<nlohmann::json> AttentionSampleJson(const DatasetSpec& spec,
                                                    const std::vector<HeadScore>& ranking,
                                                    ModelCache* cache);
 
-// OUT/attention-MODEL.json for every model of `spec`: the sample of its first real-task
-// dataset, the heads chosen by `results`' logreg-head ranking.
+// The cell whose dataset a model's sample shows: the first seed's dataset of the configuration
+// validation selects for the model (what the results' headline quotes), or, without results
+// for it, the model's first real-task cell; nullptr when the model has none.
+const AblationCell* SampleCellOf(const std::vector<AblationCell>& cells,
+                                 const std::vector<ConfigSummary>& summaries,
+                                 const std::string& model);
+
+// OUT/attention-MODEL.json for every model of `spec`: the sample of the dataset SampleCellOf
+// picks, the heads chosen by the logreg-head ranking over the cells of that notation.
 absl::Status WriteAttentionSamples(const AblationSpec& spec, const std::vector<CellResult>& results,
                                    const std::string& out_dir);
 

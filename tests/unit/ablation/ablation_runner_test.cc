@@ -8,8 +8,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "common/ablation/attention_sample.h"
 #include "common/core/json_file.h"
 #include "tests/unit/ablation/tiny_model_dir.h"
 
@@ -158,6 +160,49 @@ TEST(ResultTablesTest, SelectionUsesValidationAndIntervalsSpanTheSeeds) {
   ASSERT_TRUE(control.has_value());
   EXPECT_NEAR(control->test_f1, 0.40, 1e-12);
   EXPECT_FALSE(BestByValidation(summaries, "other", 7).has_value());
+}
+
+TEST(AttentionSampleTest, ShowsTheDatasetValidationSelects) {
+  std::vector<AblationCell> cells;
+  const auto add_cell = [&](const std::string& model, const std::string& dataset,
+                            ProbeControl control) {
+    AblationCell cell;
+    cell.model_name = model;
+    cell.dataset_id = dataset;
+    cell.control = control;
+    cells.push_back(cell);
+  };
+  add_cell("m", "m/arrow-s1", ProbeControl::kControlTask);  // a control is never the sample
+  add_cell("m", "m/arrow-s1", ProbeControl::kNone);
+  add_cell("m", "m/labels-s1", ProbeControl::kNone);
+  add_cell("m", "m/labels-s2", ProbeControl::kNone);
+  std::vector<CellResult> results;
+  for (const auto& [dataset, notation, seed, val_f1] :
+       std::vector<std::tuple<std::string, std::string, uint64_t, double>>{
+           {"m/arrow-s1", "arrow", 1, 0.80},
+           {"m/labels-s1", "labels", 1, 0.95},
+           {"m/labels-s2", "labels", 2, 0.97}}) {
+    CellResult r;
+    r.model = "m";
+    r.graph_size = 7;
+    r.probe = "gcn";
+    r.notation = notation;
+    r.seed = seed;
+    r.dataset_id = dataset;
+    r.cell_id = dataset + "/gcn";
+    r.val.f1 = val_f1;
+    results.push_back(r);
+  }
+  const std::vector<ConfigSummary> summaries = SummarizeOverSeeds(results);
+  const AblationCell* sample = SampleCellOf(cells, summaries, "m");
+  ASSERT_NE(sample, nullptr);
+  EXPECT_EQ(sample->dataset_id, "m/labels-s1");  // the selected configuration's first seed
+  // Without results the first real-task cell; a model without cells has no sample.
+  sample = SampleCellOf(cells, {}, "m");
+  ASSERT_NE(sample, nullptr);
+  EXPECT_EQ(sample->dataset_id, "m/arrow-s1");
+  EXPECT_EQ(sample->control, ProbeControl::kNone);
+  EXPECT_EQ(SampleCellOf(cells, summaries, "other"), nullptr);
 }
 
 TEST_F(AblationRunnerTest, RefusesAnOutputDirectoryOfAnotherSpec) {
