@@ -110,22 +110,17 @@ const AblationCell* SampleCellOf(const std::vector<AblationCell>& cells,
 }
 
 absl::Status WriteAttentionSamples(const AblationSpec& spec, const std::vector<CellResult>& results,
+                                   const std::vector<ConfigSummary>& summaries,
                                    const std::string& out_dir) {
   ModelCache cache(1);
   const std::vector<AblationCell> cells = ExpandAblation(spec);
-  const std::vector<ConfigSummary> summaries = SummarizeOverSeeds(results);
   for (const AblationModel& model : spec.models) {
     const AblationCell* cell = SampleCellOf(cells, summaries, model.name);
     if (!cell) continue;
     // Heads rank differently per notation (each layout has its own parent-finding layer).
-    std::vector<CellResult> same_notation;
-    const std::string notation = NotationName(cell->dataset.prompt.notation);
-    for (const CellResult& result : results) {
-      if (result.notation == notation) same_notation.push_back(result);
-    }
-    GP_ASSIGN_OR_RETURN(
-        nlohmann::json sample,
-        AttentionSampleJson(cell->dataset, ModelHeadRanking(same_notation, model.name), &cache));
+    const std::vector<HeadScore> ranking = ModelHeadRanking(
+        results, model.name, "logreg-head", NotationName(cell->dataset.prompt.notation));
+    GP_ASSIGN_OR_RETURN(nlohmann::json sample, AttentionSampleJson(cell->dataset, ranking, &cache));
     sample["model"] = model.name;
     sample["dataset_id"] = cell->dataset_id;
     // One line: indented, a T x T matrix would be a line per number.

@@ -3,7 +3,8 @@
 // and the full T x T attention of the model's heads (the best heads by validation AUC when the
 // model has more than a report can carry).
 //
-//   GP_RETURN_IF_ERROR(WriteAttentionSamples(spec, results, out_dir));  // attention-MODEL.json
+//   GP_RETURN_IF_ERROR(WriteAttentionSamples(spec, results, summaries, out_dir));  //
+//   attention-MODEL.json
 #pragma once
 
 #include <string>
@@ -40,8 +41,10 @@ const AblationCell* SampleCellOf(const std::vector<AblationCell>& cells,
                                  const std::string& model);
 
 // OUT/attention-MODEL.json for every model of `spec`: the sample of the dataset SampleCellOf
-// picks, the heads chosen by the logreg-head ranking over the cells of that notation.
+// picks among `summaries` (SummarizeOverSeeds of `results`), the heads chosen by the
+// logreg-head ranking over the cells of that notation.
 absl::Status WriteAttentionSamples(const AblationSpec& spec, const std::vector<CellResult>& results,
+                                   const std::vector<ConfigSummary>& summaries,
                                    const std::string& out_dir);
 
 }  // namespace gp

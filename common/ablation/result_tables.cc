@@ -196,10 +196,12 @@ std::optional<ConfigSummary> ControlOf(const std::vector<ConfigSummary>& summari
 }
 
 std::vector<HeadScore> ModelHeadRanking(const std::vector<CellResult>& results,
-                                        const std::string& model, const std::string& probe) {
+                                        const std::string& model, const std::string& probe,
+                                        const std::string& notation) {
   std::map<std::pair<int64_t, int64_t>, std::pair<HeadScore, int>> sums;
   for (const CellResult& r : results) {
     if (r.model != model || r.probe != probe || !r.control.empty()) continue;
+    if (!notation.empty() && r.notation != notation) continue;
     for (const HeadScore& h : r.head_ranking) {
       auto& [sum, count] = sums[{h.layer, h.head}];
       sum.layer = h.layer;

@@ -75,10 +75,12 @@ std::optional<ConfigSummary> ControlOf(const std::vector<ConfigSummary>& summari
                                        const ConfigSummary& config, const std::string& control);
 
 // Mean validation AUC (and F1) of each output of a model's `probe` cells (logreg-head: per
-// (layer, head); logreg-layer: per layer, head -1), controls excluded; best AUC first.
+// (layer, head); logreg-layer: per layer, head -1), controls excluded, only cells of
+// `notation` when it is not empty; best AUC first.
 std::vector<HeadScore> ModelHeadRanking(const std::vector<CellResult>& results,
                                         const std::string& model,
-                                        const std::string& probe = "logreg-head");
+                                        const std::string& probe = "logreg-head",
+                                        const std::string& notation = "");
 
 std::string ResultsCsv(const std::vector<CellResult>& results);
 std::string SummaryCsv(const std::vector<ConfigSummary>& summaries);

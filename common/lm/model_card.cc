@@ -68,19 +68,23 @@ std::string DescribeTrainingStage(const LmTrainOptions& o, int steps_run, double
 namespace {
 
 // The `eval-lm` flags that ask what the card's table asks: the training corpus's answer order,
-// notations and generators where they differ from eval-lm's defaults.
+// notations and generators where they differ from eval-lm's defaults (the table's and the
+// corpus's own).
 std::string EvalLmFlags(const GraphCorpusOptions& corpus) {
   std::string flags;
   if (corpus.answer_order == AnswerOrder::kText) flags += " --answer-order text";
-  std::vector<std::string> notations;
-  for (Notation n : DistinctNotations(corpus.notations)) notations.push_back(NotationName(n));
-  if (notations != std::vector<std::string>{"arrow", "parents"}) {
-    absl::StrAppend(&flags, " --notations ", absl::StrJoin(notations, ","));
+  const std::vector<Notation> notations = DistinctNotations(corpus.notations);
+  if (notations != AccuracyTableOptions{}.notations) {
+    absl::StrAppend(&flags, " --notations ",
+                    absl::StrJoin(notations, ",", [](std::string* out, Notation n) {
+                      out->append(NotationName(n));
+                    }));
   }
-  std::vector<std::string> generators;
-  for (GeneratorKind g : corpus.generators) generators.push_back(GeneratorKindName(g));
-  if (generators != std::vector<std::string>{"dag", "tree"}) {
-    absl::StrAppend(&flags, " --generators ", absl::StrJoin(generators, ","));
+  if (corpus.generators != GraphCorpusOptions{}.generators) {
+    absl::StrAppend(&flags, " --generators ",
+                    absl::StrJoin(corpus.generators, ",", [](std::string* out, GeneratorKind g) {
+                      out->append(GeneratorKindName(g));
+                    }));
   }
   return flags;
 }

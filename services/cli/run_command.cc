@@ -301,7 +301,8 @@ absl::Status Run(const Flags& flags) {
             << "/results.csv, summary.csv, results.json, heads-<model>.csv\n";
   // The results stand without the report: a missing plotting library or a failed attention
   // sample is a warning, not a failed run.
-  if (const absl::Status sampled = WriteAttentionSamples(spec, results, out_dir); !sampled.ok()) {
+  if (const absl::Status sampled = WriteAttentionSamples(spec, results, summaries, out_dir);
+      !sampled.ok()) {
     std::cerr << "graphprobe run: no attention sample: " << sampled.message() << "\n";
   }
   WriteReportBesideResults(out_dir, "run");

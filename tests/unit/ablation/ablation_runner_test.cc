@@ -162,6 +162,34 @@ TEST(ResultTablesTest, SelectionUsesValidationAndIntervalsSpanTheSeeds) {
   EXPECT_FALSE(BestByValidation(summaries, "other", 7).has_value());
 }
 
+TEST(ResultTablesTest, HeadRankingAveragesOverCellsAndFiltersByNotation) {
+  std::vector<CellResult> results;
+  const auto add = [&](const std::string& notation, const std::string& control, double auc_a,
+                       double auc_b) {
+    CellResult r;
+    r.model = "m";
+    r.probe = "logreg-head";
+    r.notation = notation;
+    r.control = control;
+    r.head_ranking = {HeadScore{1, 3, 0, auc_a}, HeadScore{2, 2, 0, auc_b}};
+    results.push_back(r);
+  };
+  add("parents", "", 0.99, 0.50);
+  add("labels", "", 0.50, 0.97);
+  add("labels", "control-task", 1.0, 0.0);  // controls never count
+  const std::vector<HeadScore> all = ModelHeadRanking(results, "m");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].layer, 1);  // (0.99 + 0.50) / 2 above (0.50 + 0.97) / 2
+  EXPECT_NEAR(all[0].val_auc, 0.745, 1e-12);
+  // Within one notation the order is that notation's own.
+  const std::vector<HeadScore> labels = ModelHeadRanking(results, "m", "logreg-head", "labels");
+  ASSERT_EQ(labels.size(), 2u);
+  EXPECT_EQ(labels[0].layer, 2);
+  EXPECT_EQ(labels[0].head, 2);
+  EXPECT_NEAR(labels[0].val_auc, 0.97, 1e-12);
+  EXPECT_TRUE(ModelHeadRanking(results, "m", "logreg-head", "arrow").empty());
+}
+
 TEST(AttentionSampleTest, ShowsTheDatasetValidationSelects) {
   std::vector<AblationCell> cells;
   const auto add_cell = [&](const std::string& model, const std::string& dataset,
