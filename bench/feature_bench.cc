@@ -5,10 +5,12 @@
 // - device pooling: pooled where the forward ran (CaptureFeatures), only [B, N, N, F] copied.
 // Both include tokenizing and batching by length; the device result is checked against the
 // host one. A model is a checkpoint directory, or a config.json (random weights of its shapes)
-// with a tokenizer.json.
+// with a tokenizer.json. --batches-out writes the token ids and captured positions of every
+// batch with the measured rates, so transformers can run the very same batches
+// (bench/gpu_compare.py endtoend).
 //   feature_bench --model models/graph-toy [--tokenizer T.json] [--graphs 256] [--nodes 7]
 //                 [--batch 32] [--mode topk:3+drop-sink] [--dtype float32] [--device cpu]
-//                 [--rounds 3] [--threads N]
+//                 [--rounds 3] [--threads N] [--batches-out FILE.json]
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
@@ -43,6 +45,7 @@ const std::vector<FlagSpec> kFlags = {
     {"device", true, "cpu (default) or cuda"},
     {"rounds", true, "timed rounds, the two ways interleaved; the fastest counts (default 3)"},
     {"threads", true, "intra-op threads (default: all cores)"},
+    {"batches-out", true, "JSON file: every batch's ids and captured positions, and the rates"},
 };
 
 // The prompts tokenized, in batches of similar lengths (as LocalAttentionSource batches).
@@ -61,6 +64,28 @@ absl::StatusOr<std::vector<std::vector<PreparedPrompt>>> PrepareBatches(
     for (size_t i : indices) batches.back().push_back(std::move(prepared[i]));
   }
   return batches;
+}
+
+// What --batches-out writes: the run's settings, its two rates and its batches as run.
+nlohmann::json BatchesJson(const Flags& flags,
+                           const std::vector<std::vector<PreparedPrompt>>& batches,
+                           double host_graphs_per_s, double device_graphs_per_s) {
+  nlohmann::json out = {
+      {"model", flags.Get("model", "")},
+      {"dtype", flags.Get("dtype", "float32")},
+      {"device", flags.Get("device", "cpu")},
+      {"graphs_per_s",
+       {{"host_pooling", host_graphs_per_s}, {"device_pooling", device_graphs_per_s}}},
+      {"batches", nlohmann::json::array()}};
+  for (const auto& batch : batches) {
+    nlohmann::json ids = nlohmann::json::array(), rows = nlohmann::json::array();
+    for (const PreparedPrompt& p : batch) {
+      ids.push_back(p.ids);
+      rows.push_back(p.positions);
+    }
+    out["batches"].push_back({{"ids", std::move(ids)}, {"rows", std::move(rows)}});
+  }
+  return out;
 }
 
 absl::Status Run(const Flags& flags) {
@@ -156,6 +181,12 @@ absl::Status Run(const Flags& flags) {
                "feature difference |\n|---|---|---|---|\n";
   std::cout << absl::StrFormat("| %.1f | %.1f | %.2fx | %.1e |\n", graphs / best_host,
                                graphs / best_device, best_host / best_device, largest_difference);
+  if (flags.Has("batches-out")) {
+    GP_ASSIGN_OR_RETURN(auto batches, PrepareBatches(tokenizer, prompts, batch));
+    GP_RETURN_IF_ERROR(
+        WriteJsonFile(flags.Get("batches-out", ""),
+                      BatchesJson(flags, batches, graphs / best_host, graphs / best_device)));
+  }
   return absl::OkStatus();
 }
 

@@ -5,13 +5,24 @@ accuracy OUT: graphprobe's CUDA outputs against the float32 fixtures, and for sc
 datasets OUT: a dataset built on the GPU in bfloat16 against the same built on the CPU.
 throughput CONFIGS: transformers eager + output_attentions to host, and SDPA forward only,
   random weights, bfloat16, batch 32, T=128 (the anchors' setup).
+endtoend BATCHES.json RESULT.json: transformers on the very batches feature_bench ran
+  (--batches-out: token ids and node-token positions), random weights of the same config,
+  bfloat16: SDPA forward only, and eager + the node tokens' rows and columns gathered on the
+  GPU and copied to the host (the anchors' careful user); graphs/s beside graphprobe's.
+goals OUT: the end-to-end results against the issue's goals, as a Markdown table.
 """
-import json, os, sys, time
+import contextlib, json, os, sys, time
 
 import torch
-from safetensors.torch import load_file
 
 MODELS = "tests/data/hf-reference/models"
+# Where transformers runs; only a dry run of this script's plumbing sets it to cpu.
+DEVICE = os.environ.get("GP_COMPARE_DEVICE", "cuda")
+
+
+def synchronize():
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
 
 
 def valid_rows_max(a, b, mask):
@@ -20,6 +31,7 @@ def valid_rows_max(a, b, mask):
 
 
 def accuracy(out):
+    from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
     for m in ["tiny-llama3", "tiny-qwen2", "tiny-gemma2"]:
         exp = load_file(f"{MODELS}/{m}/expected.safetensors")
@@ -37,17 +49,24 @@ def accuracy(out):
         print(f"transformers cpu {m} bfloat16 eager: max attention error {valid_rows_max(att, exp['attentions'], mask):.2e}")
 
 
-def throughput(configs):
+def random_model(config_path, impl):
     from transformers import AutoConfig, AutoModelForCausalLM
     import tempfile
+    d = tempfile.mkdtemp()
+    with open(config_path) as f, open(os.path.join(d, "config.json"), "w") as g:
+        g.write(f.read())
+    config = AutoConfig.from_pretrained(d)
+    # Made on the device (a 2B model's random init on the host takes long); a CPU dry run
+    # needs no device context (nor has one before torch 2.0).
+    with torch.device(DEVICE) if DEVICE == "cuda" else contextlib.nullcontext():
+        model = AutoModelForCausalLM.from_config(config, attn_implementation=impl, dtype=torch.bfloat16)
+    return model.eval(), config
+
+
+def throughput(configs):
     for name in ["llama-3.2-1b", "qwen2.5-0.5b"]:
-        d = tempfile.mkdtemp()
-        with open(f"{configs}/{name}.json") as f, open(os.path.join(d, "config.json"), "w") as g:
-            g.write(f.read())
-        config = AutoConfig.from_pretrained(d)
         for impl in ["eager", "sdpa"]:
-            with torch.device("cuda"):
-                m = AutoModelForCausalLM.from_config(config, attn_implementation=impl, dtype=torch.bfloat16).eval()
+            m, config = random_model(f"{configs}/{name}.json", impl)
             ids = torch.randint(0, config.vocab_size, (32, 128), device="cuda")
             want = impl == "eager"
 
@@ -72,9 +91,85 @@ def throughput(configs):
             torch.cuda.empty_cache()
 
 
+# graphs/s of 7-node prompts, prompt to node-pair features on the host (issue #17).
+GOALS = {"llama-3.2-1b": 1000, "qwen2.5-0.5b": 1100, "qwen2.5-1.5b": 650, "gemma-2-2b": 400}
+
+
+def padded(rows, fill):
+    width = max(len(r) for r in rows)
+    return torch.tensor([r + [fill] * (width - len(r)) for r in rows], dtype=torch.long)
+
+
+def endtoend(batches_path, result_path):
+    run = json.load(open(batches_path))
+    name = os.path.basename(run["model"]).removesuffix(".json")
+    # Host tensors built once (the ids are given: transformers' tokenizing is not timed, ours is).
+    batches = []
+    for b in run["batches"]:
+        ids = padded(b["ids"], 0)
+        mask = padded([[1] * len(r) for r in b["ids"]], 0)
+        positions = padded(b["rows"], 0)
+        if DEVICE == "cuda":
+            ids, mask, positions = ids.pin_memory(), mask.pin_memory(), positions.pin_memory()
+        batches.append((ids, mask, positions))
+    graphs = sum(int(ids.shape[0]) for ids, _, _ in batches)
+    result = {"model": name, "graphs": graphs, "graphprobe": run["graphs_per_s"],
+              "goal": GOALS.get(name)}
+    for impl in ["sdpa", "eager"]:
+        m, _ = random_model(run["model"], impl)
+
+        def one_pass():
+            for ids, mask, positions in batches:
+                ids, mask = ids.to(DEVICE, non_blocking=True), mask.to(DEVICE, non_blocking=True)
+                if impl == "sdpa":
+                    m.model(input_ids=ids, attention_mask=mask).last_hidden_state[:, -1].float().cpu()
+                    continue
+                o = m.model(input_ids=ids, attention_mask=mask, output_attentions=True)
+                p = positions.to(DEVICE, non_blocking=True)
+                bsz, heads, length = o.attentions[0].shape[0], o.attentions[0].shape[1], o.attentions[0].shape[3]
+                k = p.shape[1]
+                row_index = p.view(bsz, 1, k, 1).expand(bsz, heads, k, length)
+                col_index = p.view(bsz, 1, 1, k).expand(bsz, heads, k, k)
+                kept = torch.stack([a.gather(2, row_index).gather(3, col_index) for a in o.attentions])
+                kept.float().cpu()
+
+        with torch.no_grad():
+            one_pass()  # warm-up
+            synchronize()
+            best = float("inf")
+            for _ in range(3):
+                t0 = time.perf_counter()
+                one_pass()
+                synchronize()
+                best = min(best, time.perf_counter() - t0)
+        key = "sdpa_forward_only" if impl == "sdpa" else "eager_gather_to_host"
+        result[key] = graphs / best
+        print(f"transformers {name} {key.replace('_', ' ')}: {graphs / best:.1f} graphs/s")
+        del m
+        if DEVICE == "cuda":
+            torch.cuda.empty_cache()
+    with open(result_path, "w") as f:
+        json.dump(result, f, indent=1)
+
+
+def goals(out):
+    print("| model | graphprobe graphs/s (device pooling) | goal | met | / transformers SDPA forward only "
+          "| / transformers eager + gather | graphprobe host pooling |")
+    print("|---|---|---|---|---|---|---|")
+    for path in sorted(p for p in os.listdir(out) if p.startswith("endtoend-") and p.endswith(".json")):
+        r = json.load(open(os.path.join(out, path)))
+        ours = r["graphprobe"]["device_pooling"]
+        goal = r["goal"]
+        met = "-" if goal is None else ("yes" if ours >= goal else "no")
+        print(f"| {r['model']} | {ours:.0f} | {goal or '-'} | {met} | {ours / r['sdpa_forward_only']:.2f}x "
+              f"({r['sdpa_forward_only']:.0f}) | {ours / r['eager_gather_to_host']:.2f}x "
+              f"({r['eager_gather_to_host']:.0f}) | {r['graphprobe']['host_pooling']:.0f} |")
+
+
 def datasets(out):
     """The same dataset built on the CPU in float32 and on the GPU in bfloat16 (graphprobe
     dataset): everything but the features identical, the features within bfloat16 rounding."""
+    from safetensors.torch import load_file
     cpu = load_file(f"{out}/dataset-cpu-float32.safetensors")
     gpu = load_file(f"{out}/dataset-cuda-bfloat16.safetensors")
     for name in cpu:
@@ -89,4 +184,6 @@ def datasets(out):
 
 
 if __name__ == "__main__":
-    {"accuracy": accuracy, "throughput": throughput, "datasets": datasets}[sys.argv[1]](sys.argv[2])
+    commands = {"accuracy": accuracy, "throughput": throughput, "datasets": datasets,
+                "endtoend": endtoend, "goals": goals}
+    commands[sys.argv[1]](*sys.argv[2:])

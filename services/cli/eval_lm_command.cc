@@ -51,8 +51,7 @@ absl::Status EvalLm(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(int64_t seed, flags.Int("seed", static_cast<int64_t>(options.seed)));
   GP_ASSIGN_OR_RETURN(options.node_counts, ParseSizes(flags.Get("nodes", "7,10")));
   GP_ASSIGN_OR_RETURN(options.notations,
-                      ParseList<Notation>(flags.Get("notations", "arrow,parents"), ParseNotation));
-  if (options.notations.empty()) return absl::InvalidArgumentError("--notations: none given");
+                      ListFlag(flags, "notations", options.notations, ParseNotation));
   GP_ASSIGN_OR_RETURN(double min_parent_sets, flags.Double("min-parent-sets", 0));
   options.graphs = static_cast<int>(graphs);
   options.seed = static_cast<uint64_t>(seed);
@@ -63,10 +62,8 @@ absl::Status EvalLm(const Flags& flags) {
       Tokenizer::FromFile((std::filesystem::path(dir) / "tokenizer.json").string()));
   GraphCorpusOptions corpus;  // graphs named with letters, as in training
   GP_ASSIGN_OR_RETURN(corpus.answer_order, ParseAnswerOrder(flags.Get("answer-order", "name")));
-  GP_ASSIGN_OR_RETURN(
-      corpus.generators,
-      ParseList<GeneratorKind>(flags.Get("generators", "dag,tree"), ParseGeneratorKind));
-  if (corpus.generators.empty()) return absl::InvalidArgumentError("--generators: none given");
+  GP_ASSIGN_OR_RETURN(corpus.generators,
+                      ListFlag(flags, "generators", corpus.generators, ParseGeneratorKind));
   GP_ASSIGN_OR_RETURN(std::vector<AccuracyCell> cells,
                       EvaluateAccuracyTable(model, tokenizer, corpus, options));
   std::cout << AccuracyTableMarkdown(cells) << ByParentCountMarkdown(cells) << std::flush;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/core/status.h"
 
@@ -74,6 +75,17 @@ absl::StatusOr<std::vector<T>> ParseList(const std::string& text, Parse parse) {
     GP_ASSIGN_OR_RETURN(T value, parse(std::string(item)));
     out.push_back(value);
   }
+  return out;
+}
+
+// The comma-separated flag `name` parsed by ParseList, or `fallback` (the options' own
+// default) when it is not given; a flag that names nothing is an error.
+template <typename T, typename Parse>
+absl::StatusOr<std::vector<T>> ListFlag(const Flags& flags, const std::string& name,
+                                        std::vector<T> fallback, Parse parse) {
+  if (!flags.Has(name)) return fallback;
+  GP_ASSIGN_OR_RETURN(std::vector<T> out, ParseList<T>(flags.Get(name, ""), parse));
+  if (out.empty()) return absl::InvalidArgumentError(absl::StrCat("--", name, ": none given"));
   return out;
 }
 

@@ -90,10 +90,9 @@ absl::StatusOr<LmTrainOptions> OptionsFromFlags(const Flags& flags) {
                                                    ": expected a fraction in [0, 1]"));
   }
   GP_ASSIGN_OR_RETURN(o.corpus.notations,
-                      ParseList<Notation>(flags.Get("notations", "arrow,parents"), ParseNotation));
-  GP_ASSIGN_OR_RETURN(
-      o.corpus.generators,
-      ParseList<GeneratorKind>(flags.Get("generators", "dag,tree"), ParseGeneratorKind));
+                      ListFlag(flags, "notations", o.corpus.notations, ParseNotation));
+  GP_ASSIGN_OR_RETURN(o.corpus.generators,
+                      ListFlag(flags, "generators", o.corpus.generators, ParseGeneratorKind));
   o.steps = static_cast<int>(steps);
   o.batch_size = static_cast<int>(batch);
   o.warmup_steps = static_cast<int>(warmup);

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common/core/json_file.h"
+#include "common/graph/prompt.h"
 #include "common/model/tensor_io.h"
 #include "common/tokenizer/byte_tokenizer_json.h"
 #include "services/cli/dataset_command.h"
@@ -303,6 +304,31 @@ TEST(FlagsTest, InlineValuesAndBooleanFlags) {
                         "--b takes no value"));
   EXPECT_TRUE(HasStatus(Flags::Parse({"positional"}, specs), absl::StatusCode::kInvalidArgument,
                         "unexpected argument 'positional'"));
+}
+
+TEST(FlagsTest, ListFlagKeepsTheOptionsDefaultUnlessGiven) {
+  std::vector<FlagSpec> specs = {{"notations", true, ""}};
+  const std::vector<Notation> defaults = {Notation::kArrow, Notation::kParents};
+  auto absent = Flags::Parse({}, specs);
+  ASSERT_TRUE(absent.ok());
+  auto kept = ListFlag(*absent, "notations", defaults, ParseNotation);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(*kept, defaults);
+
+  auto given = Flags::Parse({"--notations", "labels,arrow"}, specs);
+  ASSERT_TRUE(given.ok());
+  auto parsed = ListFlag(*given, "notations", defaults, ParseNotation);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(*parsed, (std::vector<Notation>{Notation::kLabels, Notation::kArrow}));
+
+  auto empty = Flags::Parse({"--notations", ","}, specs);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(HasStatus(ListFlag(*empty, "notations", defaults, ParseNotation),
+                        absl::StatusCode::kInvalidArgument, "--notations: none given"));
+  auto bad = Flags::Parse({"--notations", "arrow,dot"}, specs);
+  ASSERT_TRUE(bad.ok());
+  EXPECT_TRUE(HasStatus(ListFlag(*bad, "notations", defaults, ParseNotation),
+                        absl::StatusCode::kInvalidArgument, "unknown notation 'dot'"));
 }
 
 }  // namespace
