@@ -2,7 +2,8 @@
 // memory, two ways in the same run, interleaved over rounds:
 // - host pooling (today's extractor + feature service): the node tokens' rows copied to the
 //   host, pooled per prompt there (CaptureRows + PairFeatures);
-// - device pooling: pooled where the forward ran (CaptureFeatures), only [B, N, N, F] copied.
+// - device pooling (what the local source runs): pooled where the forward ran, only
+//   [B, N, N, F] copied, each batch started before the previous one is finished (StartCapture).
 // Both include tokenizing and batching by length; the device result is checked against the
 // host one. A model is a checkpoint directory, or a config.json (random weights of its shapes)
 // with a tokenizer.json. --batches-out writes the token ids and captured positions of every
@@ -139,17 +140,14 @@ absl::Status Run(const Flags& flags) {
     device_result.clear();
     GP_ASSIGN_OR_RETURN(auto batches, PrepareBatches(tokenizer, prompts, batch));
     // One batch's features stay in flight to the host while the next batch is queued.
-    PendingHostCopy previous;
-    const auto collect = [&] {
-      const at::Tensor f = previous.Wait();
-      for (int64_t i = 0; i < f.size(0); ++i) device_result.push_back(f[i]);
-    };
+    CapturePipeline pipeline([&](const std::vector<size_t>&, std::vector<CapturedAttention> done) {
+      for (CapturedAttention& c : done) device_result.push_back(std::move(c.features[0]));
+    });
     for (const auto& prepared : batches) {
-      GP_ASSIGN_OR_RETURN(PendingHostCopy next, StartCaptureFeatures(model, prepared, features));
-      if (previous.started()) collect();
-      previous = std::move(next);
+      GP_ASSIGN_OR_RETURN(PendingAttention started, StartCapture(model, prepared, {features}));
+      pipeline.Add(std::move(started), {});
     }
-    if (previous.started()) collect();
+    pipeline.Flush();
     return absl::OkStatus();
   };
 
@@ -166,12 +164,8 @@ absl::Status Run(const Flags& flags) {
   }
   double largest_difference = 0;
   for (size_t i = 0; i < host_result.size(); ++i) {
-    const int64_t n = host_result[i].size(0);
-    largest_difference = std::max(
-        largest_difference, (device_result[i].narrow(0, 0, n).narrow(1, 0, n) - host_result[i])
-                                .abs()
-                                .max()
-                                .item<double>());
+    largest_difference = std::max(largest_difference,
+                                  (device_result[i] - host_result[i]).abs().max().item<double>());
   }
   std::cout << absl::StrFormat(
       "%s, %s on %s, %d threads, %d graphs of %d nodes, batch %d, %s, fastest of %d\n\n",

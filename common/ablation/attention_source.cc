@@ -115,35 +115,52 @@ MentionedNodes MentionedNodesOf(const std::vector<PreparedPrompt>& prompts) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<CapturedAttention>> AttentionFromRows(
-    const at::Tensor& rows, const std::vector<PreparedPrompt>& prompts,
-    const std::vector<FeatureOptions>& pool) {
+absl::StatusOr<PendingAttention> PendingAttention::Start(const at::Tensor& rows,
+                                                         const std::vector<PreparedPrompt>& prompts,
+                                                         const std::vector<FeatureOptions>& pool) {
   c10::InferenceMode inference;
   if (rows.dim() != 5 || rows.size(1) != static_cast<int64_t>(prompts.size())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "attention rows of shape ", c10::str(rows.sizes()), " for ", prompts.size(), " prompts"));
   }
-  std::vector<CapturedAttention> out(prompts.size());
-  if (pool.empty()) {
-    const at::Tensor host = rows.to(at::kCPU);  // [L, B, H, K, T]
-    for (size_t i = 0; i < prompts.size(); ++i) {
-      out[i].rows = host.select(1, static_cast<int64_t>(i))
-                        .narrow(2, 0, static_cast<int64_t>(prompts[i].positions.size()))
-                        .narrow(3, 0, static_cast<int64_t>(prompts[i].ids.size()))
-                        .to(at::kFloat)
-                        .contiguous();
-    }
-    return out;
-  }
+  PendingAttention pending;
   const MentionedNodes mentioned = MentionedNodesOf(prompts);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    pending.prompts_.push_back({static_cast<int64_t>(prompts[i].mentions.size()),
+                                static_cast<int64_t>(prompts[i].positions.size()),
+                                static_cast<int64_t>(prompts[i].ids.size()), mentioned.nodes[i]});
+  }
+  if (pool.empty()) {
+    pending.rows_ = PendingHostCopy::Start(rows);
+    return pending;
+  }
   for (const FeatureOptions& options : pool) {
     GP_ASSIGN_OR_RETURN(at::Tensor pooled, BatchPairFeatures(rows, mentioned.row_of_token,
                                                              mentioned.mentions, options));
-    const at::Tensor host = pooled.to(at::kCPU);  // [B, M, M, F], M the most mentioned nodes
-    for (size_t i = 0; i < prompts.size(); ++i) {
-      const std::vector<int>& nodes = mentioned.nodes[i];
-      const int64_t n = static_cast<int64_t>(prompts[i].mentions.size());
-      const int64_t m = static_cast<int64_t>(nodes.size());
+    pending.features_.push_back(PendingHostCopy::Start(pooled));
+  }
+  return pending;
+}
+
+std::vector<CapturedAttention> PendingAttention::Finish() {
+  c10::InferenceMode inference;
+  std::vector<CapturedAttention> out(prompts_.size());
+  if (rows_.started()) {
+    const at::Tensor host = rows_.Wait();  // [L, B, H, K, T]
+    for (size_t i = 0; i < prompts_.size(); ++i) {
+      // A copy of its own: the batch's buffer may be pinned memory, too scarce to keep alive.
+      out[i].rows = host.select(1, static_cast<int64_t>(i))
+                        .narrow(2, 0, prompts_[i].positions)
+                        .narrow(3, 0, prompts_[i].tokens)
+                        .to(at::kFloat)
+                        .clone(at::MemoryFormat::Contiguous);
+    }
+  }
+  for (PendingHostCopy& copy : features_) {
+    const at::Tensor host = copy.Wait();  // [B, M, M, F], M the most mentioned nodes
+    for (size_t i = 0; i < prompts_.size(); ++i) {
+      const std::vector<int>& nodes = prompts_[i].mentioned_nodes;
+      const int64_t n = prompts_[i].nodes, m = static_cast<int64_t>(nodes.size());
       at::Tensor features = at::zeros({n, n, host.size(3)});
       if (m > 0) {
         const at::Tensor index =
@@ -157,11 +174,38 @@ absl::StatusOr<std::vector<CapturedAttention>> AttentionFromRows(
   return out;
 }
 
+void CapturePipeline::Add(PendingAttention started, std::vector<size_t> indices) {
+  Flush();
+  in_flight_ = std::move(started);
+  in_flight_indices_ = std::move(indices);
+}
+
+void CapturePipeline::Flush() {
+  if (!in_flight_.has_value()) return;
+  std::vector<CapturedAttention> captured = in_flight_->Finish();
+  in_flight_.reset();
+  deliver_(in_flight_indices_, std::move(captured));
+}
+
+absl::StatusOr<std::vector<CapturedAttention>> AttentionFromRows(
+    const at::Tensor& rows, const std::vector<PreparedPrompt>& prompts,
+    const std::vector<FeatureOptions>& pool) {
+  GP_ASSIGN_OR_RETURN(PendingAttention pending, PendingAttention::Start(rows, prompts, pool));
+  return pending.Finish();
+}
+
+absl::StatusOr<PendingAttention> StartCapture(const DecoderModel& model,
+                                              const std::vector<PreparedPrompt>& prompts,
+                                              const std::vector<FeatureOptions>& pool) {
+  GP_ASSIGN_OR_RETURN(at::Tensor rows, ForwardCapturingRows(model, prompts));
+  return PendingAttention::Start(rows, prompts, pool);
+}
+
 absl::StatusOr<std::vector<CapturedAttention>> CaptureAttention(
     const DecoderModel& model, const std::vector<PreparedPrompt>& prompts,
     const std::vector<FeatureOptions>& pool) {
-  GP_ASSIGN_OR_RETURN(at::Tensor rows, ForwardCapturingRows(model, prompts));
-  return AttentionFromRows(rows, prompts, pool);
+  GP_ASSIGN_OR_RETURN(PendingAttention pending, StartCapture(model, prompts, pool));
+  return pending.Finish();
 }
 
 absl::StatusOr<std::vector<at::Tensor>> CaptureRows(const DecoderModel& model,
@@ -171,30 +215,6 @@ absl::StatusOr<std::vector<at::Tensor>> CaptureRows(const DecoderModel& model,
   std::vector<at::Tensor> rows;
   for (CapturedAttention& c : captured) rows.push_back(std::move(c.rows));
   return rows;
-}
-
-absl::StatusOr<at::Tensor> CaptureFeatures(const DecoderModel& model,
-                                           const std::vector<PreparedPrompt>& prompts,
-                                           const FeatureOptions& options) {
-  GP_ASSIGN_OR_RETURN(PendingHostCopy pending, StartCaptureFeatures(model, prompts, options));
-  return pending.Wait();
-}
-
-absl::StatusOr<PendingHostCopy> StartCaptureFeatures(const DecoderModel& model,
-                                                     const std::vector<PreparedPrompt>& prompts,
-                                                     const FeatureOptions& options) {
-  c10::InferenceMode inference;
-  const MentionedNodes mentioned = MentionedNodesOf(prompts);
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    if (mentioned.nodes[i].size() != prompts[i].mentions.size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("prompt ", i, ": a node without mentions (pool with AttentionFromRows)"));
-    }
-  }
-  GP_ASSIGN_OR_RETURN(at::Tensor rows, ForwardCapturingRows(model, prompts));
-  GP_ASSIGN_OR_RETURN(at::Tensor features,
-                      BatchPairFeatures(rows, mentioned.row_of_token, mentioned.mentions, options));
-  return PendingHostCopy::Start(features);
 }
 
 absl::StatusOr<std::unique_ptr<LocalAttentionSource>> LocalAttentionSource::Create(
@@ -221,17 +241,22 @@ absl::StatusOr<std::vector<CapturedPrompt>> LocalAttentionSource::Capture(
     GP_ASSIGN_OR_RETURN(out[i].prompt, PreparePrompt(model_->tokenizer, prompts[i]));
     lengths[i] = out[i].prompt.positions.empty() ? 0 : out[i].prompt.ids.size();
   }
-  // Batches of similar lengths pad less (rows of valid positions do not depend on padding).
+  // Batches of similar lengths pad less (rows of valid positions do not depend on padding);
+  // each is started before the one before it is finished.
+  CapturePipeline pipeline(
+      [&](const std::vector<size_t>& indices, std::vector<CapturedAttention> captured) {
+        for (size_t j = 0; j < indices.size(); ++j)
+          out[indices[j]].attention = std::move(captured[j]);
+      });
   std::vector<PreparedPrompt> batch;
-  for (const std::vector<size_t>& indices :
-       BatchesByLength(lengths, static_cast<size_t>(batch_size_))) {
+  for (std::vector<size_t>& indices : BatchesByLength(lengths, static_cast<size_t>(batch_size_))) {
     if (cancel != nullptr && cancel->load()) return absl::CancelledError("cancelled");
     batch.clear();
     for (size_t i : indices) batch.push_back(out[i].prompt);
-    GP_ASSIGN_OR_RETURN(std::vector<CapturedAttention> captured,
-                        CaptureAttention(model_->model, batch, pool));
-    for (size_t j = 0; j < indices.size(); ++j) out[indices[j]].attention = std::move(captured[j]);
+    GP_ASSIGN_OR_RETURN(PendingAttention started, StartCapture(model_->model, batch, pool));
+    pipeline.Add(std::move(started), std::move(indices));
   }
+  pipeline.Flush();
   return out;
 }
 

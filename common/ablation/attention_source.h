@@ -16,9 +16,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -124,14 +126,61 @@ absl::StatusOr<at::Tensor> ForwardCapturingRows(const DecoderModel& model,
                                                 const std::vector<PreparedPrompt>& prompts);
 
 // What each of `prompts` gets from `rows` (ForwardCapturingRows of exactly these prompts, or
-// a slice of a larger batch along B): its rows on the host when `pool` is empty, else its
-// features in each mode of `pool`, pooled on the rows' device in one pass per mode and only
-// [B, M, M, F] copied to the host. Prompts may leave nodes unmentioned.
+// a slice of a larger batch along B), on its way to the host: its rows when `pool` is empty,
+// else its features in each mode of `pool`, pooled on the rows' device in one pass per mode so
+// only [B, M, M, F] is copied. Prompts may leave nodes unmentioned. Start queues the pooling
+// and the copies (on a GPU: non-blocking, into pinned memory) and returns at once; Finish
+// waits for them and splits them per prompt. Starting batch i+1 before finishing batch i lets
+// the host queue the next forward pass while the GPU still runs this one.
+class PendingAttention {
+ public:
+  static absl::StatusOr<PendingAttention> Start(const at::Tensor& rows,
+                                                const std::vector<PreparedPrompt>& prompts,
+                                                const std::vector<FeatureOptions>& pool);
+  std::vector<CapturedAttention> Finish();
+
+ private:
+  struct PromptShape {
+    int64_t nodes = 0, positions = 0, tokens = 0;
+    std::vector<int> mentioned_nodes;  // ascending: the rows of its pooled features
+  };
+  std::vector<PromptShape> prompts_;
+  PendingHostCopy rows_;                   // without pooling: [L, B, H, K, T]
+  std::vector<PendingHostCopy> features_;  // per pooled mode: [B, M, M, F]
+};
+
+// Keeps one batch's capture in flight behind the next: Add finishes the batch added before
+// (handing its results to `deliver`, with the indices it was added with) after the new one has
+// been started; Flush finishes the last.
+//
+//   CapturePipeline pipeline([&](const std::vector<size_t>& indices, auto captured) {...});
+//   for (batch ...) pipeline.Add(StartCapture(model, batch, pool) /* checked */, indices);
+//   pipeline.Flush();
+class CapturePipeline {
+ public:
+  using Deliver =
+      std::function<void(const std::vector<size_t>& indices, std::vector<CapturedAttention>)>;
+  explicit CapturePipeline(Deliver deliver) : deliver_(std::move(deliver)) {}
+  void Add(PendingAttention started, std::vector<size_t> indices);
+  void Flush();
+
+ private:
+  Deliver deliver_;
+  std::optional<PendingAttention> in_flight_;
+  std::vector<size_t> in_flight_indices_;
+};
+
+// PendingAttention::Start then Finish.
 absl::StatusOr<std::vector<CapturedAttention>> AttentionFromRows(
     const at::Tensor& rows, const std::vector<PreparedPrompt>& prompts,
     const std::vector<FeatureOptions>& pool);
 
-// ForwardCapturingRows then AttentionFromRows: one batch, one forward pass.
+// ForwardCapturingRows then PendingAttention::Start: one batch, one forward pass, in flight.
+absl::StatusOr<PendingAttention> StartCapture(const DecoderModel& model,
+                                              const std::vector<PreparedPrompt>& prompts,
+                                              const std::vector<FeatureOptions>& pool);
+
+// StartCapture, finished.
 absl::StatusOr<std::vector<CapturedAttention>> CaptureAttention(
     const DecoderModel& model, const std::vector<PreparedPrompt>& prompts,
     const std::vector<FeatureOptions>& pool);
@@ -139,17 +188,5 @@ absl::StatusOr<std::vector<CapturedAttention>> CaptureAttention(
 // Each prompt's rows [layers, heads, K, T] on the CPU: CaptureAttention without pooling.
 absl::StatusOr<std::vector<at::Tensor>> CaptureRows(const DecoderModel& model,
                                                     const std::vector<PreparedPrompt>& prompts);
-
-// The same forward pass pooled to node-pair features where it ran (BatchPairFeatures on the
-// model's device), so only [B, N, N, F] reaches the host: what a GPU extractor returns. Every
-// node of every prompt must be mentioned; N is the largest node count (padding zero).
-absl::StatusOr<at::Tensor> CaptureFeatures(const DecoderModel& model,
-                                           const std::vector<PreparedPrompt>& prompts,
-                                           const FeatureOptions& options);
-// The same with the copy to the host left in flight (host_copy.h): on a GPU the caller can
-// queue the next batch before collecting this one.
-absl::StatusOr<PendingHostCopy> StartCaptureFeatures(const DecoderModel& model,
-                                                     const std::vector<PreparedPrompt>& prompts,
-                                                     const FeatureOptions& options);
 
 }  // namespace gp

@@ -47,8 +47,14 @@ at::Tensor Mlp(const at::Tensor& x, const LayerWeights& w, const ModelConfig& co
   return Linear(gated, w.down_proj, w.down_bias);
 }
 
-absl::Status CheckInputs(const at::Tensor& ids, const at::Tensor& mask,
-                         const ForwardOptions& options, const ModelConfig& config) {
+// What checking the inputs on the host learns about them.
+struct CheckedInputs {
+  bool padded = false;  // some row of the mask ends in padding
+};
+
+absl::StatusOr<CheckedInputs> CheckInputs(const at::Tensor& ids, const at::Tensor& mask,
+                                          const ForwardOptions& options,
+                                          const ModelConfig& config) {
   if (!ids.defined() || ids.dim() != 2 || ids.scalar_type() != at::kLong) {
     return absl::InvalidArgumentError("input_ids must be an int64 tensor [batch, length]");
   }
@@ -65,6 +71,7 @@ absl::Status CheckInputs(const at::Tensor& ids, const at::Tensor& mask,
                                                    ", outside the vocabulary [0, ",
                                                    config.vocab_size, ")"));
   }
+  CheckedInputs checked;
   auto m = mask_cpu.accessor<int64_t, 2>();
   for (int64_t b = 0; b < mask_cpu.size(0); ++b) {
     bool seen_padding = false;
@@ -81,6 +88,7 @@ absl::Status CheckInputs(const at::Tensor& ids, const at::Tensor& mask,
     }
     if (m[b][0] == 0)
       return absl::InvalidArgumentError(absl::StrCat("attention_mask row ", b, " has no tokens"));
+    checked.padded = checked.padded || seen_padding;
   }
   if (options.capture == ForwardOptions::Capture::kPositions ||
       options.capture == ForwardOptions::Capture::kPositionRows) {
@@ -94,7 +102,7 @@ absl::Status CheckInputs(const at::Tensor& ids, const at::Tensor& mask,
           absl::StrCat("capture_positions must lie in [0, ", ids.size(1), ")"));
     }
   }
-  return absl::OkStatus();
+  return checked;
 }
 
 // ForwardOptions::attention_kernel resolved for this pass (see AttentionKernel).
@@ -170,10 +178,15 @@ absl::StatusOr<DecoderModel> DecoderModel::RandomInit(const ModelConfig& config,
 absl::StatusOr<ForwardOutput> DecoderModel::Forward(const at::Tensor& input_ids,
                                                     const at::Tensor& attention_mask,
                                                     const ForwardOptions& options) const {
-  GP_RETURN_IF_ERROR(CheckInputs(input_ids, attention_mask, options, config_));
+  GP_ASSIGN_OR_RETURN(const CheckedInputs checked,
+                      CheckInputs(input_ids, attention_mask, options, config_));
   try {
-    return ForwardUnchecked(input_ids.to(options_.device), attention_mask.to(options_.device),
-                            options);
+    // Non-blocking: a blocking copy to a GPU waits for all the work queued before it (the
+    // previous batch), which would keep the host from queueing this pass behind that one.
+    // From pageable memory the driver stages the source before returning, so it may go.
+    return ForwardUnchecked(input_ids.to(options_.device, /*non_blocking=*/true),
+                            attention_mask.to(options_.device, /*non_blocking=*/true), options,
+                            checked.padded);
   } catch (const c10::Error& e) {
     // Out of memory is the expected failure here; anything else is a bug worth reporting whole.
     const std::string what = e.what_without_backtrace();
@@ -187,7 +200,8 @@ absl::StatusOr<ForwardOutput> DecoderModel::Forward(const at::Tensor& input_ids,
 
 absl::StatusOr<ForwardOutput> DecoderModel::ForwardUnchecked(const at::Tensor& input_ids,
                                                              const at::Tensor& attention_mask,
-                                                             const ForwardOptions& options) const {
+                                                             const ForwardOptions& options,
+                                                             bool padded) const {
   const ModelConfig& c = config_;
   const int64_t length = input_ids.size(1);
   ForwardOutput out;
@@ -207,19 +221,19 @@ absl::StatusOr<ForwardOutput> DecoderModel::ForwardUnchecked(const at::Tensor& i
   AttentionCapture capture;
   if (options.capture == ForwardOptions::Capture::kAll) capture = AttentionCapture::All();
   if (options.capture == ForwardOptions::Capture::kPositions) {
-    capture = AttentionCapture::AtPositions(options.capture_positions.to(options_.device));
+    capture = AttentionCapture::AtPositions(
+        options.capture_positions.to(options_.device, /*non_blocking=*/true));
   }
   if (options.capture == ForwardOptions::Capture::kPositionRows) {
-    capture = AttentionCapture::RowsAtPositions(options.capture_positions.to(options_.device),
-                                                c.num_layers);
+    capture = AttentionCapture::RowsAtPositions(
+        options.capture_positions.to(options_.device, /*non_blocking=*/true), c.num_layers);
   }
 
   AttentionCapture* const kept = capture.enabled() ? &capture : nullptr;
   const bool fused = UseFusedAttention(options.attention_kernel, c, options_.device, kept);
 
-  // Fused kernels take a plain causal mask as is_causal (flash attention on a GPU); the check
-  // costs a device sync, so only the fused pass makes it.
-  const bool unpadded = fused && attention_mask.all().item<bool>();
+  // Fused kernels take a plain causal mask as is_causal (flash attention on a GPU).
+  const bool unpadded = fused && !padded;
   const AttentionMasking full = MakeAttentionMasking(AttentionBias(attention_mask, std::nullopt),
                                                      unpadded, fused, options_.dtype);
   AttentionMasking sliding_masking = full;  // when the window covers the whole sequence

@@ -90,9 +90,11 @@ class DecoderModel {
 
  private:
   DecoderModel(ModelConfig config, ModelOptions options, ModelWeights weights);
+  // Inputs on the model's device; `padded`: whether any row of the mask has padding (known
+  // from the host copy, so the device is never asked).
   absl::StatusOr<ForwardOutput> ForwardUnchecked(const at::Tensor& input_ids,
                                                  const at::Tensor& attention_mask,
-                                                 const ForwardOptions& options) const;
+                                                 const ForwardOptions& options, bool padded) const;
 
   ModelConfig config_;
   ModelOptions options_;

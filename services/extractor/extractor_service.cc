@@ -207,20 +207,42 @@ absl::StatusOr<at::Tensor> ExtractorService::ForwardPass(
 }
 
 void ExtractorService::RunBatches() {
+  // The pass whose results may still be on their way to the host (PendingAttention): finished
+  // after the next pass is queued, or as soon as no work waits (never held back for new work).
+  std::vector<std::shared_ptr<Work>> in_flight;
+  std::vector<absl::StatusOr<PendingAttention>> in_flight_results;
+  const auto finish_in_flight = [&] {
+    for (size_t w = 0; w < in_flight.size(); ++w) {
+      if (in_flight_results[w].ok()) {
+        in_flight[w]->done.set_value(in_flight_results[w]->Finish());
+      } else {
+        in_flight[w]->done.set_value(in_flight_results[w].status());
+      }
+    }
+    in_flight.clear();
+    in_flight_results.clear();
+  };
   for (;;) {
     std::vector<std::shared_ptr<Work>> batch;
     {
       std::unique_lock<std::mutex> lock(mutex_);
+      if (!in_flight.empty() && (stopping_ || queue_.empty())) {
+        lock.unlock();
+        finish_in_flight();
+        lock.lock();
+      }
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) {
         for (auto& work : queue_) {
           work->done.set_value(absl::UnavailableError("the extractor is shutting down"));
         }
         queue_.clear();
+        lock.unlock();
+        finish_in_flight();  // computed already: delivered, not dropped
         return;
       }
       // The first waiting model's prompts, and more of the same model for up to max_wait_ms
-      // until a forward pass is full.
+      // until a forward pass is full (with a pass in flight: only what waits already).
       const std::string key = queue_.front()->model_key;
       const auto deadline =
           std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.max_wait_ms);
@@ -237,7 +259,7 @@ void ExtractorService::RunBatches() {
             ++it;
           }
         }
-        if (prompts >= options_.max_batch || stopping_) break;
+        if (prompts >= options_.max_batch || stopping_ || !in_flight.empty()) break;
         // Wait for new work until the deadline. Work already waiting that does not fit stays for
         // the next pass: waiting for "the queue is not empty" would spin on it forever.
         const size_t waiting = queue_.size();
@@ -251,17 +273,27 @@ void ExtractorService::RunBatches() {
     for (const auto& work : batch) {
       prompts.insert(prompts.end(), work->prompts.begin(), work->prompts.end());
     }
-    absl::StatusOr<at::Tensor> rows = ForwardPass(*batch[0]->model, prompts);
+    const LoadedModel& model = *batch[0]->model;
+    absl::StatusOr<at::Tensor> rows = ForwardPass(model, prompts);
+    // Each request's slice of the pass, pooled into its own modes where the pass ran; every
+    // request's copies are queued before the first is waited for.
+    std::vector<absl::StatusOr<PendingAttention>> results;
     int64_t next = 0;
     for (const auto& work : batch) {
       if (!rows.ok()) {
-        work->done.set_value(rows.status());
+        results.push_back(rows.status());
         continue;
       }
       const int64_t n = static_cast<int64_t>(work->prompts.size());
-      // Each request's slice of the pass, pooled into its own modes where the pass ran.
-      work->done.set_value(AttentionFromRows(rows->narrow(1, next, n), work->prompts, work->pool));
+      results.push_back(
+          PendingAttention::Start(rows->narrow(1, next, n), work->prompts, work->pool));
       next += n;
+    }
+    finish_in_flight();  // the pass before this one, now that this one is queued
+    in_flight = std::move(batch);
+    in_flight_results = std::move(results);
+    if (!options_.queue_ahead.value_or(model.model.options().device.is_cuda())) {
+      finish_in_flight();
     }
   }
 }
@@ -431,15 +463,21 @@ absl::StatusOr<std::vector<CapturedPrompt>> ExtractorService::CaptureInProcess(
       return absl::OkStatus();
     };
     if (!prepared.empty()) GP_RETURN_IF_ERROR(refused());
-    for (const std::vector<size_t>& piece : ForwardPieces(prepared, options_.max_batch)) {
+    // Each pass is started before the one before it is finished.
+    CapturePipeline pipeline(
+        [&](const std::vector<size_t>& piece, std::vector<CapturedAttention> attention) {
+          for (size_t k = 0; k < piece.size(); ++k)
+            out[piece[k]].attention = std::move(attention[k]);
+        });
+    for (std::vector<size_t>& piece : ForwardPieces(prepared, options_.max_batch)) {
       GP_RETURN_IF_ERROR(refused());
       std::vector<PreparedPrompt> batch;
       for (size_t i : piece) batch.push_back(prepared[i]);
       GP_ASSIGN_OR_RETURN(at::Tensor rows, ForwardPass(*model, batch));
-      GP_ASSIGN_OR_RETURN(std::vector<CapturedAttention> attention,
-                          AttentionFromRows(rows, batch, pool));
-      for (size_t k = 0; k < piece.size(); ++k) out[piece[k]].attention = std::move(attention[k]);
+      GP_ASSIGN_OR_RETURN(PendingAttention started, PendingAttention::Start(rows, batch, pool));
+      pipeline.Add(std::move(started), std::move(piece));
     }
+    pipeline.Flush();
     for (size_t i = 0; i < prepared.size(); ++i) out[i].prompt = std::move(prepared[i]);
     return absl::OkStatus();
   };

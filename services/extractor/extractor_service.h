@@ -17,6 +17,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +36,10 @@ struct ExtractorOptions {
   int max_wait_ms = 5;            // how long a forward pass waits to fill up
   int cached_models = 2;          // models kept loaded
   int max_queued_prompts = 4096;  // beyond: RESOURCE_EXHAUSTED (backpressure)
+  // Whether a pass's results are delivered only once the next pass (of work already waiting)
+  // is queued behind it. On a GPU the host then queues the next pass while this one runs; on a
+  // CPU the pass is done when it returns and holding it back only delays it. Unset: on CUDA.
+  std::optional<bool> queue_ahead;
   // Documented request limits (RESOURCE_EXHAUSTED beyond them).
   int max_prompts = 1024;
   int max_tokens = 8192;

@@ -395,6 +395,62 @@ TEST_F(ExtractorTest, PooledFeaturesCrossTheWireInsteadOfRows) {
   EXPECT_LT((*pooled_source)->BytesReceived(), (*rows_source)->BytesReceived() / 2);
 }
 
+// With each pass's results held until the next pass is queued (as on a GPU; forced here on
+// the CPU), concurrent requests still get their own results, pooled as this process pools.
+TEST_F(ExtractorTest, PassesQueuedAheadStillAnswerEveryRequestWithItsOwnResults) {
+  ExtractorOptions options;
+  options.model_root = root_.string();  // as the extractor processes have it (Remote())
+  options.queue_ahead = true;
+  options.max_batch = 8;  // two 6-prompt requests never share a pass
+  ExtractorService service(options);
+  auto server = StartServer("127.0.0.1:0", {&service}, 64 << 20);
+  ASSERT_TRUE(server.ok()) << server.status();
+  SetServing(server->server.get(), true);
+
+  DatasetSpec spec = spec_;
+  spec.model = (root_ / "models" / "graph-toy").string();
+  constexpr int kClients = 4, kPerClient = 6;
+  std::vector<std::vector<CapturePrompt>> prompts(kClients);
+  for (int g = 0; g < kClients * kPerClient; ++g) {
+    auto graph = DatasetGraphOf(spec, g);
+    ASSERT_TRUE(graph.ok()) << graph.status();
+    prompts[g % kClients].push_back({graph->prompts[0].text, graph->prompts[0].mentions});
+  }
+  const std::vector<FeatureOptions> pool = {*ParseFeatureMode("topk:3+drop-sink", {})};
+  ModelCache cache(1);
+  ModelRef local_model;
+  local_model.path = spec.model;
+  auto local = LocalAttentionSource::Create(local_model, &cache, kPerClient);
+  ASSERT_TRUE(local.ok()) << local.status();
+
+  std::vector<absl::StatusOr<std::vector<CapturedPrompt>>> remote(kClients,
+                                                                  absl::UnknownError("unset"));
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      auto source = RemoteAttentionSource::Create(Remote({server->address}));
+      remote[c] = source.ok() ? (*source)->Capture(prompts[c], pool, nullptr) : source.status();
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  for (int c = 0; c < kClients; ++c) {
+    ASSERT_TRUE(remote[c].ok()) << remote[c].status();
+    auto expected = (*local)->Capture(prompts[c], pool, nullptr);
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    ASSERT_EQ(remote[c]->size(), expected->size());
+    for (size_t i = 0; i < expected->size(); ++i) {
+      EXPECT_EQ((*remote[c])[i].prompt.ids, (*expected)[i].prompt.ids);
+      ASSERT_EQ((*remote[c])[i].attention.features.size(), 1u);
+      EXPECT_TRUE(at::allclose((*remote[c])[i].attention.features[0],
+                               (*expected)[i].attention.features[0], 1e-5, 1e-6))
+          << "client " << c << ", prompt " << i;
+    }
+  }
+  EXPECT_GE(service.forward_passes(), kClients);  // one request a pass at most
+  service.Stop();
+  server->server->Shutdown();
+}
+
 TEST_F(ExtractorTest, IdsAndPositionsCaptureWhatTheTextFormCaptures) {
   testing::ExtractorProcess server(GP_EXTRACTOR_BINARY, (root_ / "models").string());
   ASSERT_TRUE(WaitForServing(server.address(), 30).ok());

@@ -404,8 +404,6 @@ TEST(LocalAttentionSourceTest, BatchesByLengthAndAnswersInTheRequestsOrder) {
   fs::remove_all(dir);
 }
 
-// Pooling on the model's device (CaptureFeatures, what a GPU extractor runs) equals the rows
-// brought to the host and pooled per prompt, prompt by prompt, in every mode.
 TEST(PendingHostCopyTest, AHostTensorIsReadyAtOnceAndComesBackContiguous) {
   PendingHostCopy none;
   EXPECT_FALSE(none.started());
@@ -418,14 +416,18 @@ TEST(PendingHostCopyTest, AHostTensorIsReadyAtOnceAndComesBackContiguous) {
   EXPECT_TRUE(at::equal(host, t));
 }
 
-TEST(CaptureFeaturesTest, PoolingWhereTheForwardRanEqualsPoolingOnTheHost) {
+// Pooling on the model's device (StartCapture with modes, what the local source and a GPU
+// extractor run) equals the rows brought to the host and pooled per prompt, in every mode of
+// one pass; two batches in flight at once (the next started before this one is finished)
+// give each its own.
+TEST(StartCaptureTest, PoolingWhereTheForwardRanEqualsPoolingOnTheHost) {
   const fs::path dir = testing::MakeTinyModelScratchDir("gp_capture_");
   ModelCache cache(1);
   const ModelRef ref = TinyModelRef(dir);
   auto loaded = cache.Get(ref);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   std::vector<PreparedPrompt> prepared;
-  for (int g = 0; g < 3; ++g) {
+  for (int g = 0; g < 4; ++g) {
     DatasetSpec spec;
     spec.model = ref.path;
     spec.generator.num_nodes = 4 + g;
@@ -439,23 +441,31 @@ TEST(CaptureFeaturesTest, PoolingWhereTheForwardRanEqualsPoolingOnTheHost) {
   }
   auto rows = CaptureRows((*loaded)->model, prepared);
   ASSERT_TRUE(rows.ok()) << rows.status();
+  std::vector<FeatureOptions> modes;
   for (const char* mode : {"raw", "argmax+drop-sink", "topk:3+max+both"}) {
-    const FeatureOptions options = *ParseFeatureMode(mode, {});
-    auto together = CaptureFeatures((*loaded)->model, prepared, options);
-    ASSERT_TRUE(together.ok()) << together.status();
-    ASSERT_EQ(together->size(0), 3);
-    ASSERT_EQ(together->size(1), 6);  // the largest graph
-    for (size_t b = 0; b < prepared.size(); ++b) {
+    modes.push_back(*ParseFeatureMode(mode, {}));
+  }
+  const std::vector<PreparedPrompt> first(prepared.begin(), prepared.begin() + 3);
+  const std::vector<PreparedPrompt> second(prepared.begin() + 3, prepared.end());
+  auto first_pending = StartCapture((*loaded)->model, first, modes);
+  ASSERT_TRUE(first_pending.ok()) << first_pending.status();
+  auto second_pending = StartCapture((*loaded)->model, second, modes);
+  ASSERT_TRUE(second_pending.ok()) << second_pending.status();
+  std::vector<CapturedAttention> captured = first_pending->Finish();
+  for (CapturedAttention& c : second_pending->Finish()) captured.push_back(std::move(c));
+  ASSERT_EQ(captured.size(), prepared.size());
+  for (size_t b = 0; b < prepared.size(); ++b) {
+    EXPECT_FALSE(captured[b].rows.defined());
+    ASSERT_EQ(captured[b].features.size(), modes.size());
+    for (size_t k = 0; k < modes.size(); ++k) {
       auto alone =
           PairFeatures((*rows)[b], RowOfToken(prepared[b].positions, prepared[b].ids.size()),
-                       prepared[b].mentions, options);
+                       prepared[b].mentions, modes[k]);
       ASSERT_TRUE(alone.ok()) << alone.status();
-      const int64_t nodes = alone->size(0);
-      EXPECT_EQ(nodes, static_cast<int64_t>(4 + b));
-      EXPECT_TRUE(
-          at::allclose((*together)[static_cast<int64_t>(b)].narrow(0, 0, nodes).narrow(1, 0, nodes),
-                       *alone, 1e-5, 1e-6))
-          << mode << ", prompt " << b;
+      EXPECT_EQ(alone->size(0), static_cast<int64_t>(4 + b));
+      ASSERT_EQ(captured[b].features[k].sizes(), alone->sizes()) << "prompt " << b;
+      EXPECT_TRUE(at::allclose(captured[b].features[k], *alone, 1e-5, 1e-6))
+          << FeatureModeName(modes[k]) << ", prompt " << b;
     }
   }
   fs::remove_all(dir);
