@@ -139,7 +139,11 @@ absl::StatusOr<at::Tensor> BatchPairFeatures(
     }
   }
   const at::Device device = attention_rows.device();
-  const auto on_device = [&](const at::Tensor& t) { return t.to(device, /*non_blocking=*/true); };
+  // To a GPU from pinned memory: queued without the host waiting for the forward pass (a
+  // copy from pageable memory may wait for it).
+  const auto on_device = [&](const at::Tensor& t) {
+    return device.is_cuda() ? t.pin_memory().to(device, /*non_blocking=*/true) : t.to(device);
+  };
 
   const at::Tensor attention = PreprocessAttentionRows(attention_rows.to(at::kFloat), options);
   // [L, B, H, mentions, mentions]: from mention a (rows) to mention b (columns).

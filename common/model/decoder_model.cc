@@ -47,6 +47,15 @@ at::Tensor Mlp(const at::Tensor& x, const LayerWeights& w, const ModelConfig& co
   return Linear(gated, w.down_proj, w.down_bias);
 }
 
+// `tensor` on `device` without the host waiting for work queued there. A blocking copy to a
+// GPU waits for everything queued before it (the previous batch), and even a non-blocking one
+// from pageable memory may; from pinned memory it is queued like a kernel (the caching host
+// allocator keeps the pinned block until the copy has run).
+at::Tensor ToDeviceWithoutWaiting(const at::Tensor& tensor, const at::Device& device) {
+  if (!device.is_cuda() || !tensor.device().is_cpu()) return tensor.to(device);
+  return tensor.pin_memory().to(device, /*non_blocking=*/true);
+}
+
 // What checking the inputs on the host learns about them.
 struct CheckedInputs {
   bool padded = false;  // some row of the mask ends in padding
@@ -181,11 +190,8 @@ absl::StatusOr<ForwardOutput> DecoderModel::Forward(const at::Tensor& input_ids,
   GP_ASSIGN_OR_RETURN(const CheckedInputs checked,
                       CheckInputs(input_ids, attention_mask, options, config_));
   try {
-    // Non-blocking: a blocking copy to a GPU waits for all the work queued before it (the
-    // previous batch), which would keep the host from queueing this pass behind that one.
-    // From pageable memory the driver stages the source before returning, so it may go.
-    return ForwardUnchecked(input_ids.to(options_.device, /*non_blocking=*/true),
-                            attention_mask.to(options_.device, /*non_blocking=*/true), options,
+    return ForwardUnchecked(ToDeviceWithoutWaiting(input_ids, options_.device),
+                            ToDeviceWithoutWaiting(attention_mask, options_.device), options,
                             checked.padded);
   } catch (const c10::Error& e) {
     // Out of memory is the expected failure here; anything else is a bug worth reporting whole.
@@ -222,11 +228,11 @@ absl::StatusOr<ForwardOutput> DecoderModel::ForwardUnchecked(const at::Tensor& i
   if (options.capture == ForwardOptions::Capture::kAll) capture = AttentionCapture::All();
   if (options.capture == ForwardOptions::Capture::kPositions) {
     capture = AttentionCapture::AtPositions(
-        options.capture_positions.to(options_.device, /*non_blocking=*/true));
+        ToDeviceWithoutWaiting(options.capture_positions, options_.device));
   }
   if (options.capture == ForwardOptions::Capture::kPositionRows) {
     capture = AttentionCapture::RowsAtPositions(
-        options.capture_positions.to(options_.device, /*non_blocking=*/true), c.num_layers);
+        ToDeviceWithoutWaiting(options.capture_positions, options_.device), c.num_layers);
   }
 
   AttentionCapture* const kept = capture.enabled() ? &capture : nullptr;
