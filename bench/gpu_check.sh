@@ -16,8 +16,9 @@
 #   bash bench/gpu_pack.sh              # here, once: .device/deps and .device/tokenizers
 #   OUT=/tmp/out bash bench/gpu_check.sh [SECTION...]     # on the node, .device carried
 # $OUT gets gpu_check.log, goals.md and the end-to-end results (JSON); the rest stays in $WORK.
-# A second run on the same node reuses build-cuda (all sections take about 10 minutes: split
-# them over two runs where one command may run less).
+# A later run on the same node reuses build-cuda. All sections together take about 10 minutes
+# (estimated: the build a few, accuracy 1, endtoend 4, the rest 3); where one command may run
+# less, split them: `accuracy`, then `endtoend`, then `datasets anchors trainlm`.
 # GP_DEVICE_PACK (default .device) names the carried folder; GP_TORCH_CMAKE a libtorch's CMake
 # prefix (default: python3's torch); GP_BUILD_TARGETS what to build (default: all the
 # sections use).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs what bench/gpu_check.sh needs on a GPU node beyond this checkout into one folder to
-# carry there (the device tool's `carry`; .device/ is ignored by git), about 25 MB:
+# carry there (the device tool's `carry`; .device/ is ignored by git), about 18 MB:
 # - deps/: the C++ libraries a node's PyTorch image lacks (Abseil, nlohmann-json, PCRE2,
 #   utf8proc, and pkgconf to find the last two), unpacked from this Debian 12 machine's own
 #   apt packages; gpu_check.sh points their pkg-config files at wherever they land;
