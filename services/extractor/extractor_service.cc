@@ -292,7 +292,8 @@ void ExtractorService::RunBatches() {
     finish_in_flight();  // the pass before this one, now that this one is queued
     in_flight = std::move(batch);
     in_flight_results = std::move(results);
-    if (!options_.queue_ahead.value_or(model.model.options().device.is_cuda())) {
+    // A failed pass has nothing in flight: its requests hear at once.
+    if (!rows.ok() || !options_.queue_ahead.value_or(model.model.options().device.is_cuda())) {
       finish_in_flight();
     }
   }
@@ -466,8 +467,9 @@ absl::StatusOr<std::vector<CapturedPrompt>> ExtractorService::CaptureInProcess(
     // Each pass is started before the one before it is finished.
     CapturePipeline pipeline(
         [&](const std::vector<size_t>& piece, std::vector<CapturedAttention> attention) {
-          for (size_t k = 0; k < piece.size(); ++k)
+          for (size_t k = 0; k < piece.size(); ++k) {
             out[piece[k]].attention = std::move(attention[k]);
+          }
         });
     for (std::vector<size_t>& piece : ForwardPieces(prepared, options_.max_batch)) {
       GP_RETURN_IF_ERROR(refused());
