@@ -3,8 +3,8 @@
 // and the full T x T attention of the model's heads (the best heads by validation AUC when the
 // model has more than a report can carry).
 //
-//   GP_RETURN_IF_ERROR(WriteAttentionSamples(spec, results, summaries, out_dir));  //
-//   attention-MODEL.json
+//   // OUT/attention-MODEL.json for every model of the spec:
+//   GP_RETURN_IF_ERROR(WriteAttentionSamples(spec, results, summaries, out_dir));
 #pragma once
 
 #include <string>

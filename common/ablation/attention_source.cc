@@ -124,15 +124,20 @@ absl::StatusOr<PendingAttention> PendingAttention::Start(const at::Tensor& rows,
         "attention rows of shape ", c10::str(rows.sizes()), " for ", prompts.size(), " prompts"));
   }
   PendingAttention pending;
-  const MentionedNodes mentioned = MentionedNodesOf(prompts);
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    pending.prompts_.push_back({static_cast<int64_t>(prompts[i].mentions.size()),
-                                static_cast<int64_t>(prompts[i].positions.size()),
-                                static_cast<int64_t>(prompts[i].ids.size()), mentioned.nodes[i]});
+  for (const PreparedPrompt& p : prompts) {
+    pending.prompts_.push_back({static_cast<int64_t>(p.mentions.size()),
+                                static_cast<int64_t>(p.positions.size()),
+                                static_cast<int64_t>(p.ids.size()),
+                                {}});
   }
   if (pool.empty()) {
     pending.rows_ = PendingHostCopy::Start(rows);
     return pending;
+  }
+  // Which nodes each prompt mentions: only pooling needs them.
+  MentionedNodes mentioned = MentionedNodesOf(prompts);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    pending.prompts_[i].mentioned_nodes = std::move(mentioned.nodes[i]);
   }
   for (const FeatureOptions& options : pool) {
     GP_ASSIGN_OR_RETURN(at::Tensor pooled, BatchPairFeatures(rows, mentioned.row_of_token,

@@ -209,18 +209,20 @@ absl::StatusOr<at::Tensor> ExtractorService::ForwardPass(
 void ExtractorService::RunBatches() {
   // The pass whose results may still be on their way to the host (PendingAttention): finished
   // after the next pass is queued, or as soon as no work waits (never held back for new work).
-  std::vector<std::shared_ptr<Work>> in_flight;
-  std::vector<absl::StatusOr<PendingAttention>> in_flight_results;
+  struct Started {
+    std::shared_ptr<Work> work;
+    absl::StatusOr<PendingAttention> result;
+  };
+  std::vector<Started> in_flight;
   const auto finish_in_flight = [&] {
-    for (size_t w = 0; w < in_flight.size(); ++w) {
-      if (in_flight_results[w].ok()) {
-        in_flight[w]->done.set_value(in_flight_results[w]->Finish());
+    for (Started& s : in_flight) {
+      if (s.result.ok()) {
+        s.work->done.set_value(s.result->Finish());
       } else {
-        in_flight[w]->done.set_value(in_flight_results[w].status());
+        s.work->done.set_value(s.result.status());
       }
     }
     in_flight.clear();
-    in_flight_results.clear();
   };
   for (;;) {
     std::vector<std::shared_ptr<Work>> batch;
@@ -277,21 +279,21 @@ void ExtractorService::RunBatches() {
     absl::StatusOr<at::Tensor> rows = ForwardPass(model, prompts);
     // Each request's slice of the pass, pooled into its own modes where the pass ran; every
     // request's copies are queued before the first is waited for.
-    std::vector<absl::StatusOr<PendingAttention>> results;
+    std::vector<Started> started;
     int64_t next = 0;
-    for (const auto& work : batch) {
+    for (auto& work : batch) {
       if (!rows.ok()) {
-        results.push_back(rows.status());
+        started.push_back({std::move(work), rows.status()});
         continue;
       }
       const int64_t n = static_cast<int64_t>(work->prompts.size());
-      results.push_back(
-          PendingAttention::Start(rows->narrow(1, next, n), work->prompts, work->pool));
+      absl::StatusOr<PendingAttention> result =
+          PendingAttention::Start(rows->narrow(1, next, n), work->prompts, work->pool);
+      started.push_back({std::move(work), std::move(result)});
       next += n;
     }
     finish_in_flight();  // the pass before this one, now that this one is queued
-    in_flight = std::move(batch);
-    in_flight_results = std::move(results);
+    in_flight = std::move(started);
     // A failed pass has nothing in flight: its requests hear at once.
     if (!rows.ok() || !options_.queue_ahead.value_or(model.model.options().device.is_cuda())) {
       finish_in_flight();
