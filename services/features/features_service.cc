@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/ablation/dataset_builder.h"
 #include "common/core/json_file.h"
@@ -18,7 +17,6 @@
 #include "common/rpc/sha256.h"
 #include "common/rpc/status.h"
 #include "common/rpc/tensor_wire.h"
-#include "common/rpc/watch_stream.h"
 #include "common/rpc/worker_registration.h"
 #include "services/features/dataset_request.h"
 
@@ -28,17 +26,16 @@ namespace {
 namespace fs = std::filesystem;
 namespace pb = graphprobe::v1;
 
-grpc::Status NoSuchJob(const std::string& id) {
-  return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("job '", id, "'"));
-}
-
 bool Finished(pb::Job::State state) {
   return state == pb::Job::SUCCEEDED || state == pb::Job::FAILED || state == pb::Job::CANCELLED;
 }
 
 }  // namespace
 
-FeaturesService::FeaturesService(FeaturesOptions options) : options_(std::move(options)) {}
+FeaturesService::FeaturesService(FeaturesOptions options)
+    : options_(std::move(options)), jobs_("job", "the feature service", [](const pb::Job& job) {
+        return Finished(job.state());
+      }) {}
 
 FeaturesService::~FeaturesService() { Stop(); }
 
@@ -70,7 +67,7 @@ absl::Status FeaturesService::Start() {
     }
   }
   // Recover: every job not finished goes back to the queue and resumes from its checkpoints.
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(jobs_.mutex());
   for (const auto& file : fs::directory_iterator(fs::path(options_.data_dir) / "jobs")) {
     if (file.path().extension() != ".json") continue;
     absl::StatusOr<nlohmann::json> record = ReadJsonFile(file.path().string());
@@ -83,71 +80,41 @@ absl::Status FeaturesService::Start() {
       continue;
     }
     const std::string id = entry->job.id();
-    if (!Finished(entry->job.state())) {
-      entry->job.set_state(pb::Job::QUEUED);
-      queue_.push_back(id);
-      LOG(INFO) << "event=job_recovered id=" << id << " graphs_done=" << entry->job.graphs_done();
+    JobEntry& recovered = jobs_.Insert(id, std::move(entry));
+    if (!Finished(recovered.job.state())) {
+      recovered.job.set_state(pb::Job::QUEUED);
+      jobs_.Enqueue(id);
+      LOG(INFO) << "event=job_recovered id=" << id
+                << " graphs_done=" << recovered.job.graphs_done();
     }
-    jobs_[id] = std::move(entry);
   }
-  for (int i = 0; i < std::max(1, options_.max_jobs); ++i) {
-    workers_.emplace_back([this] { RunWorker(); });
-  }
+  jobs_.StartWorkers(options_.max_jobs, [this](const std::string& id) { RunJob(id); });
   metrics_ = std::make_unique<ScrapeHook>([this] {
-    std::map<std::string, double> by_state;
-    for (const char* state : {"queued", "running", "succeeded", "failed", "cancelled"}) {
-      by_state[state] = 0;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      for (const auto& [id, entry] : jobs_) {
-        ++by_state[absl::AsciiStrToLower(pb::Job::State_Name(entry->job.state()))];
-      }
-    }
-    std::vector<std::pair<std::map<std::string, std::string>, double>> values;
-    for (const auto& [state, count] : by_state) values.push_back({{{"state", state}}, count});
+    std::lock_guard<std::mutex> lock(jobs_.mutex());
     return std::vector<prometheus::MetricFamily>{
-        GaugeFamily("graphprobe_features_jobs", "Dataset jobs by state", values)};
+        GaugeFamily("graphprobe_features_jobs", "Dataset jobs by state", jobs_.CountByState())};
   });
   return absl::OkStatus();
 }
 
 void FeaturesService::Stop() {
   metrics_.reset();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) return;
-    stopping_ = true;
-    for (auto& [id, entry] : jobs_) entry->cancel = true;
-    changed_.notify_all();
+  jobs_.Stop();
+}
+
+void FeaturesService::Changed(JobEntry& entry) {
+  const absl::Status persisted = Persist(entry);
+  if (!persisted.ok()) {
+    LOG(WARNING) << "event=job_not_persisted id=" << entry.job.id() << " " << persisted;
   }
-  for (std::thread& worker : workers_) worker.join();
-  workers_.clear();
+  jobs_.Changed(entry);
 }
 
 void FeaturesService::Update(const std::string& id, const std::function<void(pb::Job&)>& change) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  JobEntry& entry = *jobs_.at(id);
+  std::lock_guard<std::mutex> lock(jobs_.mutex());
+  JobEntry& entry = *jobs_.Find(id);
   change(entry.job);
-  ++entry.version;
-  const absl::Status persisted = Persist(entry);
-  if (!persisted.ok()) LOG(WARNING) << "event=job_not_persisted id=" << id << " " << persisted;
-  changed_.notify_all();
-}
-
-void FeaturesService::RunWorker() {
-  for (;;) {
-    std::string id;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
-      id = queue_.front();
-      queue_.pop_front();
-      if (jobs_.at(id)->cancel) continue;  // cancelled while queued
-    }
-    RunJob(id);
-  }
+  Changed(entry);
 }
 
 absl::StatusOr<std::unique_ptr<AttentionSource>> FeaturesService::MakeSource(
@@ -174,9 +141,9 @@ void FeaturesService::RunJob(const std::string& id) {
   pb::BuildDatasetRequest request;
   std::atomic<bool>* cancel;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    request = jobs_.at(id)->request;
-    cancel = &jobs_.at(id)->cancel;
+    std::lock_guard<std::mutex> lock(jobs_.mutex());
+    request = jobs_.Find(id)->request;
+    cancel = &jobs_.Find(id)->cancel;
   }
   Update(id, [](pb::Job& job) { job.set_state(pb::Job::RUNNING); });
   LOG(INFO) << "event=job_started id=" << id;
@@ -184,10 +151,11 @@ void FeaturesService::RunJob(const std::string& id) {
     const bool cancelled = status.code() == absl::StatusCode::kCancelled;
     Update(id, [&](pb::Job& job) {
       // Stopped by a shutdown rather than by a user: queued again, for the next start.
-      job.set_state(cancelled ? (stopping_ ? pb::Job::QUEUED : pb::Job::CANCELLED)
+      const bool stopping = jobs_.stopping();
+      job.set_state(cancelled ? (stopping ? pb::Job::QUEUED : pb::Job::CANCELLED)
                               : pb::Job::FAILED);
-      job.set_error(cancelled && stopping_ ? "" : std::string(status.message()));
-      job.set_error_code(cancelled && stopping_ ? 0 : static_cast<int>(status.code()));
+      job.set_error(cancelled && stopping ? "" : std::string(status.message()));
+      job.set_error_code(cancelled && stopping ? 0 : static_cast<int>(status.code()));
     });
     LOG(INFO) << "event=job_ended id=" << id << " status=\"" << status.message() << "\"";
   };
@@ -237,28 +205,21 @@ grpc::Status FeaturesService::BuildDataset(grpc::ServerContext*,
   absl::StatusOr<std::vector<DatasetSpec>> specs = DatasetSpecsOf(*request);
   if (!specs.ok()) return ToGrpcStatus(specs.status());
   const std::string id = JobId(*specs);
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = jobs_.find(id);
-  if (it != jobs_.end()) {
-    JobEntry& entry = *it->second;
+  std::lock_guard<std::mutex> lock(jobs_.mutex());
+  if (JobEntry* entry = jobs_.Find(id)) {
     // The same settings again: the same job. A failed or cancelled one runs again (resuming).
-    if (entry.job.state() == pb::Job::FAILED || entry.job.state() == pb::Job::CANCELLED) {
-      entry.cancel = false;
-      entry.job.set_state(pb::Job::QUEUED);
-      entry.job.clear_error();
-      entry.job.clear_error_code();
-      ++entry.version;
-      queue_.push_back(id);
-      changed_.notify_all();
+    if (entry->job.state() == pb::Job::FAILED || entry->job.state() == pb::Job::CANCELLED) {
+      entry->cancel = false;
+      entry->job.set_state(pb::Job::QUEUED);
+      entry->job.clear_error();
+      entry->job.clear_error_code();
+      Changed(*entry);  // persisted queued: a restart before it runs still resumes it
+      jobs_.Enqueue(id);
     }
-    *job = entry.job;
+    *job = entry->job;
     return grpc::Status::OK;
   }
-  if (static_cast<int>(queue_.size()) >= options_.max_queued_jobs) {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        absl::StrCat(queue_.size(), " jobs are queued, over the limit of ",
-                                     options_.max_queued_jobs));
-  }
+  if (grpc::Status room = jobs_.CheckRoom(options_.max_queued_jobs); !room.ok()) return room;
   auto entry = std::make_unique<JobEntry>();
   entry->request = *request;
   entry->job.set_id(id);
@@ -269,63 +230,37 @@ grpc::Status FeaturesService::BuildDataset(grpc::ServerContext*,
   const absl::Status persisted = Persist(*entry);
   if (!persisted.ok()) return ToGrpcStatus(persisted);
   *job = entry->job;
-  jobs_[id] = std::move(entry);
-  queue_.push_back(id);
-  changed_.notify_all();
+  jobs_.Insert(id, std::move(entry));
+  jobs_.Enqueue(id);
   LOG(INFO) << "event=job_queued id=" << id;
   return grpc::Status::OK;
 }
 
-FeaturesService::JobEntry* FeaturesService::FindJob(const std::string& id) {
-  auto it = jobs_.find(id);
-  return it == jobs_.end() ? nullptr : it->second.get();
-}
-
 grpc::Status FeaturesService::GetJob(grpc::ServerContext*, const pb::JobRequest* request,
                                      pb::Job* job) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  const JobEntry* entry = FindJob(request->id());
-  if (entry == nullptr) return NoSuchJob(request->id());
-  if (request->wait_seconds() > 0) {
-    // Jobs are never erased: the entry outlives the wait.
-    changed_.wait_for(lock, WaitDuration(request->wait_seconds()),
-                      [&] { return Finished(entry->job.state()) || stopping_; });
-  }
-  *job = entry->job;
-  return grpc::Status::OK;
+  return jobs_.Get(request->id(), request->wait_seconds(), job);
 }
 
 grpc::Status FeaturesService::WatchJob(grpc::ServerContext* context, const pb::JobRequest* request,
                                        grpc::ServerWriter<pb::Job>* writer) {
-  return StreamChanges<pb::Job>(
-      context, mutex_, changed_,
-      [&](int* version, pb::Job* job) {
-        const JobEntry* entry = FindJob(request->id());
-        if (entry == nullptr) return NoSuchJob(request->id());
-        *version = entry->version;
-        *job = entry->job;
-        return grpc::Status::OK;
-      },
-      [&] { return stopping_; }, [](const pb::Job& job) { return Finished(job.state()); }, writer,
-      {std::chrono::milliseconds(200), "the feature service is shutting down"});
+  return jobs_.Watch(
+      context, request->id(), [](const JobEntry& entry, pb::Job* job) { *job = entry.job; }, writer,
+      std::chrono::milliseconds(200));
 }
 
 grpc::Status FeaturesService::CancelJob(grpc::ServerContext*, const pb::JobRequest* request,
                                         pb::Job* job) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  JobEntry* found = FindJob(request->id());
-  if (found == nullptr) return NoSuchJob(request->id());
-  JobEntry& entry = *found;
-  entry.cancel = true;
-  if (entry.job.state() == pb::Job::QUEUED) {
-    entry.job.set_state(pb::Job::CANCELLED);
-    entry.job.set_error("cancelled while queued");
-    ++entry.version;
-    const absl::Status persisted = Persist(entry);
-    if (!persisted.ok()) LOG(WARNING) << "event=job_not_persisted id=" << entry.job.id();
-    changed_.notify_all();
+  std::lock_guard<std::mutex> lock(jobs_.mutex());
+  JobEntry* entry = jobs_.Find(request->id());
+  if (entry == nullptr) return jobs_.NotFound(request->id());
+  entry->cancel = true;
+  if (entry->job.state() == pb::Job::QUEUED) {
+    entry->job.set_state(pb::Job::CANCELLED);
+    entry->job.set_error("cancelled while queued");
+    entry->job.set_error_code(static_cast<int>(absl::StatusCode::kCancelled));
+    Changed(*entry);
   }
-  *job = entry.job;
+  *job = entry->job;
   return grpc::Status::OK;
 }
 

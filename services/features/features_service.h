@@ -12,19 +12,15 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/ablation/attention_source.h"
+#include "common/rpc/job_table.h"
 #include "common/rpc/metrics.h"
 #include "graphprobe/v1/features.grpc.pb.h"
 
@@ -75,25 +71,20 @@ class FeaturesService final : public graphprobe::v1::Features::Service {
     std::atomic<bool> cancel{false};
     int version = 0;  // bumped at every change, for WatchJob
   };
-  JobEntry* FindJob(const std::string& id);  // callers hold mutex_; null when unknown
-  void RunWorker();
   void RunJob(const std::string& id);
   // The job's attention source: the in-process one when configured, else remote extractors
   // (the static list, or the live ones registered with the coordinator).
   absl::StatusOr<std::unique_ptr<AttentionSource>> MakeSource(
       const graphprobe::v1::BuildDatasetRequest& request, const DatasetSpec& spec) const;
-  // Writes DATA/jobs/ID.json (request and state); callers hold mutex_.
+  // Writes DATA/jobs/ID.json (request and state); callers hold jobs_.mutex().
   absl::Status Persist(const JobEntry& entry) const;
+  // After a change to `entry` (callers hold jobs_.mutex()): persisted, watchers woken.
+  void Changed(JobEntry& entry);
   std::string DatasetPath(const std::string& key) const;
   void Update(const std::string& id, const std::function<void(graphprobe::v1::Job&)>& change);
 
   FeaturesOptions options_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::map<std::string, std::unique_ptr<JobEntry>> jobs_;
-  std::deque<std::string> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
+  JobTable<JobEntry> jobs_;
   std::unique_ptr<ScrapeHook> metrics_;  // jobs by state
 };
 

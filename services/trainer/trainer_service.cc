@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/core/hash.h"
@@ -20,7 +19,6 @@
 #include "common/rpc/security.h"
 #include "common/rpc/sha256.h"
 #include "common/rpc/status.h"
-#include "common/rpc/watch_stream.h"
 #include "graphprobe/v1/features.grpc.pb.h"
 #include "services/trainer/training_request.h"
 
@@ -29,10 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace pb = graphprobe::v1;
-
-grpc::Status NoSuchJob(const std::string& id) {
-  return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("training job '", id, "'"));
-}
 
 bool Finished(pb::TrainingJob::State state) {
   return state == pb::TrainingJob::SUCCEEDED || state == pb::TrainingJob::FAILED ||
@@ -47,7 +41,10 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 }  // namespace
 
-TrainerService::TrainerService(TrainerOptions options) : options_(std::move(options)) {}
+TrainerService::TrainerService(TrainerOptions options)
+    : options_(std::move(options)),
+      jobs_("training job", "the trainer",
+            [](const pb::TrainingJob& job) { return Finished(job.state()); }) {}
 
 TrainerService::~TrainerService() { Stop(); }
 
@@ -64,35 +61,24 @@ absl::Status TrainerService::Start() {
           absl::StrCat("cannot create ", options_.work_dir, "/", sub, ": ", error.message()));
     }
   }
-  for (int i = 0; i < std::max(1, options_.max_jobs); ++i) {
-    workers_.emplace_back([this] { RunWorker(); });
-  }
+  jobs_.StartWorkers(options_.max_jobs, [this](const std::string& id) { RunJob(id); });
   metrics_ = std::make_unique<ScrapeHook>([this] { return CollectMetrics(); });
   return absl::OkStatus();
 }
 
 std::vector<prometheus::MetricFamily> TrainerService::CollectMetrics() {
-  std::map<std::string, double> by_state;
-  for (const char* state : {"queued", "fetching", "running", "succeeded", "failed", "cancelled"}) {
-    by_state[state] = 0;
-  }
+  std::lock_guard<std::mutex> lock(jobs_.mutex());
+  // The running jobs' latest epoch: series come and go with the jobs.
   std::vector<std::pair<std::map<std::string, std::string>, double>> loss, f1;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [id, entry] : jobs_) {
-      ++by_state[absl::AsciiStrToLower(pb::TrainingJob::State_Name(entry->job.state()))];
-      // The running jobs' latest epoch: series come and go with the jobs.
-      if (entry->job.state() == pb::TrainingJob::RUNNING && !entry->epochs.empty()) {
-        const std::map<std::string, std::string> labels = {{"job", id},
-                                                           {"cell", entry->job.cell_id()}};
-        loss.push_back({labels, entry->epochs.back().train_loss()});
-        f1.push_back({labels, entry->epochs.back().val_f1()});
-      }
+  for (const auto& [id, entry] : jobs_.entries()) {
+    if (entry->job.state() == pb::TrainingJob::RUNNING && !entry->epochs.empty()) {
+      const std::map<std::string, std::string> labels = {{"job", id},
+                                                         {"cell", entry->job.cell_id()}};
+      loss.push_back({labels, entry->epochs.back().train_loss()});
+      f1.push_back({labels, entry->epochs.back().val_f1()});
     }
   }
-  std::vector<std::pair<std::map<std::string, std::string>, double>> jobs;
-  for (const auto& [state, count] : by_state) jobs.push_back({{{"state", state}}, count});
-  return {GaugeFamily("graphprobe_trainer_jobs", "Training jobs by state", jobs),
+  return {GaugeFamily("graphprobe_trainer_jobs", "Training jobs by state", jobs_.CountByState()),
           GaugeFamily("graphprobe_trainer_job_train_loss",
                       "Training loss of each running job's latest epoch", loss),
           GaugeFamily("graphprobe_trainer_job_val_f1",
@@ -101,38 +87,14 @@ std::vector<prometheus::MetricFamily> TrainerService::CollectMetrics() {
 
 void TrainerService::Stop() {
   metrics_.reset();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) return;
-    stopping_ = true;
-    for (auto& [id, entry] : jobs_) entry->cancel = true;
-    changed_.notify_all();
-  }
-  for (std::thread& worker : workers_) worker.join();
-  workers_.clear();
+  jobs_.Stop();
 }
 
 void TrainerService::Update(const std::string& id, const std::function<void(JobEntry&)>& change) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  JobEntry& entry = *jobs_.at(id);
+  std::lock_guard<std::mutex> lock(jobs_.mutex());
+  JobEntry& entry = *jobs_.Find(id);
   change(entry);
-  ++entry.version;
-  changed_.notify_all();
-}
-
-void TrainerService::RunWorker() {
-  for (;;) {
-    std::string id;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
-      id = queue_.front();
-      queue_.pop_front();
-      if (jobs_.at(id)->job.state() != pb::TrainingJob::QUEUED) continue;  // cancelled
-    }
-    RunJob(id);
-  }
+  jobs_.Changed(entry);
 }
 
 absl::StatusOr<std::string> TrainerService::FetchDataset(const std::string& key,
@@ -217,9 +179,9 @@ void TrainerService::RunJob(const std::string& id) {
   pb::CreateTrainingJobRequest request;
   std::atomic<bool>* cancel;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    request = jobs_.at(id)->request;
-    cancel = &jobs_.at(id)->cancel;
+    std::lock_guard<std::mutex> lock(jobs_.mutex());
+    request = jobs_.Find(id)->request;
+    cancel = &jobs_.Find(id)->cancel;
   }
   const auto end = [&](const absl::Status& status) {
     const bool cancelled = status.code() == absl::StatusCode::kCancelled;
@@ -289,11 +251,11 @@ grpc::Status TrainerService::CreateJob(grpc::ServerContext*,
   const std::string request_id =
       request->request_id().empty() ? request->SerializeAsString() : request->request_id();
   const std::string id = absl::StrFormat("%016x", Fnv1a64(request_id));
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (stopping_) {
+  std::lock_guard<std::mutex> lock(jobs_.mutex());
+  if (jobs_.stopping()) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the trainer is shutting down");
   }
-  if (JobEntry* entry = FindJob(id)) {
+  if (JobEntry* entry = jobs_.Find(id)) {
     // The same request again: the same job. A failed or cancelled one runs again.
     if (entry->job.state() == pb::TrainingJob::FAILED ||
         entry->job.state() == pb::TrainingJob::CANCELLED) {
@@ -303,18 +265,13 @@ grpc::Status TrainerService::CreateJob(grpc::ServerContext*,
       entry->job.clear_error_code();
       entry->job.set_epochs_done(0);
       entry->epochs.clear();
-      ++entry->version;
-      queue_.push_back(id);
-      changed_.notify_all();
+      jobs_.Changed(*entry);
+      jobs_.Enqueue(id);
     }
     *job = entry->job;
     return grpc::Status::OK;
   }
-  if (static_cast<int>(queue_.size()) >= options_.max_queued_jobs) {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        absl::StrCat(queue_.size(), " jobs are queued, over the limit of ",
-                                     options_.max_queued_jobs));
-  }
+  if (grpc::Status room = jobs_.CheckRoom(options_.max_queued_jobs); !room.ok()) return room;
   auto entry = std::make_unique<JobEntry>();
   entry->request = *request;
   entry->created = created_count_++;
@@ -326,38 +283,23 @@ grpc::Status TrainerService::CreateJob(grpc::ServerContext*,
   entry->job.set_dataset_key(request->dataset_key());
   entry->job.set_epochs_total(IsLogisticProbe(options->probe.kind) ? 0 : options->epochs);
   *job = entry->job;
-  jobs_[id] = std::move(entry);
-  queue_.push_back(id);
-  changed_.notify_all();
+  jobs_.Insert(id, std::move(entry));
+  jobs_.Enqueue(id);
   LOG(INFO) << "event=training_queued id=" << id << " cell=" << request->cell_id();
   return grpc::Status::OK;
 }
 
-TrainerService::JobEntry* TrainerService::FindJob(const std::string& id) {
-  auto it = jobs_.find(id);
-  return it == jobs_.end() ? nullptr : it->second.get();
-}
-
 grpc::Status TrainerService::GetJob(grpc::ServerContext*, const pb::TrainingJobRequest* request,
                                     pb::TrainingJob* job) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  const JobEntry* entry = FindJob(request->id());
-  if (entry == nullptr) return NoSuchJob(request->id());
-  if (request->wait_seconds() > 0) {
-    // Jobs are never erased: the entry outlives the wait.
-    changed_.wait_for(lock, WaitDuration(request->wait_seconds()),
-                      [&] { return Finished(entry->job.state()) || stopping_; });
-  }
-  *job = entry->job;
-  return grpc::Status::OK;
+  return jobs_.Get(request->id(), request->wait_seconds(), job);
 }
 
 grpc::Status TrainerService::ListJobs(grpc::ServerContext*,
                                       const pb::ListTrainingJobsRequest* request,
                                       pb::ListTrainingJobsResponse* response) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(jobs_.mutex());
   std::vector<const JobEntry*> matching;
-  for (const auto& [id, entry] : jobs_) {
+  for (const auto& [id, entry] : jobs_.entries()) {
     if (request->state() != pb::TrainingJob::STATE_UNSPECIFIED &&
         entry->job.state() != request->state()) {
       continue;
@@ -378,16 +320,15 @@ grpc::Status TrainerService::ListJobs(grpc::ServerContext*,
 
 grpc::Status TrainerService::CancelJob(grpc::ServerContext*, const pb::TrainingJobRequest* request,
                                        pb::TrainingJob* job) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  JobEntry* entry = FindJob(request->id());
-  if (entry == nullptr) return NoSuchJob(request->id());
+  std::lock_guard<std::mutex> lock(jobs_.mutex());
+  JobEntry* entry = jobs_.Find(request->id());
+  if (entry == nullptr) return jobs_.NotFound(request->id());
   entry->cancel = true;
   if (entry->job.state() == pb::TrainingJob::QUEUED) {
     entry->job.set_state(pb::TrainingJob::CANCELLED);
     entry->job.set_error("cancelled while queued");
     entry->job.set_error_code(static_cast<int>(absl::StatusCode::kCancelled));
-    ++entry->version;
-    changed_.notify_all();
+    jobs_.Changed(*entry);
   }
   *job = entry->job;
   return grpc::Status::OK;
@@ -397,31 +338,26 @@ grpc::Status TrainerService::WatchJob(grpc::ServerContext* context,
                                       const pb::TrainingJobRequest* request,
                                       grpc::ServerWriter<pb::TrainingJob>* writer) {
   size_t epochs_sent = 0;
-  return StreamChanges<pb::TrainingJob>(
-      context, mutex_, changed_,
-      [&](int* version, pb::TrainingJob* job) {
-        const JobEntry* entry = FindJob(request->id());
-        if (entry == nullptr) return NoSuchJob(request->id());
-        *version = entry->version;
-        *job = entry->job;
+  return jobs_.Watch(
+      context, request->id(),
+      [&](const JobEntry& entry, pb::TrainingJob* job) {
+        *job = entry.job;
         // Each message carries the epochs since the last one (all of them after a rerun).
-        if (epochs_sent > entry->epochs.size()) epochs_sent = 0;
-        for (size_t i = epochs_sent; i < entry->epochs.size(); ++i) {
-          *job->add_epochs() = entry->epochs[i];
+        if (epochs_sent > entry.epochs.size()) epochs_sent = 0;
+        for (size_t i = epochs_sent; i < entry.epochs.size(); ++i) {
+          *job->add_epochs() = entry.epochs[i];
         }
-        epochs_sent = entry->epochs.size();
-        return grpc::Status::OK;
+        epochs_sent = entry.epochs.size();
       },
-      [&] { return stopping_; }, [](const pb::TrainingJob& job) { return Finished(job.state()); },
-      writer, {std::chrono::milliseconds(50), "the trainer is shutting down"});
+      writer, std::chrono::milliseconds(50));
 }
 
 grpc::Status TrainerService::GetArtifacts(grpc::ServerContext*, const pb::ArtifactsRequest* request,
                                           pb::TrainingArtifacts* artifacts) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    const JobEntry* entry = FindJob(request->id());
-    if (entry == nullptr) return NoSuchJob(request->id());
+    std::lock_guard<std::mutex> lock(jobs_.mutex());
+    const JobEntry* entry = jobs_.Find(request->id());
+    if (entry == nullptr) return jobs_.NotFound(request->id());
     if (entry->job.state() != pb::TrainingJob::SUCCEEDED) {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                           absl::StrCat("training job '", request->id(), "' has not succeeded"));

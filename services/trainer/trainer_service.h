@@ -11,18 +11,17 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
+#include <functional>
 #include <list>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/probe/dataset.h"
+#include "common/rpc/job_table.h"
 #include "common/rpc/metrics.h"
 #include "graphprobe/v1/trainer.grpc.pb.h"
 
@@ -73,8 +72,6 @@ class TrainerService final : public graphprobe::v1::Trainer::Service {
     int version = 0;  // bumped at every change, for WatchJob
     int64_t created = 0;
   };
-  JobEntry* FindJob(const std::string& id);  // callers hold mutex_; null when unknown
-  void RunWorker();
   void RunJob(const std::string& id);
   void Update(const std::string& id, const std::function<void(JobEntry&)>& change);
   // The dataset file of `key`, fetched from `features_address` unless already here.
@@ -87,14 +84,8 @@ class TrainerService final : public graphprobe::v1::Trainer::Service {
   std::vector<prometheus::MetricFamily> CollectMetrics();  // jobs by state, running jobs
 
   TrainerOptions options_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::map<std::string, std::unique_ptr<JobEntry>> jobs_;
-  std::map<std::string, std::string> job_of_request_;
-  std::deque<std::string> queue_;
-  int64_t created_count_ = 0;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
+  JobTable<JobEntry> jobs_;
+  int64_t created_count_ = 0;  // guarded by jobs_.mutex()
   // The last datasets loaded (a dataset's cells usually follow each other), by content key.
   std::mutex datasets_mutex_;
   std::list<std::pair<std::string, std::shared_ptr<const ProbeDataset>>> loaded_;
