@@ -5,9 +5,9 @@
 // Names follow Prometheus conventions and are documented in docs/METRICS.md.
 //
 //   RecordBuildInfo("trainer", "cpu");
-//   auto& epochs = prometheus::BuildCounter().Name("graphprobe_trainer_epochs_total")
-//                      .Help("...").Register(*ProcessRegistry()).Add({});
-//   GP_ASSIGN_OR_RETURN(MetricsEndpoint endpoint, StartMetricsEndpoint("0.0.0.0:9090"));
+//   static prometheus::Counter& epochs = ProcessCounter("graphprobe_trainer_epochs_total", "...");
+//   GP_ASSIGN_OR_RETURN(std::unique_ptr<MetricsEndpoint> endpoint,
+//                       MetricsEndpoint::Start("0.0.0.0:9090"));
 #pragma once
 
 #include <prometheus/counter.h>

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
+#include "common/core/allocator_tuning.h"
 #include "common/core/status.h"
 #include "services/common/security_flags.h"
 
@@ -84,27 +86,49 @@ std::unique_ptr<WorkerRegistration> RegisterWithCoordinator(const Flags& flags,
   return std::make_unique<WorkerRegistration>(options);
 }
 
-absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(const Flags& flags,
-                                                              const std::string& service,
-                                                              const std::string& device) {
-  RecordBuildInfo(service, device);
-  if (!flags.Has("metrics-listen")) return nullptr;
-  GP_ASSIGN_OR_RETURN(std::unique_ptr<MetricsEndpoint> endpoint,
-                      MetricsEndpoint::Start(flags.Get("metrics-listen", "")));
-  std::cout << "metrics on " << endpoint->address() << std::endl;
-  LOG(INFO) << "event=metrics_listening address=" << endpoint->address();
-  return endpoint;
+absl::StatusOr<int> MaxJobsFlag(const Flags& flags, int fallback) {
+  GP_ASSIGN_OR_RETURN(const int64_t max_jobs, flags.Int("max-jobs", fallback));
+  if (max_jobs < 1 || max_jobs > 1024) {
+    return absl::InvalidArgumentError(absl::StrCat("--max-jobs ", max_jobs, ": expected 1..1024"));
+  }
+  return static_cast<int>(max_jobs);
 }
 
-absl::Status ConfigureServiceSecurity(const Flags& flags) {
-  return ConfigureSecurityFromFlags(flags, /*serves=*/!flags.Has("health-check"));
+absl::StatusOr<ServiceEndpoints> StartServing(const Flags& flags, const std::string& default_listen,
+                                              grpc::Service* service, int max_message_bytes,
+                                              const std::string& name, const std::string& device) {
+  ServiceEndpoints endpoints;
+  GP_ASSIGN_OR_RETURN(endpoints.server, StartServer(flags.Get("listen", default_listen), {service},
+                                                    max_message_bytes));
+  std::cout << "listening on " << endpoints.server.address << std::endl;
+  RecordBuildInfo(name, device);
+  if (flags.Has("metrics-listen")) {
+    GP_ASSIGN_OR_RETURN(endpoints.metrics, MetricsEndpoint::Start(flags.Get("metrics-listen", "")));
+    std::cout << "metrics on " << endpoints.metrics->address() << std::endl;
+    LOG(INFO) << "event=metrics_listening address=" << endpoints.metrics->address();
+  }
+  return endpoints;
 }
 
-bool HandledHealthCheck(const Flags& flags, absl::Status* status) {
-  if (!flags.Has("health-check")) return false;
-  *status = CheckHealth(flags.Get("health-check", ""), 5);
-  if (status->ok()) std::cout << "SERVING\n";
-  return true;
+int ServiceMain(int argc, char** argv, const ServiceBinary& binary,
+                const std::function<absl::Status(const Flags&)>& serve) {
+  TuneAllocatorForTensors();
+  BlockTerminationSignals();
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  return RunSubcommand(
+      binary.name, binary.usage, binary.flags, args, std::cout,
+      [&](const Flags& flags) -> absl::Status {
+        // Serving needs the server's credentials; asking for health, a client's.
+        const bool health_check = flags.Has("health-check");
+        GP_RETURN_IF_ERROR(ConfigureSecurityFromFlags(flags, /*serves=*/!health_check));
+        if (health_check) {
+          GP_RETURN_IF_ERROR(CheckHealth(flags.Get("health-check", ""), 5));
+          std::cout << "SERVING\n";
+          return absl::OkStatus();
+        }
+        return serve(flags);
+      },
+      {}, binary.env_prefix);
 }
 
 absl::Status ServeUntilSignal(const Flags& flags, RunningServer& running,

@@ -1,6 +1,18 @@
 // What every service binary's main shares: the common flags (--listen, --drain-seconds,
 // --health-check, --help), answering --health-check, and serving until SIGTERM or SIGINT
 // followed by a drain.
+//
+//   constexpr char kListen[] = "127.0.0.1:50053";
+//   absl::Status Serve(const Flags& flags) {
+//     ... options from flags, service.Start() ...
+//     GP_ASSIGN_OR_RETURN(ServiceEndpoints endpoints,
+//                         StartServing(flags, kListen, &service, 64 << 20, "trainer", "cpu"));
+//     const auto registration = RegisterWithCoordinator(flags, "trainer", ..., capacity);
+//     return ServeUntilSignal(flags, endpoints.server, [&] { service.Stop(); });
+//   }
+//   int main(int argc, char** argv) {
+//     return gp::ServiceMain(argc, argv, {"trainer", usage, kFlags, "GRAPHPROBE_TRAINER_"}, Serve);
+//   }
 #pragma once
 
 #include <functional>
@@ -15,6 +27,23 @@
 #include "services/cli/flags.h"
 
 namespace gp {
+
+// A service binary: its name in error messages, --help's usage line, its flags
+// (WithServiceFlags or WithWorkerFlags) and the prefix of the environment variables that may
+// set them (GRAPHPROBE_TRAINER_MAX_JOBS=4 for --max-jobs 4).
+struct ServiceBinary {
+  std::string name;
+  std::string usage;
+  std::vector<FlagSpec> flags;
+  std::string env_prefix;
+};
+
+// A service binary's main: tunes the allocator, blocks the termination signals before any
+// thread starts (every thread inherits that; ServeUntilSignal takes them with sigwait), parses
+// the flags, configures the transport security, answers --health-check, else runs `serve`.
+// Returns the exit code (2 for bad flags, as every subcommand).
+int ServiceMain(int argc, char** argv, const ServiceBinary& binary,
+                const std::function<absl::Status(const Flags&)>& serve);
 
 // `own` followed by the common flags; `default_listen` is documented in --listen's help.
 std::vector<FlagSpec> WithServiceFlags(std::vector<FlagSpec> own,
@@ -33,20 +62,22 @@ std::unique_ptr<WorkerRegistration> RegisterWithCoordinator(const Flags& flags,
                                                             const std::string& bound_address,
                                                             int capacity);
 
-// Records graphprobe_build_info for `service` and, with --metrics-listen ADDR, serves GET
-// /metrics there and prints "metrics on HOST:PORT" (after the "listening on" line); null
-// without the flag.
-absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(const Flags& flags,
-                                                              const std::string& service,
-                                                              const std::string& device);
+// --max-jobs (jobs running at once): 1..1024, `fallback` when the flag is absent.
+absl::StatusOr<int> MaxJobsFlag(const Flags& flags, int fallback);
 
-// Applies the security flags (services/common/security_flags.h) for serving, or for asking
-// with --health-check. Call first.
-absl::Status ConfigureServiceSecurity(const Flags& flags);
+// What a serving binary keeps alive until it exits.
+struct ServiceEndpoints {
+  RunningServer server;
+  std::unique_ptr<MetricsEndpoint> metrics;  // null without --metrics-listen
+};
 
-// With --health-check ADDR: asks ADDR and prints SERVING (OK) or returns why not; true when the
-// flag was given (the binary should then exit with `*status`).
-bool HandledHealthCheck(const Flags& flags, absl::Status* status);
+// Binds `service` (messages up to `max_message_bytes`) on --listen, default `default_listen`,
+// and prints "listening on HOST:PORT" on its own line (scripts and tests read it when the port
+// was 0). Then records graphprobe_build_info for `name` and `device` and, with
+// --metrics-listen ADDR, serves GET /metrics there and prints "metrics on HOST:PORT".
+absl::StatusOr<ServiceEndpoints> StartServing(const Flags& flags, const std::string& default_listen,
+                                              grpc::Service* service, int max_message_bytes,
+                                              const std::string& name, const std::string& device);
 
 // Reports SERVING, waits for SIGTERM or SIGINT, then drains: NOT_SERVING, `stop` (the
 // service's own cancellation), and a shutdown that lets in-flight calls finish for up to

@@ -9,7 +9,6 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "common/core/allocator_tuning.h"
 #include "common/core/status.h"
 #include "common/report/report.h"
 #include "common/rpc/http_endpoint.h"
@@ -20,6 +19,7 @@
 namespace gp {
 namespace {
 
+constexpr char kListen[] = "127.0.0.1:50050";
 const std::vector<FlagSpec> kFlags = WithServiceFlags(
     {
         {"state", true, "directory of the state database (required)"},
@@ -34,7 +34,7 @@ const std::vector<FlagSpec> kFlags = WithServiceFlags(
          "folder with the reports' plotting library (default: the build's web-assets, or "
          "GRAPHPROBE_WEB_ASSETS)"},
     },
-    "127.0.0.1:50050");
+    kListen);
 
 // http://ADDRESS, with a wildcard host (0.0.0.0, [::], empty) replaced by this host's name.
 std::string ReachableUrl(const std::string& address) {
@@ -48,9 +48,6 @@ std::string ReachableUrl(const std::string& address) {
 }
 
 absl::Status Serve(const Flags& flags) {
-  GP_RETURN_IF_ERROR(ConfigureServiceSecurity(flags));
-  absl::Status health;
-  if (HandledHealthCheck(flags, &health)) return health;
   CoordinatorOptions options;
   GP_ASSIGN_OR_RETURN(options.state_dir, flags.Required("state"));
   GP_ASSIGN_OR_RETURN(options.lease_seconds, flags.Double("lease-seconds", options.lease_seconds));
@@ -74,22 +71,19 @@ absl::Status Serve(const Flags& flags) {
     service.SetReportUrlBase(base);
     std::cout << "reports at " << base << std::endl;
   }
-  GP_ASSIGN_OR_RETURN(RunningServer running,
-                      StartServer(flags.Get("listen", "127.0.0.1:50050"), {&service}, 64 << 20));
-  std::cout << "listening on " << running.address << std::endl;
-  GP_ASSIGN_OR_RETURN(const std::unique_ptr<MetricsEndpoint> metrics,
-                      StartMetrics(flags, "coordinator", "cpu"));
-  LOG(INFO) << "event=listening address=" << running.address << " state=" << options.state_dir;
-  return ServeUntilSignal(flags, running, [&] { service.Stop(); });
+  GP_ASSIGN_OR_RETURN(ServiceEndpoints endpoints,
+                      StartServing(flags, kListen, &service, 64 << 20, "coordinator", "cpu"));
+  LOG(INFO) << "event=listening address=" << endpoints.server.address
+            << " state=" << options.state_dir;
+  return ServeUntilSignal(flags, endpoints.server, [&] { service.Stop(); });
 }
 
 }  // namespace
 }  // namespace gp
 
 int main(int argc, char** argv) {
-  gp::TuneAllocatorForTensors();
-  gp::BlockTerminationSignals();
-  std::vector<std::string> args(argv + 1, argv + argc);
-  return gp::RunSubcommand("coordinator", "graphprobe-coordinator --state DIR [--listen ADDR]",
-                           gp::kFlags, args, std::cout, gp::Serve, {}, "GRAPHPROBE_COORDINATOR_");
+  return gp::ServiceMain(argc, argv,
+                         {"coordinator", "graphprobe-coordinator --state DIR [--listen ADDR]",
+                          gp::kFlags, "GRAPHPROBE_COORDINATOR_"},
+                         gp::Serve);
 }

@@ -4,11 +4,10 @@
 // (for up to --drain-seconds) before the process exits.
 #include <c10/util/Logging.h>
 
-#include <iostream>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/core/allocator_tuning.h"
 #include "common/core/status.h"
 #include "services/common/service_main.h"
 #include "services/extractor/extractor_service.h"
@@ -16,6 +15,7 @@
 namespace gp {
 namespace {
 
+constexpr char kListen[] = "127.0.0.1:50051";
 const std::vector<FlagSpec> kFlags = WithWorkerFlags(
     {
         {"model-root", true, "directory under which request model paths resolve (required)"},
@@ -29,12 +29,9 @@ const std::vector<FlagSpec> kFlags = WithWorkerFlags(
          "RESOURCE_EXHAUSTED (default 4096)"},
         {"preload", true, "comma-separated model paths to load before reporting SERVING"},
     },
-    "127.0.0.1:50051");
+    kListen);
 
 absl::Status Serve(const Flags& flags) {
-  GP_RETURN_IF_ERROR(ConfigureServiceSecurity(flags));
-  absl::Status health;
-  if (HandledHealthCheck(flags, &health)) return health;
   ExtractorOptions options;
   GP_ASSIGN_OR_RETURN(options.model_root, flags.Required("model-root"));
   options.device = flags.Get("device", options.device);
@@ -59,21 +56,19 @@ absl::Status Serve(const Flags& flags) {
   }
 
   ExtractorService service(options);
-  GP_ASSIGN_OR_RETURN(RunningServer running,
-                      StartServer(flags.Get("listen", "127.0.0.1:50051"), {&service}, 64 << 20));
-  // The address first, on its own line: scripts and tests read it when the port was 0.
-  std::cout << "listening on " << running.address << std::endl;
-  GP_ASSIGN_OR_RETURN(const std::unique_ptr<MetricsEndpoint> metrics,
-                      StartMetrics(flags, "extractor", options.device));
-  LOG(INFO) << "event=listening address=" << running.address << " model_root=" << options.model_root
-            << " device=" << options.device << " max_batch=" << options.max_batch;
+  GP_ASSIGN_OR_RETURN(ServiceEndpoints endpoints, StartServing(flags, kListen, &service, 64 << 20,
+                                                               "extractor", options.device));
+  LOG(INFO) << "event=listening address=" << endpoints.server.address
+            << " model_root=" << options.model_root << " device=" << options.device
+            << " max_batch=" << options.max_batch;
   std::vector<std::string> preload;
   for (absl::string_view path : absl::StrSplit(flags.Get("preload", ""), ',', absl::SkipEmpty())) {
     preload.emplace_back(path);
   }
   GP_RETURN_IF_ERROR(service.WarmUp(preload));
-  const auto registration = RegisterWithCoordinator(flags, "extractor", running.address, 1);
-  GP_RETURN_IF_ERROR(ServeUntilSignal(flags, running, [&] { service.Stop(); }));
+  const auto registration =
+      RegisterWithCoordinator(flags, "extractor", endpoints.server.address, 1);
+  GP_RETURN_IF_ERROR(ServeUntilSignal(flags, endpoints.server, [&] { service.Stop(); }));
   LOG(INFO) << "event=extractor_done forward_passes=" << service.forward_passes();
   return absl::OkStatus();
 }
@@ -82,9 +77,8 @@ absl::Status Serve(const Flags& flags) {
 }  // namespace gp
 
 int main(int argc, char** argv) {
-  gp::TuneAllocatorForTensors();
-  gp::BlockTerminationSignals();  // before any thread starts, so every thread inherits it
-  std::vector<std::string> args(argv + 1, argv + argc);
-  return gp::RunSubcommand("extractor", "graphprobe-extractor --model-root DIR [--listen ADDR]",
-                           gp::kFlags, args, std::cout, gp::Serve, {}, "GRAPHPROBE_EXTRACTOR_");
+  return gp::ServiceMain(argc, argv,
+                         {"extractor", "graphprobe-extractor --model-root DIR [--listen ADDR]",
+                          gp::kFlags, "GRAPHPROBE_EXTRACTOR_"},
+                         gp::Serve);
 }

@@ -4,11 +4,7 @@
 // stop between forward passes (their checkpoints stay; the next start resumes them).
 #include <c10/util/Logging.h>
 
-#include <iostream>
-
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/core/allocator_tuning.h"
 #include "common/core/status.h"
 #include "services/common/service_main.h"
 #include "services/features/features_service.h"
@@ -16,6 +12,7 @@
 namespace gp {
 namespace {
 
+constexpr char kListen[] = "127.0.0.1:50052";
 const std::vector<FlagSpec> kFlags = WithWorkerFlags(
     {
         {"data", true, "directory of job records and datasets (required)"},
@@ -27,12 +24,9 @@ const std::vector<FlagSpec> kFlags = WithWorkerFlags(
          "deadline of one Extract call: a frozen or cut-off extractor is given up after it and "
          "its prompts go to another (default 300)"},
     },
-    "127.0.0.1:50052");
+    kListen);
 
 absl::Status Serve(const Flags& flags) {
-  GP_RETURN_IF_ERROR(ConfigureServiceSecurity(flags));
-  absl::Status health;
-  if (HandledHealthCheck(flags, &health)) return health;
   FeaturesOptions options;
   GP_ASSIGN_OR_RETURN(options.data_dir, flags.Required("data"));
   const std::string extractors = flags.Get("extractors", "");
@@ -43,9 +37,7 @@ absl::Status Serve(const Flags& flags) {
   if (options.extractors.empty() && options.coordinator.empty()) {
     return absl::InvalidArgumentError("--extractors: none given (and no --coordinator to ask)");
   }
-  GP_ASSIGN_OR_RETURN(int64_t max_jobs, flags.Int("max-jobs", options.max_jobs));
-  if (max_jobs < 1) return absl::InvalidArgumentError("--max-jobs must be >= 1");
-  options.max_jobs = static_cast<int>(max_jobs);
+  GP_ASSIGN_OR_RETURN(options.max_jobs, MaxJobsFlag(flags, options.max_jobs));
   GP_ASSIGN_OR_RETURN(options.extract_deadline_seconds,
                       flags.Double("extract-deadline-seconds", options.extract_deadline_seconds));
   if (options.extract_deadline_seconds <= 0) {
@@ -53,29 +45,25 @@ absl::Status Serve(const Flags& flags) {
   }
 
   FeaturesService service(options);
-  GP_ASSIGN_OR_RETURN(RunningServer running,
-                      StartServer(flags.Get("listen", "127.0.0.1:50052"), {&service}, 4 << 20));
-  std::cout << "listening on " << running.address << std::endl;
-  GP_ASSIGN_OR_RETURN(const std::unique_ptr<MetricsEndpoint> metrics,
-                      StartMetrics(flags, "features", "cpu"));
-  LOG(INFO) << "event=listening address=" << running.address << " data=" << options.data_dir
-            << " extractors=" << extractors;
+  GP_ASSIGN_OR_RETURN(ServiceEndpoints endpoints,
+                      StartServing(flags, kListen, &service, 4 << 20, "features", "cpu"));
+  LOG(INFO) << "event=listening address=" << endpoints.server.address
+            << " data=" << options.data_dir << " extractors=" << extractors;
   GP_RETURN_IF_ERROR(service.Start());
   const auto registration =
-      RegisterWithCoordinator(flags, "features", running.address, options.max_jobs);
+      RegisterWithCoordinator(flags, "features", endpoints.server.address, options.max_jobs);
   // A shutdown stops running jobs between forward passes; they stay queued for the next start.
-  return ServeUntilSignal(flags, running, [&] { service.Stop(); });
+  return ServeUntilSignal(flags, endpoints.server, [&] { service.Stop(); });
 }
 
 }  // namespace
 }  // namespace gp
 
 int main(int argc, char** argv) {
-  gp::TuneAllocatorForTensors();
-  gp::BlockTerminationSignals();
-  std::vector<std::string> args(argv + 1, argv + argc);
-  return gp::RunSubcommand(
-      "features",
-      "graphprobe-features --data DIR (--extractors ADDR,... | --coordinator ADDR) [--listen ADDR]",
-      gp::kFlags, args, std::cout, gp::Serve, {}, "GRAPHPROBE_FEATURES_");
+  return gp::ServiceMain(argc, argv,
+                         {"features",
+                          "graphprobe-features --data DIR (--extractors ADDR,... | --coordinator "
+                          "ADDR) [--listen ADDR]",
+                          gp::kFlags, "GRAPHPROBE_FEATURES_"},
+                         gp::Serve);
 }
