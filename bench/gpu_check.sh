@@ -12,13 +12,16 @@
 #   anchors   the anchors' setup (batch 32, T=128): our forward and capture vs transformers
 #   trainlm   200 `train-lm --device cuda` steps of the toy model's recipe
 # A failing section is reported and the next one runs; the exit status says if any failed.
+# With GP_DEADLINE_S (seconds from the start, e.g. 560 under a 600 s command limit) a section
+# that would not end in time by its estimate is skipped and said so, rather than cut off: one
+# command then gets the build, accuracy, the goals and the dataset check.
 # What the node lacks comes carried in one folder, made here by bench/gpu_pack.sh:
 #   bash bench/gpu_pack.sh              # here, once: .device/deps and .device/tokenizers
 #   OUT=/tmp/out bash bench/gpu_check.sh [SECTION...]     # on the node, .device carried
 # $OUT gets gpu_check.log, goals.md and the end-to-end results (JSON); the rest stays in $WORK.
 # A later run on the same node reuses build-cuda. All sections together take about 10 minutes
-# (estimated: the build a few, accuracy 1, endtoend 4, the rest 3); where one command may run
-# less, split them: `accuracy`, then `endtoend`, then `datasets anchors trainlm`.
+# (estimated: the build 2-3, accuracy 1, endtoend 4, the rest 3); where one command may run
+# less, set GP_DEADLINE_S, or split them: `accuracy endtoend`, then `datasets anchors trainlm`.
 # GP_DEVICE_PACK (default .device) names the carried folder; GP_TORCH_CMAKE a libtorch's CMake
 # prefix (default: python3's torch); GP_BUILD_TARGETS what to build (default: all the
 # sections use).
@@ -27,6 +30,7 @@ cd "$(dirname "$0")/.." || exit 1
 OUT=${OUT:-/tmp/graphprobe-gpu}
 WORK=${WORK:-/tmp/graphprobe-gpu-work}
 PACK=${GP_DEVICE_PACK:-.device}
+DEADLINE=${GP_DEADLINE_S:-0}  # 0: none
 mkdir -p "$OUT" "$WORK"
 
 # Points the build at libtorch and at the carried libraries.
@@ -74,10 +78,20 @@ build() {
   echo "== build ok ($((SECONDS - began)) s)"
 }
 
-failed=()
-section() {  # name command...: runs it, reports a failure and carries on
-  local name=$1 began=$SECONDS
-  shift
+# Whether `seconds` more still end before the deadline.
+time_for() {
+  [ "$DEADLINE" -le 0 ] || [ $((SECONDS + $1)) -le "$DEADLINE" ]
+}
+failed=() skipped=()
+section() {  # name estimated-seconds command...: runs it, reports a failure and carries on
+  local name=$1 estimate=$2 began=$SECONDS
+  shift 2
+  if ! time_for "$estimate"; then
+    local left=$((DEADLINE - SECONDS))
+    echo "-- $name skipped: it takes about $estimate s, $((left > 0 ? left : 0)) s are left before GP_DEADLINE_S"
+    skipped+=("$name")
+    return
+  fi
   echo "== $name"
   if ! "$@"; then
     echo "!! $name failed"
@@ -126,12 +140,16 @@ endtoend_one() {  # model tokenizer-key
 endtoend() {
   local status=0
   for pair in llama-3.2-1b=llama3 qwen2.5-0.5b=qwen3 qwen2.5-1.5b=qwen3 gemma-2-2b=gemma2; do
+    # The goals table is made of whichever models were measured.
+    if ! time_for 50; then echo "-- ${pair%=*} skipped: the deadline is near"; status=1; continue; fi
     endtoend_one "${pair%=*}" "${pair#*=}" || status=1
   done
   # Launch-bound or not (docs/PERFORMANCE.md, CUDA graphs): Llama's rate at a 4x larger batch.
-  ./build-cuda/bench/feature_bench --model "$configs/llama-3.2-1b.json" \
-    --tokenizer "$(tokenizer_file llama3)" --device cuda --dtype bfloat16 --batch 256 \
-    --graphs 1024 --rounds 3 || status=1
+  if time_for 40; then
+    ./build-cuda/bench/feature_bench --model "$configs/llama-3.2-1b.json" \
+      --tokenizer "$(tokenizer_file llama3)" --device cuda --dtype bfloat16 --batch 256 \
+      --graphs 1024 --rounds 3 || status=1
+  fi
   python3 bench/gpu_compare.py goals "$OUT" | tee "$OUT/goals.md"
   return "$status"
 }
@@ -173,12 +191,17 @@ main() {
   build || return 1
   for s in "${sections[@]}"; do
     case $s in
-      accuracy | endtoend | datasets | anchors | trainlm) section "$s" "$s" ;;
+      accuracy) section "$s" 60 "$s" ;;
+      endtoend) section "$s" 240 "$s" ;;
+      datasets) section "$s" 60 "$s" ;;
+      anchors) section "$s" 90 "$s" ;;
+      trainlm) section "$s" 60 "$s" ;;
       build) ;;  # the build alone (it always runs first)
       *) echo "unknown section $s (build, accuracy, endtoend, datasets, anchors, trainlm)"; failed+=("$s") ;;
     esac
   done
-  echo "== done in $SECONDS s; ${#failed[@]} failed${failed:+: ${failed[*]}}"
+  echo "== done in $SECONDS s; ${#failed[@]} failed${failed:+: ${failed[*]}}" \
+    "${#skipped[@]} skipped${skipped:+: ${skipped[*]}}"
   [ ${#failed[@]} -eq 0 ]
 }
 
