@@ -1,19 +1,20 @@
 // The job bookkeeping the feature service and the trainer share: entries by id, a FIFO queue of
-// ids waiting for a worker, the worker threads that take them off it, cancellation flags, the
-// long poll of GetJob, WatchJob and the shutdown. `Entry` holds the service's own request and
-// state beside `job` (the message GetJob answers), `std::atomic<bool> cancel` (set by CancelJob
-// and by Stop, read by the running job) and `int version` (bumped at every change).
+// ids waiting for a worker, the worker threads that take them off it, cancellation, GetJob's
+// long poll, WatchJob and the shutdown. `Entry` holds the service's own request and state
+// beside `job` (the message GetJob answers, with QUEUED and CANCELLED states, error and
+// error_code), `std::atomic<bool> cancel` (set by Cancel and by Stop, read by the running job)
+// and `int version` (bumped at every change).
 //
 // One mutex guards the table, its entries and whatever the service keeps beside them:
 //
-//   JobTable<JobEntry> jobs_{"training job", "the trainer", Finished};
+//   JobTable<JobEntry> jobs_{"training job", "the trainer", [](const pb::TrainingJob& job) {...}};
 //   jobs_.StartWorkers(max_jobs, [this](const std::string& id) { RunJob(id); });
-//   {
-//     std::lock_guard<std::mutex> lock(jobs_.mutex());
-//     GP_RETURN_IF_ERROR(jobs_.CheckRoom(max_queued));     // RESOURCE_EXHAUSTED when full
-//     jobs_.Insert(id, std::move(entry));
-//     jobs_.Enqueue(id);
-//   }
+//   // CreateJob:
+//   std::lock_guard<std::mutex> lock(jobs_.mutex());
+//   if (grpc::Status room = jobs_.CheckRoom(max_queued); !room.ok()) return room;
+//   jobs_.Insert(id, std::move(entry));
+//   jobs_.Enqueue(id);
+//   // GetJob, WatchJob, CancelJob: jobs_.Get, jobs_.Watch, jobs_.Cancel (they lock)
 //   jobs_.Stop();  // cancels every job, wakes every waiter, joins the workers
 #pragma once
 
@@ -34,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/rpc/watch_stream.h"
@@ -122,6 +124,23 @@ class JobTable {
     if (wait_seconds > 0) {
       changed_.wait_for(lock, WaitDuration(wait_seconds),
                         [&] { return finished_(entry->job) || stopping_; });
+    }
+    *job = entry->job;
+    return grpc::Status::OK;
+  }
+  // CancelJob: sets the job's cancel flag (a running job stops at its next check and records
+  // how it ended); a queued one is cancelled here, and `changed` records that (a service that
+  // persists its jobs writes the entry, then calls Changed).
+  grpc::Status Cancel(const std::string& id, Job* job, const std::function<void(Entry&)>& changed) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Entry* entry = Find(id);
+    if (entry == nullptr) return NotFound(id);
+    entry->cancel = true;
+    if (entry->job.state() == Job::QUEUED) {
+      entry->job.set_state(Job::CANCELLED);
+      entry->job.set_error("cancelled while queued");
+      entry->job.set_error_code(static_cast<int>(absl::StatusCode::kCancelled));
+      changed(*entry);
     }
     *job = entry->job;
     return grpc::Status::OK;

@@ -250,18 +250,7 @@ grpc::Status FeaturesService::WatchJob(grpc::ServerContext* context, const pb::J
 
 grpc::Status FeaturesService::CancelJob(grpc::ServerContext*, const pb::JobRequest* request,
                                         pb::Job* job) {
-  std::lock_guard<std::mutex> lock(jobs_.mutex());
-  JobEntry* entry = jobs_.Find(request->id());
-  if (entry == nullptr) return jobs_.NotFound(request->id());
-  entry->cancel = true;
-  if (entry->job.state() == pb::Job::QUEUED) {
-    entry->job.set_state(pb::Job::CANCELLED);
-    entry->job.set_error("cancelled while queued");
-    entry->job.set_error_code(static_cast<int>(absl::StatusCode::kCancelled));
-    Changed(*entry);
-  }
-  *job = entry->job;
-  return grpc::Status::OK;
+  return jobs_.Cancel(request->id(), job, [this](JobEntry& entry) { Changed(entry); });
 }
 
 grpc::Status FeaturesService::GetDataset(grpc::ServerContext* context,

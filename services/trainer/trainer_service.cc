@@ -320,18 +320,7 @@ grpc::Status TrainerService::ListJobs(grpc::ServerContext*,
 
 grpc::Status TrainerService::CancelJob(grpc::ServerContext*, const pb::TrainingJobRequest* request,
                                        pb::TrainingJob* job) {
-  std::lock_guard<std::mutex> lock(jobs_.mutex());
-  JobEntry* entry = jobs_.Find(request->id());
-  if (entry == nullptr) return jobs_.NotFound(request->id());
-  entry->cancel = true;
-  if (entry->job.state() == pb::TrainingJob::QUEUED) {
-    entry->job.set_state(pb::TrainingJob::CANCELLED);
-    entry->job.set_error("cancelled while queued");
-    entry->job.set_error_code(static_cast<int>(absl::StatusCode::kCancelled));
-    jobs_.Changed(*entry);
-  }
-  *job = entry->job;
-  return grpc::Status::OK;
+  return jobs_.Cancel(request->id(), job, [this](JobEntry& entry) { jobs_.Changed(entry); });
 }
 
 grpc::Status TrainerService::WatchJob(grpc::ServerContext* context,

@@ -1,7 +1,8 @@
 // The job table the feature service and the trainer share: queued jobs run once each, in
 // order; a job cancelled while queued is skipped, and submitted again runs once; a full queue
 // and a stopping table refuse new jobs with their status; Stop cancels the running job and
-// joins; GetJob's long poll ends when the job does.
+// joins; GetJob's long poll ends when the job does; CancelJob ends a queued job at once and
+// only flags a running one.
 #include "common/rpc/job_table.h"
 
 #include <gtest/gtest.h>
@@ -171,6 +172,30 @@ TEST_F(JobTableTest, GetAnswersNowOrWhenTheJobEnds) {
   });
   EXPECT_EQ(WaitForEnd("a").state(), pb::Job::FAILED);
   finisher.join();
+}
+
+TEST_F(JobTableTest, CancelEndsAQueuedJobAndFlagsARunningOne) {
+  Add("queued");
+  Add("running");
+  SetState("running", pb::Job::RUNNING);
+  int changes = 0;
+  const auto count = [&](Entry& entry) {
+    ++changes;
+    table_.Changed(entry);
+  };
+  pb::Job job;
+  ASSERT_TRUE(table_.Cancel("queued", &job, count).ok());
+  EXPECT_EQ(job.state(), pb::Job::CANCELLED);
+  EXPECT_EQ(job.error(), "cancelled while queued");
+  EXPECT_EQ(job.error_code(), static_cast<int>(absl::StatusCode::kCancelled));
+  ASSERT_TRUE(table_.Cancel("running", &job, count).ok());
+  EXPECT_EQ(job.state(), pb::Job::RUNNING);  // the job itself records how it ends
+  EXPECT_EQ(changes, 1);
+  const grpc::Status unknown = table_.Cancel("nope", &job, count);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+  std::lock_guard<std::mutex> lock(table_.mutex());
+  EXPECT_TRUE(table_.Find("queued")->cancel);
+  EXPECT_TRUE(table_.Find("running")->cancel);
 }
 
 TEST_F(JobTableTest, CountsJobsByStateWithZerosForTheEmptyOnes) {
