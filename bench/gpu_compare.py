@@ -114,7 +114,7 @@ def endtoend(batches_path, result_path):
         batches.append((ids, mask, positions))
     graphs = sum(int(ids.shape[0]) for ids, _, _ in batches)
     result = {"model": name, "graphs": graphs, "graphprobe": run["graphs_per_s"],
-              "goal": GOALS.get(name)}
+              "goal": GOALS.get(name), "batches": len(batches), "ops_per_batch": run.get("ops_per_batch")}
     for impl in ["sdpa", "eager"]:
         m, _ = random_model(run["model"], impl)
 
@@ -153,17 +153,23 @@ def endtoend(batches_path, result_path):
 
 
 def goals(out):
+    # Host ops per batch over the batch's time: whether dispatching and launching bound a pass
+    # (feature_bench, op_counter.h): a host needs some microseconds an op.
     print("| model | graphprobe graphs/s (device pooling) | goal | met | / transformers SDPA forward only "
-          "| / transformers eager + gather | graphprobe host pooling |")
-    print("|---|---|---|---|---|---|---|")
+          "| / transformers eager + gather | graphprobe host pooling | ATen ops per batch (us per op "
+          "the batch time allows) |")
+    print("|---|---|---|---|---|---|---|---|")
     for path in sorted(p for p in os.listdir(out) if p.startswith("endtoend-") and p.endswith(".json")):
         r = json.load(open(os.path.join(out, path)))
         ours = r["graphprobe"]["device_pooling"]
         goal = r["goal"]
         met = "-" if goal is None else ("yes" if ours >= goal else "no")
+        ops = (r.get("ops_per_batch") or {}).get("all")
+        batch_seconds = r["graphs"] / r["batches"] / ours if r.get("batches") else None
+        host = f"{ops:.0f} ({1e6 * batch_seconds / ops:.1f})" if ops and batch_seconds else "-"
         print(f"| {r['model']} | {ours:.0f} | {goal or '-'} | {met} | {ours / r['sdpa_forward_only']:.2f}x "
               f"({r['sdpa_forward_only']:.0f}) | {ours / r['eager_gather_to_host']:.2f}x "
-              f"({r['eager_gather_to_host']:.0f}) | {r['graphprobe']['host_pooling']:.0f} |")
+              f"({r['eager_gather_to_host']:.0f}) | {r['graphprobe']['host_pooling']:.0f} | {host} |")
 
 
 def datasets(out):

@@ -48,18 +48,18 @@ at::Tensor Scores(const at::Tensor& q, const at::Tensor& k, const ModelConfig& c
   return scores;
 }
 
+// Rows `positions` (I64 [B, K]) of x [B or 1, H, T, D]: [B, H, K, D].
+at::Tensor GatherRows(const at::Tensor& x, const at::Tensor& positions) {
+  const int64_t batch = positions.size(0), rows = positions.size(1);
+  return x.expand({batch, x.size(1), x.size(2), x.size(3)})
+      .gather(2, positions.view({batch, 1, rows, 1}).expand({batch, x.size(1), rows, x.size(3)}));
+}
+
 // Masked scores of the query rows at `positions` (I64 [B, K]) only, before the softmax:
-// [B, H, K, T] (float32, as q and k are).
-at::Tensor ScoresAtRows(const at::Tensor& q, const at::Tensor& k, const at::Tensor& bias,
+// [B, H, K, T] (float32, as q and k are); `bias_rows` [B, 1, K, T] are the mask's same rows.
+at::Tensor ScoresAtRows(const at::Tensor& q, const at::Tensor& k, const at::Tensor& bias_rows,
                         const at::Tensor& positions, const ModelConfig& config) {
-  const int64_t batch = q.size(0), heads = q.size(1), dim = q.size(3), length = k.size(2);
-  const int64_t rows = positions.size(1);
-  at::Tensor q_rows =
-      q.gather(2, positions.view({batch, 1, rows, 1}).expand({batch, heads, rows, dim}));
-  at::Tensor bias_rows =
-      bias.expand({batch, 1, length, length})
-          .gather(2, positions.view({batch, 1, rows, 1}).expand({batch, 1, rows, length}));
-  return Scores(q_rows, k, config) + bias_rows;
+  return Scores(GatherRows(q, positions), k, config) + bias_rows;
 }
 
 // softmax(q k^T * scale + mask) v through the library's fused kernel, in q's dtype.
@@ -91,12 +91,16 @@ at::Tensor FusedValueMix(const at::Tensor& q, const at::Tensor& k, const at::Ten
 }  // namespace
 
 AttentionMasking MakeAttentionMasking(at::Tensor bias, bool causal_only, bool fused,
-                                      at::ScalarType compute_dtype) {
-  AttentionMasking masking{std::move(bias), causal_only, {}};
+                                      at::ScalarType compute_dtype,
+                                      const at::Tensor& capture_positions) {
+  AttentionMasking masking{std::move(bias), causal_only, {}, {}};
   // The bias's lowest float would round to -inf in bfloat16, and a row with every key masked
   // (a padded query inside a sliding window) would then turn NaN and reach the valid rows
   // through the next layer's value mix; -1e30 keeps such a row uniform, as the explicit pass.
   if (fused && !causal_only) masking.fused_bias = masking.bias.clamp_min(-1e30).to(compute_dtype);
+  if (fused && capture_positions.defined()) {
+    masking.bias_rows = GatherRows(masking.bias, capture_positions);
+  }
   return masking;
 }
 
@@ -121,7 +125,7 @@ at::Tensor SelfAttention(const at::Tensor& x, const LayerWeights& w, const Model
   at::Tensor mixed;
   if (fused) {
     if (capture != nullptr) {
-      capture->RecordRowScores(ScoresAtRows(q, k, masking.bias, capture->positions(), config));
+      capture->RecordRowScores(ScoresAtRows(q, k, masking.bias_rows, capture->positions(), config));
     }
     const at::ScalarType dtype = x.scalar_type();
     mixed = FusedValueMix(q.to(dtype), k.to(dtype), v, masking, config);

@@ -25,11 +25,15 @@ struct AttentionMasking {
   // The fused kernel's mask: `bias` in the compute dtype, clamped so bfloat16 keeps it finite.
   // Undefined for the explicit pass and for a plain causal mask (the kernel's is_causal).
   at::Tensor fused_bias;
+  // The fused pass's captured query rows of `bias`: [B, 1, K, T].
+  at::Tensor bias_rows;
 };
 
-// Builds a forward pass's masking once, so no layer clamps and casts the bias again.
+// Builds a forward pass's masking once, so no layer clamps, casts or gathers the bias again:
+// with `capture_positions` (I64 [B, K]; undefined: none) of a fused pass, their rows too.
 AttentionMasking MakeAttentionMasking(at::Tensor bias, bool causal_only, bool fused,
-                                      at::ScalarType compute_dtype);
+                                      at::ScalarType compute_dtype,
+                                      const at::Tensor& capture_positions);
 
 // x [B, T, hidden] (already normed) -> attention output [B, T, hidden] before o_proj's
 // residual add. Two ways to compute it:

@@ -17,15 +17,21 @@
 namespace gp {
 namespace {
 
+// `x` in float32: no op dispatched when it already is (on a GPU each op costs the host time).
+at::Tensor AsFloat(const at::Tensor& x) {
+  return x.scalar_type() == at::kFloat ? x : x.to(at::kFloat);
+}
+
 // RMSNorm in float32, returned in the weights' dtype (the input of the next matmul).
 at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, const ModelConfig& config) {
-  at::Tensor xf = x.to(at::kFloat);
+  at::Tensor xf = AsFloat(x);
   at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + config.rms_norm_eps);
-  // Gemma scales by (1 + w). Both scale in float32 and round once (transformers' Llama rounds
-  // before scaling too; in float32 mode the two agree exactly).
-  at::Tensor scale = weight.to(at::kFloat);
-  if (config.norm_weight_offset_one) scale = scale + 1.0;
-  return (normed * scale).to(weight.scalar_type());
+  // Both scale in float32 and round once (transformers' Llama rounds before scaling too; in
+  // float32 mode the two agree exactly). A bfloat16 weight is widened exactly inside the
+  // product; Gemma's (1 + w) is formed in float32 first.
+  const at::Tensor scaled =
+      config.norm_weight_offset_one ? normed * (AsFloat(weight) + 1.0) : normed * weight;
+  return scaled.scalar_type() == weight.scalar_type() ? scaled : scaled.to(weight.scalar_type());
 }
 
 at::Tensor Activate(const at::Tensor& x, Activation activation) {
@@ -40,10 +46,12 @@ at::Tensor Activate(const at::Tensor& x, Activation activation) {
   return x;
 }
 
-// The gating runs in float32 so bfloat16 mode rounds once per matmul input, not per op.
+// The gating runs in float32 so bfloat16 mode rounds once per matmul input, not per op (the
+// bfloat16 up projection is widened exactly inside the product).
 at::Tensor Mlp(const at::Tensor& x, const LayerWeights& w, const ModelConfig& config) {
-  at::Tensor gate = Activate(Linear(x, w.gate_proj, w.gate_bias).to(at::kFloat), config.activation);
-  at::Tensor gated = (gate * Linear(x, w.up_proj, w.up_bias).to(at::kFloat)).to(x.scalar_type());
+  at::Tensor gate = Activate(AsFloat(Linear(x, w.gate_proj, w.gate_bias)), config.activation);
+  at::Tensor gated = gate * Linear(x, w.up_proj, w.up_bias);
+  if (gated.scalar_type() != x.scalar_type()) gated = gated.to(x.scalar_type());
   return Linear(gated, w.down_proj, w.down_bias);
 }
 
@@ -240,12 +248,13 @@ absl::StatusOr<ForwardOutput> DecoderModel::ForwardUnchecked(const at::Tensor& i
 
   // Fused kernels take a plain causal mask as is_causal (flash attention on a GPU).
   const bool unpadded = fused && !padded;
+  const at::Tensor positions = kept != nullptr ? kept->positions() : at::Tensor();
   const AttentionMasking full = MakeAttentionMasking(AttentionBias(attention_mask, std::nullopt),
-                                                     unpadded, fused, options_.dtype);
+                                                     unpadded, fused, options_.dtype, positions);
   AttentionMasking sliding_masking = full;  // when the window covers the whole sequence
   if (c.sliding_window > 0 && c.sliding_window < length) {
     sliding_masking = MakeAttentionMasking(AttentionBias(attention_mask, c.sliding_window),
-                                           /*causal_only=*/false, fused, options_.dtype);
+                                           /*causal_only=*/false, fused, options_.dtype, positions);
   }
 
   for (int64_t i = 0; i < c.num_layers; ++i) {
@@ -255,10 +264,10 @@ absl::StatusOr<ForwardOutput> DecoderModel::ForwardUnchecked(const at::Tensor& i
         RmsNorm(h, w.input_norm, c), w, c, sliding ? cos_sliding : cos_full,
         sliding ? sin_sliding : sin_full, sliding ? sliding_masking : full, kept, fused);
     if (c.sandwich_norms) attended = RmsNorm(attended, w.post_attention_norm, c);
-    h = h + attended.to(at::kFloat);
+    h = h + attended;  // float32: a bfloat16 output is widened exactly inside the sum
     at::Tensor mixed = Mlp(RmsNorm(h, w.pre_feedforward_norm, c), w, c);
     if (c.sandwich_norms) mixed = RmsNorm(mixed, w.post_feedforward_norm, c);
-    h = h + mixed.to(at::kFloat);
+    h = h + mixed;
     if (options.hidden_states && i + 1 < c.num_layers) out.hidden_states.push_back(h);
   }
   h = RmsNorm(h, weights_.final_norm, c);

@@ -41,14 +41,12 @@ std::pair<at::Tensor, at::Tensor> RotaryCosSin(const at::Tensor& inverse_frequen
                                                int64_t length, at::ScalarType dtype) {
   at::Tensor positions = at::arange(length, inverse_frequencies.options().dtype(at::kFloat));
   at::Tensor freqs = at::outer(positions, inverse_frequencies);  // [T, d/2], one product each
-  at::Tensor emb = at::cat({freqs, freqs}, -1);
-  return {emb.cos().to(dtype), emb.sin().to(dtype)};
+  at::Tensor sin = freqs.sin();
+  return {at::cat({freqs, freqs}, -1).cos().to(dtype), at::cat({-sin, sin}, -1).to(dtype)};
 }
 
-at::Tensor ApplyRotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-  const int64_t half = x.size(-1) / 2;
-  at::Tensor rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-  return x * cos + rotated * sin;
+at::Tensor ApplyRotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& signed_sin) {
+  return x * cos + at::roll(x, x.size(-1) / 2, -1) * signed_sin;
 }
 
 }  // namespace gp
