@@ -120,16 +120,20 @@ models=tests/data/hf-reference/models
 configs=tests/data/hf-reference/model-configs
 
 accuracy() {
+  local status=0
   for m in tiny-llama3 tiny-qwen2 tiny-gemma2; do
     for dtype in float32 bfloat16; do
       for kernel in explicit fused; do
+        # A failed run is reported and the rest still compared.
+        rm -f "$WORK/$m-$dtype-$kernel.safetensors"
         "$cli" attention --model "$models/$m" --input "$models/$m/expected.safetensors" \
           --device cuda --dtype "$dtype" --kernel "$kernel" --logits \
-          --out "$WORK/$m-$dtype-$kernel.safetensors" >/dev/null || return 1
+          --out "$WORK/$m-$dtype-$kernel.safetensors" >/dev/null || status=1
       done
     done
   done
-  python3 bench/gpu_compare.py accuracy "$WORK"
+  python3 bench/gpu_compare.py accuracy "$WORK" || status=1
+  return "$status"
 }
 
 # Prompts to node-pair features on the host, with the real tokenizers (carried gzipped in

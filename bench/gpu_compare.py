@@ -38,7 +38,11 @@ def accuracy(out):
         mask = exp["attention_mask"]
         for dtype in ["float32", "bfloat16"]:
             for kernel in ["explicit", "fused"]:
-                got = load_file(f"{out}/{m}-{dtype}-{kernel}.safetensors")
+                path = f"{out}/{m}-{dtype}-{kernel}.safetensors"
+                if not os.path.exists(path):
+                    print(f"graphprobe cuda {m} {dtype} {kernel}: NO OUTPUT (the run failed; see above)")
+                    continue
+                got = load_file(path)
                 att = valid_rows_max(got["attentions"], exp["attentions"], mask)
                 lg = valid_rows_max(got["logits"].unsqueeze(0), exp["logits"].unsqueeze(0), mask)
                 print(f"graphprobe cuda {m} {dtype} {kernel}: max attention error {att:.2e}, max logit error {lg:.2e}")
