@@ -137,7 +137,8 @@ at::Tensor SelfAttention(const at::Tensor& x, const LayerWeights& w, const Model
         probabilities.view({batch, kv_heads, config.heads_per_kv() * length, length});
     mixed = at::matmul(grouped_p, v.to(at::kFloat)).view({batch, heads, length, dim});
   }
-  mixed = mixed.transpose(1, 2).reshape({batch, length, heads * dim}).to(x.scalar_type());
+  mixed = mixed.transpose(1, 2).reshape({batch, length, heads * dim});
+  if (mixed.scalar_type() != x.scalar_type()) mixed = mixed.to(x.scalar_type());  // explicit
   return Linear(mixed, w.o_proj, w.o_bias);
 }
 
