@@ -8,7 +8,8 @@
 #             pooling on the host vs on the device) for Llama 3.2 1B, Qwen 2.5 0.5B / 1.5B and
 #             Gemma 2 2B, and transformers on the very same batches (SDPA forward only; eager
 #             + node rows gathered on the GPU), then the goals table
-#   datasets  a dataset of the toy model built on the GPU in bfloat16 vs the CPU in float32
+#   datasets  a dataset of the toy model built on the GPU in bfloat16 vs the CPU in float32,
+#             judged against the CPU's own bfloat16 build
 #   anchors   the anchors' setup (batch 32, T=128): our forward and capture vs transformers
 #   trainlm   200 `train-lm --device cuda` steps of the toy model's recipe
 # A failing section is reported and the next one runs; the exit status says if any failed.
@@ -175,7 +176,7 @@ endtoend() {
 }
 
 datasets() {
-  for target in cpu:float32 cuda:bfloat16; do
+  for target in cpu:float32 cpu:bfloat16 cuda:bfloat16; do
     "$cli" dataset --model models/graph-toy --graphs 128 --perms 4 --mode topk:3+drop-sink \
       --device "${target%:*}" --dtype "${target#*:}" \
       --out "$WORK/dataset-${target%:*}-${target#*:}.safetensors" >/dev/null || return 1
