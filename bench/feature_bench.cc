@@ -166,13 +166,15 @@ absl::Status Run(const Flags& flags) {
       if (round >= 0) best = std::min(best, seconds);
     }
   }
+  // The batches as both ways formed them: for the op count and --batches-out.
+  GP_ASSIGN_OR_RETURN(const auto batches, PrepareBatches(tokenizer, prompts, batch));
   double ops_per_batch = 0, top_level_per_batch = 0;
   {
     DispatchedOpCounter counter;
     GP_RETURN_IF_ERROR(device_pooling());
-    const double batches = static_cast<double>((graphs + batch - 1) / batch);
-    ops_per_batch = static_cast<double>(counter.all()) / batches;
-    top_level_per_batch = static_cast<double>(counter.top_level()) / batches;
+    ops_per_batch = static_cast<double>(counter.all()) / static_cast<double>(batches.size());
+    top_level_per_batch =
+        static_cast<double>(counter.top_level()) / static_cast<double>(batches.size());
   }
   double largest_difference = 0;
   for (size_t i = 0; i < host_result.size(); ++i) {
@@ -193,7 +195,6 @@ absl::Status Run(const Flags& flags) {
                                graphs / best_device, best_host / best_device, largest_difference,
                                ops_per_batch, top_level_per_batch);
   if (flags.Has("batches-out")) {
-    GP_ASSIGN_OR_RETURN(auto batches, PrepareBatches(tokenizer, prompts, batch));
     GP_RETURN_IF_ERROR(
         WriteJsonFile(flags.Get("batches-out", ""),
                       BatchesJson(flags, batches, graphs / best_host, graphs / best_device,

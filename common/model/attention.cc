@@ -119,8 +119,8 @@ at::Tensor SelfAttention(const at::Tensor& x, const LayerWeights& w, const Model
   at::Tensor v = Linear(x, w.v_proj, w.v_bias).view({batch, length, kv_heads, dim}).transpose(1, 2);
   // Rotary embedding and every probability we hand out run in float32: in bfloat16 mode it
   // keeps the attention maps within 1e-2 of float32.
-  q = ApplyRotary(q.to(at::kFloat), cos, sin);
-  k = ApplyRotary(k.to(at::kFloat), cos, sin);
+  q = ApplyRotary(CastTo(q, at::kFloat), cos, sin);
+  k = ApplyRotary(CastTo(k, at::kFloat), cos, sin);
 
   at::Tensor mixed;
   if (fused) {
@@ -128,17 +128,17 @@ at::Tensor SelfAttention(const at::Tensor& x, const LayerWeights& w, const Model
       capture->RecordRowScores(ScoresAtRows(q, k, masking.bias_rows, capture->positions(), config));
     }
     const at::ScalarType dtype = x.scalar_type();
-    mixed = FusedValueMix(q.to(dtype), k.to(dtype), v, masking, config);
+    mixed = FusedValueMix(CastTo(q, dtype), CastTo(k, dtype), v, masking, config);
   } else {
     // The T x T work is a small share of the FLOPs: the explicit pass keeps it in float32.
     at::Tensor probabilities = at::softmax(Scores(q, k, config) + masking.bias, -1);
     if (capture != nullptr) capture->Record(probabilities);
     at::Tensor grouped_p =
         probabilities.view({batch, kv_heads, config.heads_per_kv() * length, length});
-    mixed = at::matmul(grouped_p, v.to(at::kFloat)).view({batch, heads, length, dim});
+    mixed = at::matmul(grouped_p, CastTo(v, at::kFloat)).view({batch, heads, length, dim});
   }
-  mixed = mixed.transpose(1, 2).reshape({batch, length, heads * dim});
-  if (mixed.scalar_type() != x.scalar_type()) mixed = mixed.to(x.scalar_type());  // explicit
+  // The explicit pass mixed in float32; the fused kernel's output has the model's dtype.
+  mixed = CastTo(mixed.transpose(1, 2).reshape({batch, length, heads * dim}), x.scalar_type());
   return Linear(mixed, w.o_proj, w.o_bias);
 }
 

@@ -17,21 +17,16 @@
 namespace gp {
 namespace {
 
-// `x` in float32: no op dispatched when it already is (on a GPU each op costs the host time).
-at::Tensor AsFloat(const at::Tensor& x) {
-  return x.scalar_type() == at::kFloat ? x : x.to(at::kFloat);
-}
-
 // RMSNorm in float32, returned in the weights' dtype (the input of the next matmul).
 at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, const ModelConfig& config) {
-  at::Tensor xf = AsFloat(x);
+  at::Tensor xf = CastTo(x, at::kFloat);
   at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + config.rms_norm_eps);
   // Both scale in float32 and round once (transformers' Llama rounds before scaling too; in
   // float32 mode the two agree exactly). A bfloat16 weight is widened exactly inside the
   // product; Gemma's (1 + w) is formed in float32 first.
   const at::Tensor scaled =
-      config.norm_weight_offset_one ? normed * (AsFloat(weight) + 1.0) : normed * weight;
-  return scaled.scalar_type() == weight.scalar_type() ? scaled : scaled.to(weight.scalar_type());
+      config.norm_weight_offset_one ? normed * (CastTo(weight, at::kFloat) + 1.0) : normed * weight;
+  return CastTo(scaled, weight.scalar_type());
 }
 
 at::Tensor Activate(const at::Tensor& x, Activation activation) {
@@ -49,10 +44,10 @@ at::Tensor Activate(const at::Tensor& x, Activation activation) {
 // The gating runs in float32 so bfloat16 mode rounds once per matmul input, not per op (the
 // bfloat16 up projection is widened exactly inside the product).
 at::Tensor Mlp(const at::Tensor& x, const LayerWeights& w, const ModelConfig& config) {
-  at::Tensor gate = Activate(AsFloat(Linear(x, w.gate_proj, w.gate_bias)), config.activation);
-  at::Tensor gated = gate * Linear(x, w.up_proj, w.up_bias);
-  if (gated.scalar_type() != x.scalar_type()) gated = gated.to(x.scalar_type());
-  return Linear(gated, w.down_proj, w.down_bias);
+  at::Tensor gate =
+      Activate(CastTo(Linear(x, w.gate_proj, w.gate_bias), at::kFloat), config.activation);
+  const at::Tensor gated = gate * Linear(x, w.up_proj, w.up_bias);
+  return Linear(CastTo(gated, x.scalar_type()), w.down_proj, w.down_bias);
 }
 
 // `tensor` on `device` without the host waiting for work queued there. A blocking copy to a

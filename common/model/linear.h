@@ -12,4 +12,10 @@ at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
 // True where libtorch's CPU bfloat16 matmul runs on hardware (AVX512-BF16 or AMX).
 bool CpuHasFastBfloat16Matmul();
 
+// `x` in `dtype`, with no op dispatched when it already is: on a GPU every op costs the host
+// time, and the casts around the matmuls are no-ops in float32 mode.
+inline at::Tensor CastTo(const at::Tensor& x, at::ScalarType dtype) {
+  return x.scalar_type() == dtype ? x : x.to(dtype);
+}
+
 }  // namespace gp
