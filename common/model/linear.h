@@ -1,6 +1,7 @@
 // y = x W^T + b for the decoder's projections, with bfloat16 weights computed in float32 on
 // CPUs without bfloat16 matrix instructions (libtorch's fallback kernel there is ~50x slower
-// than float32; the result is the same up to summation order).
+// than float32; the result is the same up to summation order), and the dtype casts around
+// them.
 #pragma once
 
 #include <ATen/core/Tensor.h>
