@@ -57,7 +57,11 @@ size_t ModelCache::size() const {
 }
 
 absl::StatusOr<at::Tensor> ForwardCapturingRows(const DecoderModel& model,
-                                                const std::vector<PreparedPrompt>& prompts) {
+                                                const std::vector<PreparedPrompt>& prompts,
+                                                RowsReplayer* replayer) {
+  if (replayer != nullptr && &replayer->model() != &model) {
+    return absl::InvalidArgumentError("the replayer runs another model");
+  }
   c10::InferenceMode inference;
   size_t max_len = 0, max_k = 0;
   for (const PreparedPrompt& p : prompts) {
@@ -81,6 +85,7 @@ absl::StatusOr<at::Tensor> ForwardCapturingRows(const DecoderModel& model,
     }
     for (size_t k = 0; k < prompts[i].positions.size(); ++k) pos[i][k] = prompts[i].positions[k];
   }
+  if (replayer != nullptr) return replayer->Rows(ids, mask, positions);
   ForwardOptions forward;
   forward.capture = ForwardOptions::Capture::kPositionRows;
   forward.capture_positions = positions;
@@ -201,8 +206,9 @@ absl::StatusOr<std::vector<CapturedAttention>> AttentionFromRows(
 
 absl::StatusOr<PendingAttention> StartCapture(const DecoderModel& model,
                                               const std::vector<PreparedPrompt>& prompts,
-                                              const std::vector<FeatureOptions>& pool) {
-  GP_ASSIGN_OR_RETURN(at::Tensor rows, ForwardCapturingRows(model, prompts));
+                                              const std::vector<FeatureOptions>& pool,
+                                              RowsReplayer* replayer) {
+  GP_ASSIGN_OR_RETURN(at::Tensor rows, ForwardCapturingRows(model, prompts, replayer));
   return PendingAttention::Start(rows, prompts, pool);
 }
 

@@ -30,6 +30,7 @@
 #include "common/ablation/prepared_prompt.h"
 #include "common/features/feature_options.h"
 #include "common/model/decoder_model.h"
+#include "common/model/rows_replayer.h"
 #include "common/tokenizer/tokenizer.h"
 
 namespace gp {
@@ -121,9 +122,11 @@ class LocalAttentionSource : public AttentionSource {
 
 // The forward pass of prepared prompts (each with capture positions) on one model, padded into
 // one batch: rows [L, B, H, K, T] on the model's device, padded rows and keys zero. The
-// extractor runs one for the prompts of several requests and splits the result.
+// extractor runs one for the prompts of several requests and splits the result. With a
+// `replayer` (of this model), the pass runs through it: replayed where its shape repeats.
 absl::StatusOr<at::Tensor> ForwardCapturingRows(const DecoderModel& model,
-                                                const std::vector<PreparedPrompt>& prompts);
+                                                const std::vector<PreparedPrompt>& prompts,
+                                                RowsReplayer* replayer = nullptr);
 
 // What each of `prompts` gets from `rows` (ForwardCapturingRows of exactly these prompts, or
 // a slice of a larger batch along B), on its way to the host: its rows when `pool` is empty,
@@ -178,7 +181,8 @@ absl::StatusOr<std::vector<CapturedAttention>> AttentionFromRows(
 // ForwardCapturingRows then PendingAttention::Start: one batch, one forward pass, in flight.
 absl::StatusOr<PendingAttention> StartCapture(const DecoderModel& model,
                                               const std::vector<PreparedPrompt>& prompts,
-                                              const std::vector<FeatureOptions>& pool);
+                                              const std::vector<FeatureOptions>& pool,
+                                              RowsReplayer* replayer = nullptr);
 
 // StartCapture, finished.
 absl::StatusOr<std::vector<CapturedAttention>> CaptureAttention(

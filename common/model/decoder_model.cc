@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/core/status.h"
 #include "common/model/attention.h"
+#include "common/model/device_copy.h"
 #include "common/model/linear.h"
 #include "common/model/rope.h"
 #include "common/model/weight_loader.h"
@@ -48,15 +49,6 @@ at::Tensor Mlp(const at::Tensor& x, const LayerWeights& w, const ModelConfig& co
       Activate(CastTo(Linear(x, w.gate_proj, w.gate_bias), at::kFloat), config.activation);
   const at::Tensor gated = gate * Linear(x, w.up_proj, w.up_bias);
   return Linear(CastTo(gated, x.scalar_type()), w.down_proj, w.down_bias);
-}
-
-// `tensor` on `device` without the host waiting for work queued there. A blocking copy to a
-// GPU waits for everything queued before it (the previous batch), and even a non-blocking one
-// from pageable memory may; from pinned memory it is queued like a kernel (the caching host
-// allocator keeps the pinned block until the copy has run).
-at::Tensor ToDeviceWithoutWaiting(const at::Tensor& tensor, const at::Device& device) {
-  if (!device.is_cuda() || !tensor.device().is_cpu()) return tensor.to(device);
-  return tensor.pin_memory().to(device, /*non_blocking=*/true);
 }
 
 // What checking the inputs on the host learns about them.
@@ -129,6 +121,15 @@ bool UseFusedAttention(AttentionKernel kernel, const ModelConfig& config, const 
 
 }  // namespace
 
+absl::Status ForwardFailure(const c10::Error& error) {
+  // Out of memory is the expected failure here; anything else is a bug worth reporting whole.
+  const std::string what = error.what_without_backtrace();
+  if (what.find("alloc") != std::string::npos || what.find("out of memory") != std::string::npos) {
+    return absl::ResourceExhaustedError(absl::StrCat("forward pass ran out of memory: ", what));
+  }
+  return absl::InternalError(absl::StrCat("forward pass failed: ", what));
+}
+
 absl::StatusOr<ModelOptions> ParseModelOptions(const std::string& dtype,
                                                const std::string& device) {
   ModelOptions options;
@@ -197,20 +198,25 @@ absl::StatusOr<ForwardOutput> DecoderModel::Forward(const at::Tensor& input_ids,
                             ToDeviceWithoutWaiting(attention_mask, options_.device), options,
                             checked.padded);
   } catch (const c10::Error& e) {
-    // Out of memory is the expected failure here; anything else is a bug worth reporting whole.
-    const std::string what = e.what_without_backtrace();
-    if (what.find("alloc") != std::string::npos ||
-        what.find("out of memory") != std::string::npos) {
-      return absl::ResourceExhaustedError(absl::StrCat("forward pass ran out of memory: ", what));
-    }
-    return absl::InternalError(absl::StrCat("forward pass failed: ", what));
+    return ForwardFailure(e);
   }
 }
 
-absl::StatusOr<ForwardOutput> DecoderModel::ForwardUnchecked(const at::Tensor& input_ids,
-                                                             const at::Tensor& attention_mask,
-                                                             const ForwardOptions& options,
-                                                             bool padded) const {
+absl::Status DecoderModel::CheckForwardInputs(const at::Tensor& input_ids,
+                                              const at::Tensor& attention_mask,
+                                              const ForwardOptions& options) const {
+  return CheckInputs(input_ids, attention_mask, options, config_).status();
+}
+
+ForwardOutput DecoderModel::ForwardRecordable(const at::Tensor& input_ids,
+                                              const at::Tensor& attention_mask,
+                                              const ForwardOptions& options) const {
+  return ForwardUnchecked(input_ids, attention_mask, options, /*padded=*/true);
+}
+
+ForwardOutput DecoderModel::ForwardUnchecked(const at::Tensor& input_ids,
+                                             const at::Tensor& attention_mask,
+                                             const ForwardOptions& options, bool padded) const {
   const ModelConfig& c = config_;
   const int64_t length = input_ids.size(1);
   ForwardOutput out;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/util/Exception.h>
 
 #include <cstdint>
 #include <string>
@@ -40,6 +41,10 @@ absl::StatusOr<ModelOptions> ParseModelOptions(const std::string& dtype, const s
 // allows (no soft-capping, no full-map capture; else explicit). kAuto: fused on a CUDA device
 // when no gradient is recorded, explicit otherwise (on a CPU the fused kernel is no faster).
 enum class AttentionKernel { kAuto, kExplicit, kFused };
+
+// A c10::Error thrown by a forward pass as a status: ResourceExhausted when memory ran out,
+// else Internal with the error's text.
+absl::Status ForwardFailure(const c10::Error& error);
 
 struct ForwardOptions {
   enum class Capture { kNone, kAll, kPositions, kPositionRows };
@@ -82,6 +87,17 @@ class DecoderModel {
                                         const at::Tensor& attention_mask,
                                         const ForwardOptions& options) const;
 
+  // Forward's input checks alone, on host tensors: for a caller that runs the pass from device
+  // buffers of its own (RowsReplayer) and checks its inputs before copying them there.
+  absl::Status CheckForwardInputs(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                  const ForwardOptions& options) const;
+  // The pass on inputs CheckForwardInputs accepted, already on the model's device, with no host
+  // work that waits for the device, so that it can be recorded as a CUDA graph and replayed on
+  // other inputs of the same shapes. The mask is always applied (never the fused kernel's
+  // causal-only shortcut): one recording serves every mask. Throws c10::Error.
+  ForwardOutput ForwardRecordable(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                  const ForwardOptions& options) const;
+
   const ModelConfig& config() const { return config_; }
   const ModelOptions& options() const { return options_; }
   // Every weight under its Hugging Face name (a tied lm_head is not repeated): for optimizers
@@ -91,10 +107,9 @@ class DecoderModel {
  private:
   DecoderModel(ModelConfig config, ModelOptions options, ModelWeights weights);
   // Inputs on the model's device; `padded`: whether any row of the mask has padding (known
-  // from the host copy, so the device is never asked).
-  absl::StatusOr<ForwardOutput> ForwardUnchecked(const at::Tensor& input_ids,
-                                                 const at::Tensor& attention_mask,
-                                                 const ForwardOptions& options, bool padded) const;
+  // from the host copy, so the device is never asked). Throws c10::Error.
+  ForwardOutput ForwardUnchecked(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                 const ForwardOptions& options, bool padded) const;
 
   ModelConfig config_;
   ModelOptions options_;
