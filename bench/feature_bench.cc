@@ -10,9 +10,12 @@
 // batch with the measured rates, so transformers can run the very same batches
 // (bench/gpu_compare.py endtoend). An untimed pass counts the ATen ops the device way
 // dispatches per batch (op_counter.h): with the batch time, whether launches bound it.
+// --cuda-graphs adds a third way: device pooling with the forward passes padded to shapes that
+// repeat and replayed (RowsReplayer: CUDA graphs on a GPU; on a CPU the same padded passes,
+// rerun), checked against the device way and reported with what was recorded.
 //   feature_bench --model models/graph-toy [--tokenizer T.json] [--graphs 256] [--nodes 7]
 //                 [--batch 32] [--mode topk:3+drop-sink] [--dtype float32] [--device cpu]
-//                 [--rounds 3] [--threads N] [--batches-out FILE.json]
+//                 [--rounds 3] [--threads N] [--batches-out FILE.json] [--cuda-graphs]
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
@@ -21,6 +24,7 @@
 #include <chrono>
 #include <iostream>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_format.h"
@@ -32,6 +36,8 @@
 #include "common/core/json_file.h"
 #include "common/core/status.h"
 #include "common/features/pair_features.h"
+#include "common/model/recording.h"
+#include "common/model/rows_replayer.h"
 #include "services/cli/flags.h"
 
 namespace gp {
@@ -49,6 +55,15 @@ const std::vector<FlagSpec> kFlags = {
     {"rounds", true, "timed rounds, the two ways interleaved; the fastest counts (default 3)"},
     {"threads", true, "intra-op threads (default: all cores)"},
     {"batches-out", true, "JSON file: every batch's ids and captured positions, and the rates"},
+    {"cuda-graphs", false, "also measure device pooling with passes replayed (RowsReplayer)"},
+};
+
+// The replayed way's numbers, for the table and --batches-out.
+struct ReplayedWay {
+  double graphs_per_s = 0;
+  double largest_difference = 0;  // from the device way's features
+  std::string recorder;
+  ReplayStats stats;
 };
 
 // The prompts tokenized, in batches of similar lengths (as LocalAttentionSource batches).
@@ -73,7 +88,8 @@ absl::StatusOr<std::vector<std::vector<PreparedPrompt>>> PrepareBatches(
 nlohmann::json BatchesJson(const Flags& flags,
                            const std::vector<std::vector<PreparedPrompt>>& batches,
                            double host_graphs_per_s, double device_graphs_per_s,
-                           double ops_per_batch, double top_level_per_batch) {
+                           double ops_per_batch, double top_level_per_batch,
+                           const std::optional<ReplayedWay>& replayed) {
   nlohmann::json out = {
       {"model", flags.Get("model", "")},
       {"dtype", flags.Get("dtype", "float32")},
@@ -82,6 +98,15 @@ nlohmann::json BatchesJson(const Flags& flags,
        {{"host_pooling", host_graphs_per_s}, {"device_pooling", device_graphs_per_s}}},
       {"ops_per_batch", {{"all", ops_per_batch}, {"top_level", top_level_per_batch}}},
       {"batches", nlohmann::json::array()}};
+  if (replayed) {
+    out["graphs_per_s"]["replayed"] = replayed->graphs_per_s;
+    out["replayed"] = {{"recorder", replayed->recorder},
+                       {"largest_difference_from_device_pooling", replayed->largest_difference},
+                       {"direct", replayed->stats.direct},
+                       {"recorded", replayed->stats.recorded},
+                       {"replayed", replayed->stats.replayed},
+                       {"recording_failure", replayed->stats.recording_failure}};
+  }
   for (const auto& batch : batches) {
     nlohmann::json ids = nlohmann::json::array(), rows = nlohmann::json::array();
     for (const PreparedPrompt& p : batch) {
@@ -124,7 +149,9 @@ absl::Status Run(const Flags& flags) {
   }
 
   c10::InferenceMode inference;
-  std::vector<at::Tensor> host_result, device_result;
+  std::vector<at::Tensor> host_result, device_result, replayed_result;
+  std::optional<RowsReplayer> replayer;
+  if (flags.Has("cuda-graphs")) replayer.emplace(&model, MakeRecorder(options.device));
   const auto host_pooling = [&]() -> absl::Status {
     host_result.clear();
     GP_ASSIGN_OR_RETURN(auto batches, PrepareBatches(tokenizer, prompts, batch));
@@ -140,32 +167,41 @@ absl::Status Run(const Flags& flags) {
     }
     return absl::OkStatus();
   };
-  const auto device_pooling = [&]() -> absl::Status {
-    device_result.clear();
+  // Device pooling, the passes run directly or through `replaying` (when not null).
+  const auto device_pooling_into = [&](std::vector<at::Tensor>* result,
+                                       RowsReplayer* replaying) -> absl::Status {
+    result->clear();
     GP_ASSIGN_OR_RETURN(auto batches, PrepareBatches(tokenizer, prompts, batch));
     // One batch's features stay in flight to the host while the next batch is queued.
     CapturePipeline pipeline([&](const std::vector<size_t>&, std::vector<CapturedAttention> done) {
-      for (CapturedAttention& c : done) device_result.push_back(std::move(c.features[0]));
+      for (CapturedAttention& c : done) result->push_back(std::move(c.features[0]));
     });
     for (const auto& prepared : batches) {
-      GP_ASSIGN_OR_RETURN(PendingAttention started, StartCapture(model, prepared, {features}));
+      GP_ASSIGN_OR_RETURN(PendingAttention started,
+                          StartCapture(model, prepared, {features}, replaying));
       pipeline.Add(std::move(started), {});
     }
     pipeline.Flush();
     return absl::OkStatus();
   };
+  const auto device_pooling = [&] { return device_pooling_into(&device_result, nullptr); };
+  const auto replayed_pooling = [&] { return device_pooling_into(&replayed_result, &*replayer); };
 
-  double best_host = 1e30, best_device = 1e30;
-  for (int64_t round = -1; round < rounds; ++round) {  // round -1 warms up
-    for (int way = 0; way < 2; ++way) {
+  // Round -1 warms up (and lets the replayed way record the shapes that repeat).
+  const int ways = replayer ? 3 : 2;
+  std::vector<double> best(ways, 1e30);
+  for (int64_t round = -1; round < rounds; ++round) {
+    for (int way = 0; way < ways; ++way) {
       const auto start = std::chrono::steady_clock::now();
-      GP_RETURN_IF_ERROR(way == 0 ? host_pooling() : device_pooling());
+      GP_RETURN_IF_ERROR(way == 0   ? host_pooling()
+                         : way == 1 ? device_pooling()
+                                    : replayed_pooling());
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      double& best = way == 0 ? best_host : best_device;
-      if (round >= 0) best = std::min(best, seconds);
+      if (round >= 0) best[way] = std::min(best[way], seconds);
     }
   }
+  const double best_host = best[0], best_device = best[1];
   // The batches as both ways formed them: for the op count and --batches-out.
   GP_ASSIGN_OR_RETURN(const auto batches, PrepareBatches(tokenizer, prompts, batch));
   double ops_per_batch = 0, top_level_per_batch = 0;
@@ -176,10 +212,20 @@ absl::Status Run(const Flags& flags) {
     top_level_per_batch =
         static_cast<double>(counter.top_level()) / static_cast<double>(batches.size());
   }
-  double largest_difference = 0;
-  for (size_t i = 0; i < host_result.size(); ++i) {
-    largest_difference = std::max(largest_difference,
-                                  (device_result[i] - host_result[i]).abs().max().item<double>());
+  const auto largest_difference_between = [](const std::vector<at::Tensor>& a,
+                                             const std::vector<at::Tensor>& b) {
+    double largest = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      largest = std::max(largest, (a[i] - b[i]).abs().max().item<double>());
+    }
+    return largest;
+  };
+  const double largest_difference = largest_difference_between(device_result, host_result);
+  std::optional<ReplayedWay> replayed;
+  if (replayer) {
+    replayed =
+        ReplayedWay{graphs / best[2], largest_difference_between(replayed_result, device_result),
+                    replayer->recorder().name(), replayer->stats()};
   }
   std::cout << absl::StrFormat(
       "%s, %s on %s, %d threads, %d graphs of %d nodes, batch %d, %s, fastest of %d\n\n",
@@ -194,11 +240,25 @@ absl::Status Run(const Flags& flags) {
   std::cout << absl::StrFormat("| %.1f | %.1f | %.2fx | %.1e | %.0f (%.0f) |\n", graphs / best_host,
                                graphs / best_device, best_host / best_device, largest_difference,
                                ops_per_batch, top_level_per_batch);
+  if (replayed) {
+    // Every round after the warm-up replays only when the warm-up recorded every shape.
+    std::cout << "\n| replayed (" << replayed->recorder
+              << ") graphs/s | replayed / device | largest difference from device pooling | "
+                 "passes direct / recorded / replayed |\n|---|---|---|---|\n";
+    std::cout << absl::StrFormat("| %.1f | %.2fx | %.1e | %d / %d / %d |\n", replayed->graphs_per_s,
+                                 best_device / best[2], replayed->largest_difference,
+                                 replayed->stats.direct, replayed->stats.recorded,
+                                 replayed->stats.replayed);
+    if (!replayed->stats.recording_failure.empty()) {
+      std::cout << "recording failed, passes ran directly: " << replayed->stats.recording_failure
+                << "\n";
+    }
+  }
   if (flags.Has("batches-out")) {
     GP_RETURN_IF_ERROR(
         WriteJsonFile(flags.Get("batches-out", ""),
                       BatchesJson(flags, batches, graphs / best_host, graphs / best_device,
-                                  ops_per_batch, top_level_per_batch)));
+                                  ops_per_batch, top_level_per_batch, replayed)));
   }
   return absl::OkStatus();
 }

@@ -5,9 +5,10 @@
 # lease is short: whatever finished is in the log when time runs out):
 #   accuracy  `graphprobe attention --device cuda` (explicit and fused) against the fixtures
 #   endtoend  graphs/s from 7-node prompts to node-pair features on the host (feature_bench,
-#             pooling on the host vs on the device) for Llama 3.2 1B, Qwen 2.5 0.5B / 1.5B and
-#             Gemma 2 2B, and transformers on the very same batches (SDPA forward only; eager
-#             + node rows gathered on the GPU), then the goals table
+#             pooling on the host vs on the device, and on the device with the passes replayed
+#             from CUDA graphs) for Llama 3.2 1B, Qwen 2.5 0.5B / 1.5B and Gemma 2 2B, and
+#             transformers on the very same batches (SDPA forward only; eager + node rows
+#             gathered on the GPU), then the goals table
 #   datasets  a dataset of the toy model built on the GPU in bfloat16 vs the CPU in float32,
 #             judged against the CPU's own bfloat16 build
 #   anchors   the anchors' setup (batch 32, T=128): our forward and capture vs transformers
@@ -55,13 +56,28 @@ find_dependencies() {
   command -v pkg-config >/dev/null || cmake_extra+=("-DPKG_CONFIG_EXECUTABLE=$deps/usr/bin/pkgconf")
   prefix_path="$prefix_path;$deps/usr"
 }
+cuda_graphs=ON
+configure() {  # C++ standard
+  cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DGP_BUILD_RPC=OFF \
+    -DGP_BUILD_TESTS=OFF -DGP_CXX_STANDARD="$1" -DGP_CUDA_GRAPHS="$cuda_graphs" \
+    -DCMAKE_PREFIX_PATH="$prefix_path" "${cmake_extra[@]}" >"$WORK/cmake.log" 2>&1
+}
 configure_and_build() {  # C++ standard
   local targets
   read -r -a targets <<<"${GP_BUILD_TARGETS:-graphprobe attention_bench feature_bench}"
-  cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DGP_BUILD_RPC=OFF \
-    -DGP_BUILD_TESTS=OFF -DGP_CXX_STANDARD="$1" -DCMAKE_PREFIX_PATH="$prefix_path" \
-    "${cmake_extra[@]}" >"$WORK/cmake.log" 2>&1 &&
-    cmake --build build-cuda -j"$(nproc)" --target "${targets[@]}" -- -k 0 >"$WORK/build.log" 2>&1
+  configure "$1" || return 1
+  # The CUDA graph recorder is the one file built against CUDA's own headers (never compiled
+  # before the first device run): tried alone first and, if it does not build, left out (the
+  # passes then run directly) rather than taking every target down with it.
+  if [ "$cuda_graphs" = ON ] && ! cmake --build build-cuda -j"$(nproc)" \
+    --target gp_cuda_graph_recorder >"$WORK/build-graphs.log" 2>&1; then
+    echo "!! the CUDA graph recorder did not build; building without CUDA graphs:"
+    grep -E "error" "$WORK/build-graphs.log" | head -10
+    cp "$WORK/build-graphs.log" "$OUT/"
+    cuda_graphs=OFF
+    configure "$1" || return 1
+  fi
+  cmake --build build-cuda -j"$(nproc)" --target "${targets[@]}" -- -k 0 >"$WORK/build.log" 2>&1
 }
 # The binaries the sections run that the build made.
 built_binaries() {
@@ -83,6 +99,7 @@ build() {
     tail -5 "$WORK/cmake.log" "$WORK/build.log"
     rm -rf build-cuda
     status=0
+    cuda_graphs=ON
     configure_and_build 20 || status=$?
   fi
   if [ "$status" -ne 0 ]; then
@@ -92,7 +109,7 @@ build() {
     echo "!! build failed ($((SECONDS - began)) s); built: $(built_binaries)"
     return 1
   fi
-  echo "== build ok ($((SECONDS - began)) s)"
+  echo "== build ok ($((SECONDS - began)) s; CUDA graphs: $cuda_graphs)"
 }
 
 # Whether `seconds` more still end before the deadline.
@@ -154,7 +171,7 @@ endtoend_one() {  # model tokenizer-key
   local model=$1 tokenizer
   tokenizer=$(tokenizer_file "$2") || return 1
   ./build-cuda/bench/feature_bench --model "$configs/$model.json" --tokenizer "$tokenizer" \
-    --device cuda --dtype bfloat16 --batch 64 --graphs 1024 --rounds 3 \
+    --device cuda --dtype bfloat16 --batch 64 --graphs 1024 --rounds 3 --cuda-graphs \
     --batches-out "$WORK/batches-$model.json" &&
     python3 bench/gpu_compare.py endtoend "$WORK/batches-$model.json" "$OUT/endtoend-$model.json"
 }

@@ -45,6 +45,9 @@ const std::vector<FlagSpec> kRunFlags = {
      "for measuring what the services cost)"},
     {"separate-extraction", false,
      "with --direct: one forward pass per dataset instead of one per family of feature modes"},
+    {"cuda-graphs", false,
+     "the extractor pads forward passes to shapes that repeat and replays them from CUDA graphs "
+     "(not with --direct)"},
     {"help", false, "show this help"},
 };
 
@@ -190,10 +193,12 @@ std::string CommonModelRoot(const AblationSpec& spec) {
 }
 
 // The spec through the services: an embedded cluster under OUT/cluster (a rerun resumes from
-// its state), the ablation submitted and watched, its result files fetched into OUT.
+// its state), the ablation submitted and watched, its result files fetched into OUT. `options`:
+// the cluster's settings but its directories (set here).
 absl::StatusOr<std::vector<CellResult>> RunThroughServices(const AblationSpec& spec,
                                                            const std::string& out_dir,
-                                                           bool delete_datasets, int trainer_jobs,
+                                                           bool delete_datasets,
+                                                           EmbeddedClusterOptions options,
                                                            const std::string& metrics_listen) {
   namespace pb = graphprobe::v1;
   GP_RETURN_IF_ERROR(ClaimOutDir(spec, out_dir));
@@ -209,10 +214,8 @@ absl::StatusOr<std::vector<CellResult>> RunThroughServices(const AblationSpec& s
     GP_ASSIGN_OR_RETURN(metrics, MetricsEndpoint::Start(metrics_listen));
     std::cout << "metrics on " << metrics->address() << std::endl;
   }
-  EmbeddedClusterOptions options;
   options.state_dir = (std::filesystem::path(out_dir) / "cluster").string();
   options.model_root = root;
-  options.trainer_jobs = trainer_jobs;
   GP_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedCluster> cluster, EmbeddedCluster::Start(options));
   auto stub = CoordinatorStub(cluster->coordinator_address());
   pb::CreateAblationRequest request;
@@ -273,6 +276,11 @@ absl::Status Run(const Flags& flags) {
   }
   const std::string out_dir = flags.Get("out", "graphprobe-run");
   const bool direct = flags.Has("direct") || flags.Has("separate-extraction");
+  if (direct && flags.Has("cuda-graphs")) {
+    return absl::InvalidArgumentError(
+        "--cuda-graphs: replaying is the services' extractor's; not with --direct or "
+        "--separate-extraction");
+  }
   const size_t cells = ExpandAblation(spec).size();
   std::cout << "ablation '" << spec.name << "': " << cells << " cells -> " << out_dir
             << (direct ? " (direct)" : " (through the services)") << std::endl;
@@ -289,9 +297,11 @@ absl::Status Run(const Flags& flags) {
       return absl::InvalidArgumentError(
           absl::StrCat("--trainer-jobs ", trainer_jobs, ": expected 1..64"));
     }
+    EmbeddedClusterOptions cluster;
+    cluster.trainer_jobs = static_cast<int>(trainer_jobs);
+    cluster.cuda_graphs = flags.Has("cuda-graphs");
     GP_ASSIGN_OR_RETURN(results, RunThroughServices(spec, out_dir, flags.Has("delete-datasets"),
-                                                    static_cast<int>(trainer_jobs),
-                                                    flags.Get("metrics-listen", "")));
+                                                    cluster, flags.Get("metrics-listen", "")));
   }
   const std::vector<ConfigSummary> summaries = SummarizeOverSeeds(results);
   PrintResultsTable(spec, summaries);

@@ -61,6 +61,7 @@ absl::StatusOr<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::Start(
 
   ExtractorOptions extractor;
   extractor.model_root = options.model_root;
+  extractor.cuda_graphs = options.cuda_graphs;
   parts->extractor = std::make_unique<ExtractorService>(extractor);
   GP_ASSIGN_OR_RETURN(parts->extractor_server,
                       StartServer("127.0.0.1:0", {parts->extractor.get()}, 64 << 20));

@@ -19,10 +19,11 @@
 namespace gp {
 
 struct EmbeddedClusterOptions {
-  std::string state_dir;   // coordinator/, features/ and trainer/ below it
-  std::string model_root;  // the extractor's --model-root
-  int feature_jobs = 1;    // dataset builds at once
-  int trainer_jobs = 1;    // probes training at once
+  std::string state_dir;     // coordinator/, features/ and trainer/ below it
+  std::string model_root;    // the extractor's --model-root
+  int feature_jobs = 1;      // dataset builds at once
+  int trainer_jobs = 1;      // probes training at once
+  bool cuda_graphs = false;  // the extractor's ExtractorOptions::cuda_graphs
 };
 
 class EmbeddedCluster {

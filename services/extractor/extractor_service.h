@@ -15,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,6 +41,10 @@ struct ExtractorOptions {
   // is queued behind it. On a GPU the host then queues the next pass while this one runs; on a
   // CPU the pass is done when it returns and holding it back only delays it. Unset: on CUDA.
   std::optional<bool> queue_ahead;
+  // Whether forward passes are padded to shapes that repeat and replayed from CUDA graphs
+  // where they do (RowsReplayer; on a CPU the same padded passes, rerun). Off until measured
+  // faster on a GPU (docs/PERFORMANCE.md).
+  bool cuda_graphs = false;
   // Documented request limits (RESOURCE_EXHAUSTED beyond them).
   int max_prompts = 1024;
   int max_tokens = 8192;
@@ -77,6 +82,8 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
   absl::StatusOr<SourceShape> ShapeOf(const graphprobe::v1::ModelRef& model);
 
   int64_t forward_passes() const { return forward_passes_; }
+  // Of those, the passes replayed from a recording (ExtractorOptions::cuda_graphs).
+  int64_t replayed_passes() const { return replayed_passes_; }
 
  private:
   // Prompts of one request for one model, waiting for their forward pass; works of several
@@ -95,8 +102,20 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
   void RunBatches();  // the batching thread
   // ForwardCapturingRows on `prompts` with the forward-pass metrics recorded: the batch's rows
   // [L, B, H, K, T], still on the model's device.
-  absl::StatusOr<at::Tensor> ForwardPass(const LoadedModel& model,
+  absl::StatusOr<at::Tensor> ForwardPass(const std::string& key,
+                                         const std::shared_ptr<const LoadedModel>& model,
                                          const std::vector<PreparedPrompt>& prompts);
+  // A model's replayer (ExtractorOptions::cuda_graphs), for the batcher and the in-process
+  // callers alike, one pass at a time; kept for the cached_models most recently used models (a
+  // replayer holds its recordings' memory and its model).
+  struct Replaying {
+    std::string key;
+    std::shared_ptr<const LoadedModel> model;
+    std::mutex mutex;  // held for a pass: a replayer is not thread-safe
+    std::unique_ptr<RowsReplayer> replayer;
+  };
+  std::shared_ptr<Replaying> ReplayerFor(const std::string& key,
+                                         const std::shared_ptr<const LoadedModel>& model);
   // The request limits on one prepared prompt (RESOURCE_EXHAUSTED beyond them).
   absl::Status CheckLimits(size_t index, const PreparedPrompt& prompt) const;
   // Runs `prepared` through the batcher in pieces of at most max_batch prompts, so other
@@ -121,6 +140,9 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
   int queued_prompts_ = 0;
   bool stopping_ = false;
   std::atomic<int64_t> forward_passes_{0};
+  std::atomic<int64_t> replayed_passes_{0};
+  std::mutex replayers_mutex_;
+  std::list<std::shared_ptr<Replaying>> replayers_;  // most recently used first
   std::thread batcher_;
   std::unique_ptr<Metrics> metrics_;
 };

@@ -28,6 +28,8 @@ const std::vector<FlagSpec> kFlags = WithWorkerFlags(
          "prompts waiting for a forward pass before new work is refused with "
          "RESOURCE_EXHAUSTED (default 4096)"},
         {"preload", true, "comma-separated model paths to load before reporting SERVING"},
+        {"cuda-graphs", false,
+         "pad forward passes to shapes that repeat and replay them from CUDA graphs"},
     },
     kListen);
 
@@ -49,6 +51,7 @@ absl::Status Serve(const Flags& flags) {
   options.max_batch = static_cast<int>(max_batch);
   options.max_wait_ms = static_cast<int>(max_wait);
   options.cached_models = static_cast<int>(cached);
+  options.cuda_graphs = flags.Has("cuda-graphs");
   GP_RETURN_IF_ERROR(ParseModelOptions(options.dtype, options.device).status());
   if (!std::filesystem::is_directory(options.model_root)) {
     return absl::NotFoundError(
@@ -60,7 +63,7 @@ absl::Status Serve(const Flags& flags) {
                                                                "extractor", options.device));
   LOG(INFO) << "event=listening address=" << endpoints.server.address
             << " model_root=" << options.model_root << " device=" << options.device
-            << " max_batch=" << options.max_batch;
+            << " max_batch=" << options.max_batch << " cuda_graphs=" << options.cuda_graphs;
   std::vector<std::string> preload;
   for (absl::string_view path : absl::StrSplit(flags.Get("preload", ""), ',', absl::SkipEmpty())) {
     preload.emplace_back(path);
@@ -69,7 +72,8 @@ absl::Status Serve(const Flags& flags) {
   const auto registration =
       RegisterWithCoordinator(flags, "extractor", endpoints.server.address, 1);
   GP_RETURN_IF_ERROR(ServeUntilSignal(flags, endpoints.server, [&] { service.Stop(); }));
-  LOG(INFO) << "event=extractor_done forward_passes=" << service.forward_passes();
+  LOG(INFO) << "event=extractor_done forward_passes=" << service.forward_passes()
+            << " replayed=" << service.replayed_passes();
   return absl::OkStatus();
 }
 

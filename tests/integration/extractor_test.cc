@@ -151,6 +151,25 @@ TEST_F(ExtractorTest, InProcessSourceBuildsTheLocalDatasetThroughTheBatcher) {
   EXPECT_GE(service.forward_passes(), 5);
   EXPECT_LE(service.forward_passes(), 80);
 
+  // With the passes padded and replayed (cuda_graphs; reruns on a CPU): the same dataset up to
+  // summation order, built twice so that every pass's shape repeats.
+  ExtractorOptions replaying_options = options;
+  replaying_options.cuda_graphs = true;
+  ExtractorService replaying(replaying_options);
+  auto replaying_source = InProcessExtractorSource::Create(&replaying, model);
+  ASSERT_TRUE(replaying_source.ok()) << replaying_source.status();
+  for (const char* file : {"replayed-1.safetensors", "replayed-2.safetensors"}) {
+    const auto replayed = BuildRemote(replaying_source->get(), file);
+    EXPECT_TRUE(at::allclose(replayed.at("features"), local.at("features"), 1e-5, 1e-6)) << file;
+    for (const char* name :
+         {"adjacency", "node_mask", "node_name_id", "position_features", "split"}) {
+      EXPECT_TRUE(at::equal(replayed.at(name), local.at(name))) << file << ": " << name;
+    }
+  }
+  EXPECT_GE(replaying.replayed_passes(), 1);
+  EXPECT_LT(replaying.replayed_passes(), replaying.forward_passes());
+  replaying.Stop();
+
   // A model outside the root or missing fails at creation, naming the path.
   model.path = "../graph-toy";
   auto outside = InProcessExtractorSource::Create(&service, model);
@@ -396,59 +415,80 @@ TEST_F(ExtractorTest, PooledFeaturesCrossTheWireInsteadOfRows) {
 }
 
 // With each pass's results held until the next pass is queued (as on a GPU; forced here on
-// the CPU), concurrent requests still get their own results, pooled as this process pools.
+// the CPU), concurrent requests still get their own results, pooled as this process pools;
+// also with the passes padded and replayed (cuda_graphs: reruns on a CPU), each client asking
+// twice so that every pass's shape repeats.
 TEST_F(ExtractorTest, PassesQueuedAheadStillAnswerEveryRequestWithItsOwnResults) {
-  ExtractorOptions options;
-  options.model_root = root_.string();  // as the extractor processes have it (Remote())
-  options.queue_ahead = true;
-  options.max_batch = 8;  // two 6-prompt requests never share a pass
-  ExtractorService service(options);
-  auto server = StartServer("127.0.0.1:0", {&service}, 64 << 20);
-  ASSERT_TRUE(server.ok()) << server.status();
-  SetServing(server->server.get(), true);
+  for (const bool cuda_graphs : {false, true}) {
+    SCOPED_TRACE(cuda_graphs ? "replayed passes" : "direct passes");
+    ExtractorOptions options;
+    options.model_root = root_.string();  // as the extractor processes have it (Remote())
+    options.queue_ahead = true;
+    options.cuda_graphs = cuda_graphs;
+    options.max_batch = 8;  // two 6-prompt requests never share a pass
+    ExtractorService service(options);
+    auto server = StartServer("127.0.0.1:0", {&service}, 64 << 20);
+    ASSERT_TRUE(server.ok()) << server.status();
+    SetServing(server->server.get(), true);
 
-  DatasetSpec spec = spec_;
-  spec.model = (root_ / "models" / "graph-toy").string();
-  constexpr int kClients = 4, kPerClient = 6;
-  std::vector<std::vector<CapturePrompt>> prompts(kClients);
-  for (int g = 0; g < kClients * kPerClient; ++g) {
-    auto graph = DatasetGraphOf(spec, g);
-    ASSERT_TRUE(graph.ok()) << graph.status();
-    prompts[g % kClients].push_back({graph->prompts[0].text, graph->prompts[0].mentions});
-  }
-  const std::vector<FeatureOptions> pool = {*ParseFeatureMode("topk:3+drop-sink", {})};
-  ModelCache cache(1);
-  ModelRef local_model;
-  local_model.path = spec.model;
-  auto local = LocalAttentionSource::Create(local_model, &cache, kPerClient);
-  ASSERT_TRUE(local.ok()) << local.status();
-
-  std::vector<absl::StatusOr<std::vector<CapturedPrompt>>> remote(kClients,
-                                                                  absl::UnknownError("unset"));
-  std::vector<std::thread> clients;
-  for (int c = 0; c < kClients; ++c) {
-    clients.emplace_back([&, c] {
-      auto source = RemoteAttentionSource::Create(Remote({server->address}));
-      remote[c] = source.ok() ? (*source)->Capture(prompts[c], pool, nullptr) : source.status();
-    });
-  }
-  for (std::thread& t : clients) t.join();
-  for (int c = 0; c < kClients; ++c) {
-    ASSERT_TRUE(remote[c].ok()) << remote[c].status();
-    auto expected = (*local)->Capture(prompts[c], pool, nullptr);
-    ASSERT_TRUE(expected.ok()) << expected.status();
-    ASSERT_EQ(remote[c]->size(), expected->size());
-    for (size_t i = 0; i < expected->size(); ++i) {
-      EXPECT_EQ((*remote[c])[i].prompt.ids, (*expected)[i].prompt.ids);
-      ASSERT_EQ((*remote[c])[i].attention.features.size(), 1u);
-      EXPECT_TRUE(at::allclose((*remote[c])[i].attention.features[0],
-                               (*expected)[i].attention.features[0], 1e-5, 1e-6))
-          << "client " << c << ", prompt " << i;
+    DatasetSpec spec = spec_;
+    spec.model = (root_ / "models" / "graph-toy").string();
+    constexpr int kClients = 4, kPerClient = 6;
+    const int rounds = cuda_graphs ? 2 : 1;
+    std::vector<std::vector<CapturePrompt>> prompts(kClients);
+    for (int g = 0; g < kClients * kPerClient; ++g) {
+      auto graph = DatasetGraphOf(spec, g);
+      ASSERT_TRUE(graph.ok()) << graph.status();
+      prompts[g % kClients].push_back({graph->prompts[0].text, graph->prompts[0].mentions});
     }
+    const std::vector<FeatureOptions> pool = {*ParseFeatureMode("topk:3+drop-sink", {})};
+    ModelCache cache(1);
+    ModelRef local_model;
+    local_model.path = spec.model;
+    auto local = LocalAttentionSource::Create(local_model, &cache, kPerClient);
+    ASSERT_TRUE(local.ok()) << local.status();
+
+    std::vector<std::vector<absl::StatusOr<std::vector<CapturedPrompt>>>> remote(
+        kClients, std::vector<absl::StatusOr<std::vector<CapturedPrompt>>>(
+                      rounds, absl::UnknownError("unset")));
+    std::vector<std::thread> clients;
+    for (int c = 0; c < kClients; ++c) {
+      clients.emplace_back([&, c] {
+        auto source = RemoteAttentionSource::Create(Remote({server->address}));
+        for (int r = 0; r < rounds; ++r) {
+          remote[c][r] =
+              source.ok() ? (*source)->Capture(prompts[c], pool, nullptr) : source.status();
+        }
+      });
+    }
+    for (std::thread& t : clients) t.join();
+    for (int c = 0; c < kClients; ++c) {
+      auto expected = (*local)->Capture(prompts[c], pool, nullptr);
+      ASSERT_TRUE(expected.ok()) << expected.status();
+      for (int r = 0; r < rounds; ++r) {
+        ASSERT_TRUE(remote[c][r].ok()) << remote[c][r].status();
+        ASSERT_EQ(remote[c][r]->size(), expected->size());
+        for (size_t i = 0; i < expected->size(); ++i) {
+          EXPECT_EQ((*remote[c][r])[i].prompt.ids, (*expected)[i].prompt.ids);
+          ASSERT_EQ((*remote[c][r])[i].attention.features.size(), 1u);
+          EXPECT_TRUE(at::allclose((*remote[c][r])[i].attention.features[0],
+                                   (*expected)[i].attention.features[0], 1e-5, 1e-6))
+              << "client " << c << ", round " << r << ", prompt " << i;
+        }
+      }
+    }
+    EXPECT_GE(service.forward_passes(), kClients * rounds);  // one request a pass at most
+    if (cuda_graphs) {
+      // Each request's pass shape is seen again in the second round at the latest (recorded
+      // then); the first pass of a shape runs directly.
+      EXPECT_GE(service.replayed_passes(), 1);
+      EXPECT_LT(service.replayed_passes(), service.forward_passes());
+    } else {
+      EXPECT_EQ(service.replayed_passes(), 0);
+    }
+    service.Stop();
+    server->server->Shutdown();
   }
-  EXPECT_GE(service.forward_passes(), kClients);  // one request a pass at most
-  service.Stop();
-  server->server->Shutdown();
 }
 
 TEST_F(ExtractorTest, IdsAndPositionsCaptureWhatTheTextFormCaptures) {
