@@ -47,6 +47,9 @@ struct ExtractorService::Metrics {
       ProcessCounter("graphprobe_extractor_sequences_total", "Prompts run through a forward pass");
   prometheus::Counter& tokens = ProcessCounter("graphprobe_extractor_tokens_total",
                                                "Tokens of the prompts run through a forward pass");
+  prometheus::Counter& replayed_passes =
+      ProcessCounter("graphprobe_extractor_replayed_passes_total",
+                     "Forward passes replayed from a recording (--cuda-graphs)");
   prometheus::Histogram& request_seconds =
       ProcessHistogram("graphprobe_extractor_request_duration_seconds",
                        "Extract calls from arrival to the last row sent",
@@ -225,6 +228,7 @@ absl::StatusOr<at::Tensor> ExtractorService::ForwardPass(
     rows = ForwardCapturingRows(model->model, prompts, replaying->replayer.get());
     const ReplayStats& after = replaying->replayer->stats();
     replayed_passes_ += after.replayed - before.replayed;
+    metrics_->replayed_passes.Increment(static_cast<double>(after.replayed - before.replayed));
     if (before.recording_failure.empty() && !after.recording_failure.empty()) {
       LOG(WARNING) << "event=recording_failed model=" << key
                    << " (passes of this model now run directly): " << after.recording_failure;
