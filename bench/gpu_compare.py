@@ -219,8 +219,10 @@ def goals(out):
         host = f"{ops:.0f} ({1e6 * batch_seconds / ops:.1f})" if ops and batch_seconds else "-"
         replay = "-"
         if replayed:
-            recorder = (r.get("replayed") or {}).get("recorder", "?")
-            replay = f"{replayed:.0f} ({replayed / direct:.2f}x, {recorder})"
+            info = r.get("replayed") or {}
+            ops_replayed = info.get("top_level_ops_per_batch")
+            replay = (f"{replayed:.0f} ({replayed / direct:.2f}x, {info.get('recorder', '?')}"
+                      f"{f', {ops_replayed:.0f} top-level ops per batch' if ops_replayed else ''})")
         print(f"| {r['model']} | {ours:.0f} | {goal or '-'} | {met} | {ours / r['sdpa_forward_only']:.2f}x "
               f"({r['sdpa_forward_only']:.0f}) | {ours / r['eager_gather_to_host']:.2f}x "
               f"({r['eager_gather_to_host']:.0f}) | {direct:.0f} | {replay} "
