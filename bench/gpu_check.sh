@@ -22,7 +22,7 @@
 #   OUT=/tmp/out bash bench/gpu_check.sh [SECTION...]     # on the node, .device carried
 # $OUT gets gpu_check.log, goals.md and the end-to-end results (JSON); the rest stays in $WORK.
 # A later run on the same node reuses build-cuda. All sections together take about 10 minutes
-# (estimated: the build 2-3, accuracy 1, endtoend 4, the rest 3); where one command may run
+# (estimated: the build 2-3, accuracy 1, endtoend 5, the rest 3); where one command may run
 # less, set GP_DEADLINE_S, or split them: `accuracy endtoend`, then `datasets anchors trainlm`.
 # GP_DEVICE_PACK (default .device) names the carried folder; GP_TORCH_CMAKE a libtorch's CMake
 # prefix (default: python3's torch); GP_BUILD_TARGETS what to build (default: all the
@@ -179,7 +179,7 @@ endtoend() {
   local status=0
   for pair in llama-3.2-1b=llama3 qwen2.5-0.5b=qwen3 qwen2.5-1.5b=qwen3 gemma-2-2b=gemma2; do
     # The goals table is made of whichever models were measured.
-    if ! time_for 50; then echo "-- ${pair%=*} skipped: the deadline is near"; status=1; continue; fi
+    if ! time_for 75; then echo "-- ${pair%=*} skipped: the deadline is near"; status=1; continue; fi
     endtoend_one "${pair%=*}" "${pair#*=}" || status=1
   done
   # Launch-bound or not (docs/PERFORMANCE.md, CUDA graphs): Llama's rate at a 4x larger batch.
@@ -230,7 +230,7 @@ main() {
   for s in "${sections[@]}"; do
     case $s in
       accuracy) section "$s" 60 "$s" ;;
-      endtoend) section "$s" 240 "$s" ;;
+      endtoend) section "$s" 300 "$s" ;;
       datasets) section "$s" 60 "$s" ;;
       anchors) section "$s" 90 "$s" ;;
       trainlm) section "$s" 60 "$s" ;;
