@@ -21,7 +21,7 @@
 #   bash bench/gpu_pack.sh              # here, once: .device/deps and .device/tokenizers
 #   OUT=/tmp/out bash bench/gpu_check.sh [SECTION...]     # on the node, .device carried
 # $OUT gets gpu_check.log, goals.md and the end-to-end results (JSON); the rest stays in $WORK.
-# A later run on the same node reuses build-cuda. All sections together take about 10 minutes
+# A later run on the same node reuses build-cuda. All sections together take about 11 minutes
 # (estimated: the build 2-3, accuracy 1, endtoend 5, the rest 3); where one command may run
 # less, set GP_DEADLINE_S, or split them: `accuracy endtoend`, then `datasets anchors trainlm`.
 # GP_DEVICE_PACK (default .device) names the carried folder; GP_TORCH_CMAKE a libtorch's CMake
