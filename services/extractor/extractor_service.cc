@@ -199,11 +199,15 @@ std::shared_ptr<ExtractorService::Replaying> ExtractorService::ReplayerFor(
     const std::string& key, const std::shared_ptr<const LoadedModel>& model) {
   std::lock_guard<std::mutex> lock(replayers_mutex_);
   for (auto it = replayers_.begin(); it != replayers_.end(); ++it) {
-    // The same key with another model object: the cache loaded it again after evicting it.
-    if ((*it)->key == key && (*it)->model == model) {
+    if ((*it)->key != key) continue;
+    if ((*it)->model == model) {
       replayers_.splice(replayers_.begin(), replayers_, it);
       return *it;
     }
+    // The cache loaded the model again after evicting it: the old replayer would keep the old
+    // copy in memory.
+    replayers_.erase(it);
+    break;
   }
   auto replaying = std::make_shared<Replaying>();
   replaying->key = key;
