@@ -62,29 +62,41 @@ at::Tensor ScoresAtRows(const at::Tensor& q, const at::Tensor& k, const at::Tens
   return Scores(GatherRows(q, positions), k, config) + bias_rows;
 }
 
+// k or v [B, KV, T, d] with each kv head repeated for the `group` query heads it serves:
+// [B, KV * group, T, d] (transformers' repeat_kv).
+at::Tensor RepeatKvHeads(const at::Tensor& t, int64_t group) {
+  if (group == 1) return t;
+  const int64_t batch = t.size(0), kv_heads = t.size(1), length = t.size(2), dim = t.size(3);
+  return t.unsqueeze(2)
+      .expand({batch, kv_heads, group, length, dim})
+      .reshape({batch, kv_heads * group, length, dim});
+}
+
 // softmax(q k^T * scale + mask) v through the library's fused kernel, in q's dtype.
 at::Tensor FusedValueMix(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                          const AttentionMasking& masking, const ModelConfig& config) {
-  const c10::optional<at::Tensor> mask = masking.causal_only
-                                             ? c10::optional<at::Tensor>()
-                                             : c10::optional<at::Tensor>(masking.fused_bias);
+  const int64_t group = q.size(1) / k.size(1);
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
-  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, masking.causal_only,
-                                          config.attention_scale, /*enable_gqa=*/true);
+  if (masking.causal_only) {
+    return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, 0.0, /*is_causal=*/true,
+                                            config.attention_scale, /*enable_gqa=*/true);
+  }
+  // With a mask, grouped k/v would fall back to the math kernel: flash attention takes no mask
+  // and the memory-efficient kernel no grouped heads. Repeated per query head (as transformers'
+  // SDPA path does) they keep the memory-efficient kernel, for the price of copying k and v.
+  return at::scaled_dot_product_attention(q, RepeatKvHeads(k, group), RepeatKvHeads(v, group),
+                                          masking.fused_bias, 0.0, /*is_causal=*/false,
+                                          config.attention_scale);
 #else
   // Before 2.5: no grouped-query support (k/v repeated per query head) and a fixed scale of
   // 1/sqrt(d) (folded into q).
-  const int64_t batch = k.size(0), kv_heads = k.size(1), length = k.size(2), dim = k.size(3);
-  const int64_t group = q.size(1) / kv_heads;
-  auto repeat = [&](const at::Tensor& t) {
-    return t.unsqueeze(2)
-        .expand({batch, kv_heads, group, length, dim})
-        .reshape({batch, kv_heads * group, length, dim});
-  };
-  const double fold = config.attention_scale * std::sqrt(static_cast<double>(dim));
-  return std::get<0>(at::_scaled_dot_product_attention(q * fold, repeat(k), repeat(v), mask, 0.0,
-                                                       /*need_attn_weights=*/false,
-                                                       masking.causal_only));
+  const c10::optional<at::Tensor> mask = masking.causal_only
+                                             ? c10::optional<at::Tensor>()
+                                             : c10::optional<at::Tensor>(masking.fused_bias);
+  const double fold = config.attention_scale * std::sqrt(static_cast<double>(k.size(3)));
+  return std::get<0>(at::_scaled_dot_product_attention(
+      q * fold, RepeatKvHeads(k, group), RepeatKvHeads(v, group), mask, 0.0,
+      /*need_attn_weights=*/false, masking.causal_only));
 #endif
 }
 
