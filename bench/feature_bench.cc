@@ -227,8 +227,9 @@ absl::Status Run(const Flags& flags) {
   const double largest_difference = largest_difference_between(device_result, host_result);
   std::optional<ReplayedWay> replayed;
   if (replayer) {
-    replayed =
-        ReplayedWay{graphs / best[2], largest_difference_between(replayed_result, device_result)};
+    replayed.emplace();
+    replayed->graphs_per_s = graphs / best[2];
+    replayed->largest_difference = largest_difference_between(replayed_result, device_result);
     DispatchedOpCounter counter;
     GP_RETURN_IF_ERROR(replayed_pooling());
     replayed->top_level_per_batch =

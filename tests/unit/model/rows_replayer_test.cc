@@ -170,8 +170,10 @@ TEST_P(RowsReplayerLimitsTest, AFailedRecordingIsReportedAndPassesRunDirectly) {
 
 TEST_P(RowsReplayerLimitsTest, RecordsNoMoreShapesThanAllowed) {
   int recordings = 0;
-  RowsReplayer replayer(model_.get(), std::make_unique<CountingRecorder>(&recordings),
-                        ReplayOptions{ShapeSteps{1, 1, 1}, /*max_recordings=*/1});
+  ReplayOptions options;
+  options.steps = ShapeSteps{1, 1, 1};
+  options.max_recordings = 1;
+  RowsReplayer replayer(model_.get(), std::make_unique<CountingRecorder>(&recordings), options);
   const Batch a = MakeBatch({5, 5}, 5, 2, 8), b = MakeBatch({6, 6}, 6, 2, 9);
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(replayer.Rows(a.ids, a.mask, a.positions).ok());
