@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <numeric>
 #include <optional>
@@ -58,6 +59,12 @@ const std::vector<FlagSpec> kFlags = {
     {"cuda-graphs", false, "also measure device pooling with passes replayed (RowsReplayer)"},
 };
 
+// ATen ops dispatched per batch (op_counter.h): all of them, and the top-level ones (those
+// graphprobe calls itself).
+struct OpsPerBatch {
+  double all = 0, top_level = 0;
+};
+
 // The replayed way's numbers, for the table and --batches-out.
 struct ReplayedWay {
   double graphs_per_s = 0;
@@ -89,15 +96,14 @@ absl::StatusOr<std::vector<std::vector<PreparedPrompt>>> PrepareBatches(
 nlohmann::json BatchesJson(const Flags& flags,
                            const std::vector<std::vector<PreparedPrompt>>& batches,
                            double host_graphs_per_s, double device_graphs_per_s,
-                           double ops_per_batch, double top_level_per_batch,
-                           const std::optional<ReplayedWay>& replayed) {
+                           const OpsPerBatch& ops, const std::optional<ReplayedWay>& replayed) {
   nlohmann::json out = {
       {"model", flags.Get("model", "")},
       {"dtype", flags.Get("dtype", "float32")},
       {"device", flags.Get("device", "cpu")},
       {"graphs_per_s",
        {{"host_pooling", host_graphs_per_s}, {"device_pooling", device_graphs_per_s}}},
-      {"ops_per_batch", {{"all", ops_per_batch}, {"top_level", top_level_per_batch}}},
+      {"ops_per_batch", {{"all", ops.all}, {"top_level", ops.top_level}}},
       {"batches", nlohmann::json::array()}};
   if (replayed) {
     out["graphs_per_s"]["replayed"] = replayed->graphs_per_s;
@@ -208,14 +214,16 @@ absl::Status Run(const Flags& flags) {
   const double best_host = best[0], best_device = best[1];
   // The batches as both ways formed them: for the op count and --batches-out.
   GP_ASSIGN_OR_RETURN(const auto batches, PrepareBatches(tokenizer, prompts, batch));
-  double ops_per_batch = 0, top_level_per_batch = 0;
-  {
+  // The ATen ops a device way dispatches per batch, counted in an untimed pass.
+  const auto ops_per_batch_of =
+      [&](const std::function<absl::Status()>& way) -> absl::StatusOr<OpsPerBatch> {
     DispatchedOpCounter counter;
-    GP_RETURN_IF_ERROR(device_pooling());
-    ops_per_batch = static_cast<double>(counter.all()) / static_cast<double>(batches.size());
-    top_level_per_batch =
-        static_cast<double>(counter.top_level()) / static_cast<double>(batches.size());
-  }
+    GP_RETURN_IF_ERROR(way());
+    const double count = static_cast<double>(batches.size());
+    return OpsPerBatch{static_cast<double>(counter.all()) / count,
+                       static_cast<double>(counter.top_level()) / count};
+  };
+  GP_ASSIGN_OR_RETURN(const OpsPerBatch direct_ops, ops_per_batch_of(device_pooling));
   const auto largest_difference_between = [](const std::vector<at::Tensor>& a,
                                              const std::vector<at::Tensor>& b) {
     double largest = 0;
@@ -230,10 +238,8 @@ absl::Status Run(const Flags& flags) {
     replayed.emplace();
     replayed->graphs_per_s = graphs / best[2];
     replayed->largest_difference = largest_difference_between(replayed_result, device_result);
-    DispatchedOpCounter counter;
-    GP_RETURN_IF_ERROR(replayed_pooling());
-    replayed->top_level_per_batch =
-        static_cast<double>(counter.top_level()) / static_cast<double>(batches.size());
+    GP_ASSIGN_OR_RETURN(const OpsPerBatch replayed_ops, ops_per_batch_of(replayed_pooling));
+    replayed->top_level_per_batch = replayed_ops.top_level;
     replayed->recorder = replayer->recorder().name();
     replayed->stats = replayer->stats();
   }
@@ -249,7 +255,7 @@ absl::Status Run(const Flags& flags) {
                "|\n|---|---|---|---|---|\n";
   std::cout << absl::StrFormat("| %.1f | %.1f | %.2fx | %.1e | %.0f (%.0f) |\n", graphs / best_host,
                                graphs / best_device, best_host / best_device, largest_difference,
-                               ops_per_batch, top_level_per_batch);
+                               direct_ops.all, direct_ops.top_level);
   if (replayed) {
     // Ops per batch: a CUDA graph's pass dispatches none, leaving the copies in and out and the
     // pooling; a rerun dispatches the whole pass again.
@@ -267,10 +273,9 @@ absl::Status Run(const Flags& flags) {
     }
   }
   if (flags.Has("batches-out")) {
-    GP_RETURN_IF_ERROR(
-        WriteJsonFile(flags.Get("batches-out", ""),
-                      BatchesJson(flags, batches, graphs / best_host, graphs / best_device,
-                                  ops_per_batch, top_level_per_batch, replayed)));
+    GP_RETURN_IF_ERROR(WriteJsonFile(flags.Get("batches-out", ""),
+                                     BatchesJson(flags, batches, graphs / best_host,
+                                                 graphs / best_device, direct_ops, replayed)));
   }
   return absl::OkStatus();
 }

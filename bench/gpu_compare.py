@@ -210,18 +210,18 @@ def goals(out):
     for path in sorted(p for p in os.listdir(out) if p.startswith("endtoend-") and p.endswith(".json")):
         r = json.load(open(os.path.join(out, path)))
         direct = r["graphprobe"]["device_pooling"]
-        replayed = r["graphprobe"].get("replayed")
-        ours = max(direct, replayed or 0)
+        replayed_rate = r["graphprobe"].get("replayed")
+        ours = max(direct, replayed_rate or 0)
         goal = r["goal"]
         met = "-" if goal is None else ("yes" if ours >= goal else "no")
         ops = (r.get("ops_per_batch") or {}).get("all")
         batch_seconds = r["graphs"] / r["batches"] / direct if r.get("batches") else None
         host = f"{ops:.0f} ({1e6 * batch_seconds / ops:.1f})" if ops and batch_seconds else "-"
         replay = "-"
-        if replayed:
+        if replayed_rate:
             info = r.get("replayed") or {}
             ops_replayed = info.get("top_level_ops_per_batch")
-            replay = (f"{replayed:.0f} ({replayed / direct:.2f}x, {info.get('recorder', '?')}"
+            replay = (f"{replayed_rate:.0f} ({replayed_rate / direct:.2f}x, {info.get('recorder', '?')}"
                       f"{f', {ops_replayed:.0f} top-level ops per batch' if ops_replayed else ''})")
         print(f"| {r['model']} | {ours:.0f} | {goal or '-'} | {met} | {ours / r['sdpa_forward_only']:.2f}x "
               f"({r['sdpa_forward_only']:.0f}) | {ours / r['eager_gather_to_host']:.2f}x "

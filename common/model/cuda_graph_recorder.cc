@@ -91,6 +91,4 @@ std::unique_ptr<Recorder> MakeCudaGraphRecorder(const at::Device& device) {
   return std::make_unique<CudaGraphRecorder>(device);
 }
 
-bool HaveCudaGraphs() { return true; }
-
 }  // namespace gp

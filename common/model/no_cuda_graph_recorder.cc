@@ -5,6 +5,4 @@ namespace gp {
 
 std::unique_ptr<Recorder> MakeCudaGraphRecorder(const at::Device&) { return nullptr; }
 
-bool HaveCudaGraphs() { return false; }
-
 }  // namespace gp

@@ -52,7 +52,4 @@ class RerunRecorder : public Recorder {
 // recording at a time); else a RerunRecorder.
 std::unique_ptr<Recorder> MakeRecorder(const at::Device& device);
 
-// Whether this build records CUDA graphs.
-bool HaveCudaGraphs();
-
 }  // namespace gp
