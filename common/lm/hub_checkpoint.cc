@@ -2,6 +2,7 @@
 #include "common/lm/hub_checkpoint.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <filesystem>
 #include <utility>

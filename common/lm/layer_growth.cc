@@ -1,6 +1,7 @@
 #include "common/lm/layer_growth.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <map>
 
@@ -36,7 +37,7 @@ absl::StatusOr<DecoderModel> LoadWithAddedLayers(const std::string& dir, int add
 
   std::map<std::string, at::Tensor> trained_weights;
   for (auto& [name, weight] : trained.NamedParameters()) trained_weights[name] = weight;
-  c10::NoGradGuard no_grad;
+  at::NoGradGuard no_grad;
   for (auto& [name, weight] : grown.NamedParameters()) {
     auto it = trained_weights.find(name);
     if (it != trained_weights.end()) {

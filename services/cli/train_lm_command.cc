@@ -2,6 +2,7 @@
 #include "services/cli/train_lm_command.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 #include <filesystem>

@@ -1,6 +1,7 @@
 // The toy-model pipeline: graph text and its answer masks, the whole-word tokenizer, a short
 // training run whose loss falls, and the hub-layout checkpoint read back by the model loader.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 

@@ -1,5 +1,6 @@
 // Gradients flow through the same forward code: a few SGD steps on next-token loss lower it.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include "common/model/decoder_model.h"
