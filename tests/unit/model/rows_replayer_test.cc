@@ -5,10 +5,12 @@
 #include "common/model/rows_replayer.h"
 
 #include <ATen/ATen.h>
+#include <ATen/record_function.h>
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -143,6 +145,83 @@ TEST_P(RowsReplayerTest, FusedKernelReplaysEqualDirectFusedPasses) {
     EXPECT_LT(MaxDifference(*rows, DirectRows(*model_, b, AttentionKernel::kFused)), 1e-5);
   }
   EXPECT_EQ(replayer.stats().replayed, 2);
+}
+
+// The ops that read a device value on the host, and so wait for the device: inside a CUDA
+// graph's capture they fail (the stream is capturing), so a recorded pass must dispatch none.
+const std::set<std::string>& HostWaitingOps() {
+  static const auto* ops = new std::set<std::string>{
+      "aten::_local_scalar_dense",  // item(), and a tensor read as a bool or number
+      "aten::item",
+      "aten::is_nonzero",
+      "aten::equal",
+      "aten::allclose",
+      "aten::nonzero",
+      "aten::masked_select",
+      "aten::unique_consecutive",
+      "aten::_unique2",
+      "aten::unique_dim",
+      "aten::repeat_interleave"};
+  return *ops;
+}
+
+// Runs `work` and names every dispatched op that waits for the device (nested ones included:
+// a boolean index dispatches nonzero).
+std::set<std::string> HostWaitsIn(const std::function<void()>& work) {
+  thread_local std::set<std::string>* seen = nullptr;
+  std::set<std::string> found;
+  seen = &found;
+  const at::CallbackHandle handle = at::addThreadLocalCallback(
+      at::RecordFunctionCallback([](const at::RecordFunction& fn)
+                                     -> std::unique_ptr<at::ObserverContext> {
+        if (HostWaitingOps().count(fn.name()) > 0) seen->insert(fn.name());
+        return nullptr;
+      }).scopes({at::RecordScope::FUNCTION}));
+  work();
+  at::removeCallback(handle);
+  seen = nullptr;
+  return found;
+}
+
+// A recorder that reports what its recorded work waited for.
+class WatchingRecorder : public Recorder {
+ public:
+  explicit WatchingRecorder(std::set<std::string>* waits) : waits_(waits) {}
+  absl::StatusOr<std::unique_ptr<Recording>> Record(const std::function<void()>& work) override {
+    const std::set<std::string> found = HostWaitsIn(work);
+    waits_->insert(found.begin(), found.end());
+    return rerun_.Record(work);
+  }
+  std::string name() const override { return "watching"; }
+
+ private:
+  std::set<std::string>* waits_;
+  RerunRecorder rerun_;
+};
+
+TEST(HostWaitsTest, AnItemReadIsSeen) {
+  const at::Tensor t = at::ones({3});
+  EXPECT_EQ(HostWaitsIn([&] { (void)t.sum().item<float>(); }),
+            std::set<std::string>({"aten::_local_scalar_dense", "aten::item"}));
+  EXPECT_TRUE(HostWaitsIn([&] { (void)t.sum(); }).empty());
+}
+
+// What a CUDA graph could not capture, looked for on the CPU: every kernel, a sliding window
+// (Gemma 2) and padded rows, recorded passes only (a direct pass checks its inputs on the host).
+TEST_P(RowsReplayerTest, RecordedPassesNeverWaitForTheDevice) {
+  for (const AttentionKernel kernel : {AttentionKernel::kExplicit, AttentionKernel::kFused}) {
+    std::set<std::string> waits;
+    ReplayOptions options;
+    options.kernel = kernel;
+    RowsReplayer replayer(model_.get(), std::make_unique<WatchingRecorder>(&waits), options);
+    for (int i = 0; i < 2; ++i) {
+      const Batch b = MakeBatch({14, 9, 3}, 14, 5, 20 + i);
+      ASSERT_TRUE(replayer.Rows(b.ids, b.mask, b.positions).ok());
+    }
+    EXPECT_EQ(replayer.stats().recorded, 1);
+    EXPECT_TRUE(waits.empty()) << (kernel == AttentionKernel::kFused ? "fused" : "explicit")
+                               << " pass waits in " << *waits.begin();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyModels, RowsReplayerTest,
