@@ -41,6 +41,14 @@ cmake_extra=()
 find_dependencies() {
   prefix_path=${GP_TORCH_CMAKE:-$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')} ||
     return 1
+  # The carried Debian libraries use the C++11 string ABI; a PyTorch before 2.7 does not, and
+  # the link would fail with pages of undefined std::string symbols instead of this line.
+  if [ -z "${GP_TORCH_CMAKE:-}" ] &&
+    [ "$(python3 -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')" = 0 ]; then
+    echo "this PyTorch ($(python3 -c 'import torch; print(torch.__version__)')) uses the" \
+      "pre-C++11 string ABI; Debian's libraries need the C++11 one (PyTorch 2.7 or later)"
+    return 1
+  fi
   [ -d "$PACK/deps" ] || { echo "no $PACK/deps: the node's own libraries must do"; return 0; }
   local deps libdir
   deps=$(cd "$PACK/deps" && pwd)
