@@ -177,9 +177,16 @@ std::set<std::string> HostWaitsIn(const std::function<void()>& work) {
         if (HostWaitingOps().count(fn.name()) > 0) seen->insert(fn.name());
         return nullptr;
       }).scopes({at::RecordScope::FUNCTION}));
+  // Removed however `work` ends: a callback left behind would write through a dangling
+  // pointer in every later test on this thread.
+  struct Unregister {
+    at::CallbackHandle handle;
+    ~Unregister() {
+      at::removeCallback(handle);
+      seen = nullptr;
+    }
+  } unregister{handle};
   work();
-  at::removeCallback(handle);
-  seen = nullptr;
   return found;
 }
 
