@@ -100,6 +100,26 @@ at::Tensor FusedValueMix(const at::Tensor& q, const at::Tensor& k, const at::Ten
 #endif
 }
 
+// q [B, H, T, d] and k [B, KV, T, d] of the normed x, rotated. Rotary embedding and every
+// probability we hand out run in float32: in bfloat16 mode it keeps the attention maps within
+// 1e-2 of float32.
+std::pair<at::Tensor, at::Tensor> RotatedQueryKey(const at::Tensor& x, const LayerWeights& w,
+                                                  const ModelConfig& config, const at::Tensor& cos,
+                                                  const at::Tensor& sin) {
+  const int64_t batch = x.size(0), length = x.size(1), dim = config.head_dim;
+  at::Tensor q = Linear(x, w.q_proj, w.q_bias).view({batch, length, config.num_heads, dim});
+  at::Tensor k = Linear(x, w.k_proj, w.k_bias).view({batch, length, config.num_kv_heads, dim});
+  return {ApplyRotary(CastTo(q.transpose(1, 2), at::kFloat), cos, sin),
+          ApplyRotary(CastTo(k.transpose(1, 2), at::kFloat), cos, sin)};
+}
+
+// The explicit pass's probabilities [B, H, T, T]: the T x T work is a small share of the
+// FLOPs, so it stays in float32.
+at::Tensor Probabilities(const at::Tensor& q, const at::Tensor& k, const AttentionMasking& masking,
+                         const ModelConfig& config) {
+  return at::softmax(Scores(q, k, config) + masking.bias, -1);
+}
+
 }  // namespace
 
 AttentionMasking MakeAttentionMasking(at::Tensor bias, bool causal_only, bool fused,
@@ -120,19 +140,25 @@ bool FusedAttentionApplies(const ModelConfig& config, const AttentionCapture* ca
   return !config.attn_logit_softcap && (capture == nullptr || !capture->keeps_full_maps());
 }
 
+void CaptureAttentionOnly(const at::Tensor& x, const LayerWeights& w, const ModelConfig& config,
+                          const at::Tensor& cos, const at::Tensor& sin,
+                          const AttentionMasking& masking, AttentionCapture& capture, bool fused) {
+  const auto [q, k] = RotatedQueryKey(x, w, config, cos, sin);
+  if (fused) {
+    capture.RecordRowScores(ScoresAtRows(q, k, masking.bias_rows, capture.positions(), config));
+  } else {
+    capture.Record(Probabilities(q, k, masking, config));
+  }
+}
+
 at::Tensor SelfAttention(const at::Tensor& x, const LayerWeights& w, const ModelConfig& config,
                          const at::Tensor& cos, const at::Tensor& sin,
                          const AttentionMasking& masking, AttentionCapture* capture, bool fused) {
   const int64_t batch = x.size(0), length = x.size(1);
   const int64_t heads = config.num_heads, kv_heads = config.num_kv_heads, dim = config.head_dim;
 
-  at::Tensor q = Linear(x, w.q_proj, w.q_bias).view({batch, length, heads, dim}).transpose(1, 2);
-  at::Tensor k = Linear(x, w.k_proj, w.k_bias).view({batch, length, kv_heads, dim}).transpose(1, 2);
+  const auto [q, k] = RotatedQueryKey(x, w, config, cos, sin);
   at::Tensor v = Linear(x, w.v_proj, w.v_bias).view({batch, length, kv_heads, dim}).transpose(1, 2);
-  // Rotary embedding and every probability we hand out run in float32: in bfloat16 mode it
-  // keeps the attention maps within 1e-2 of float32.
-  q = ApplyRotary(CastTo(q, at::kFloat), cos, sin);
-  k = ApplyRotary(CastTo(k, at::kFloat), cos, sin);
 
   at::Tensor mixed;
   if (fused) {
@@ -142,8 +168,7 @@ at::Tensor SelfAttention(const at::Tensor& x, const LayerWeights& w, const Model
     const at::ScalarType dtype = x.scalar_type();
     mixed = FusedValueMix(CastTo(q, dtype), CastTo(k, dtype), v, masking, config);
   } else {
-    // The T x T work is a small share of the FLOPs: the explicit pass keeps it in float32.
-    at::Tensor probabilities = at::softmax(Scores(q, k, config) + masking.bias, -1);
+    at::Tensor probabilities = Probabilities(q, k, masking, config);
     if (capture != nullptr) capture->Record(probabilities);
     at::Tensor grouped_p =
         probabilities.view({batch, kv_heads, config.heads_per_kv() * length, length});

@@ -47,6 +47,12 @@ at::Tensor SelfAttention(const at::Tensor& x, const LayerWeights& w, const Model
                          const at::Tensor& cos, const at::Tensor& sin,
                          const AttentionMasking& masking, AttentionCapture* capture, bool fused);
 
+// What SelfAttention would hand `capture`, without the layer's output (no v projection, value
+// mix or output projection): for the last layer of a pass that returns only attention.
+void CaptureAttentionOnly(const at::Tensor& x, const LayerWeights& w, const ModelConfig& config,
+                          const at::Tensor& cos, const at::Tensor& sin,
+                          const AttentionMasking& masking, AttentionCapture& capture, bool fused);
+
 // Whether the fused computation can serve this model and capture.
 bool FusedAttentionApplies(const ModelConfig& config, const AttentionCapture* capture);
 

@@ -259,12 +259,21 @@ ForwardOutput DecoderModel::ForwardUnchecked(const at::Tensor& input_ids,
                                            /*causal_only=*/false, fused, options_.dtype, positions);
   }
 
+  // A pass that returns only attention needs the last layer's attention but not its output:
+  // its v and output projections, value mix and MLP, and the final norm, would feed nothing.
+  const bool output_needed = kept == nullptr || options.hidden_states || options.logits;
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const LayerWeights& w = weights_.layers[i];
     const bool sliding = c.layer_is_sliding[i];
-    at::Tensor attended = SelfAttention(
-        RmsNorm(h, w.input_norm, c), w, c, sliding ? cos_sliding : cos_full,
-        sliding ? sin_sliding : sin_full, sliding ? sliding_masking : full, kept, fused);
+    const at::Tensor& rotary_cos = sliding ? cos_sliding : cos_full;
+    const at::Tensor& rotary_sin = sliding ? sin_sliding : sin_full;
+    const AttentionMasking& masking = sliding ? sliding_masking : full;
+    const at::Tensor normed = RmsNorm(h, w.input_norm, c);
+    if (i + 1 == c.num_layers && !output_needed) {
+      CaptureAttentionOnly(normed, w, c, rotary_cos, rotary_sin, masking, *kept, fused);
+      break;
+    }
+    at::Tensor attended = SelfAttention(normed, w, c, rotary_cos, rotary_sin, masking, kept, fused);
     if (c.sandwich_norms) attended = RmsNorm(attended, w.post_attention_norm, c);
     h = h + attended;  // float32: a bfloat16 output is widened exactly inside the sum
     at::Tensor mixed = Mlp(RmsNorm(h, w.pre_feedforward_norm, c), w, c);
@@ -272,7 +281,7 @@ ForwardOutput DecoderModel::ForwardUnchecked(const at::Tensor& input_ids,
     h = h + mixed;
     if (options.hidden_states && i + 1 < c.num_layers) out.hidden_states.push_back(h);
   }
-  h = RmsNorm(h, weights_.final_norm, c);
+  if (output_needed) h = RmsNorm(h, weights_.final_norm, c);
   if (options.hidden_states) out.hidden_states.push_back(h);
   out.attention_rows = capture.StackedRows();
   out.attentions = capture.TakeLayers();

@@ -6,6 +6,7 @@
 
 #include "common/model/decoder_model.h"
 #include "common/model/tensor_io.h"
+#include "tests/unit/model/dispatched_ops.h"
 #include "tests/unit/model/model_test_util.h"
 
 namespace gp {
@@ -187,6 +188,42 @@ TEST_P(ReferenceTest, NoCaptureAndNoLogitsUnlessAsked) {
   EXPECT_TRUE(out.attentions.empty());
   EXPECT_FALSE(out.logits.defined());
   EXPECT_TRUE(out.hidden_states.empty());
+}
+
+// A pass that returns only attention stops after the last layer's attention: the same
+// attention as a pass run to the end, bit for bit, with five projections fewer (the last
+// layer's v and output projections and its three MLP ones).
+TEST_P(ReferenceTest, AttentionOnlyPassesSkipTheLastLayersOutput) {
+  auto model = DecoderModel::Load(ReferenceModelDir(GetParam()), ModelOptions{});
+  ASSERT_TRUE(model.ok()) << model.status();
+  c10::InferenceMode inference;
+  using Capture = ForwardOptions::Capture;
+  for (const Capture capture : {Capture::kAll, Capture::kPositions, Capture::kPositionRows}) {
+    for (const AttentionKernel kernel : {AttentionKernel::kExplicit, AttentionKernel::kFused}) {
+      SCOPED_TRACE("capture " + std::to_string(static_cast<int>(capture)) + ", kernel " +
+                   std::to_string(static_cast<int>(kernel)));
+      ForwardOptions attention_only;
+      attention_only.capture = capture;
+      attention_only.capture_positions =
+          at::tensor({0, 3, 5, 16, 2, 7, 9, 1}, at::kLong).view({2, 4});
+      attention_only.attention_kernel = kernel;
+      ForwardOptions to_the_end = attention_only;
+      to_the_end.hidden_states = true;
+      absl::StatusOr<ForwardOutput> short_pass, full_pass;
+      const auto short_ops = testing::DispatchedOps(
+          [&] { short_pass = model->Forward(ids(), mask(), attention_only); });
+      const auto full_ops =
+          testing::DispatchedOps([&] { full_pass = model->Forward(ids(), mask(), to_the_end); });
+      ASSERT_TRUE(short_pass.ok()) << short_pass.status();
+      ASSERT_TRUE(full_pass.ok()) << full_pass.status();
+      ASSERT_EQ(short_pass->attentions.size(), full_pass->attentions.size());
+      for (size_t layer = 0; layer < full_pass->attentions.size(); ++layer) {
+        EXPECT_TRUE(at::equal(short_pass->attentions[layer], full_pass->attentions[layer]))
+            << "layer " << layer;
+      }
+      EXPECT_EQ(full_ops.at("aten::linear") - short_ops.at("aten::linear"), 5);
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFamilies, ReferenceTest,

@@ -5,7 +5,6 @@
 #include "common/model/rows_replayer.h"
 
 #include <ATen/ATen.h>
-#include <ATen/record_function.h>
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "tests/unit/expect_status.h"
+#include "tests/unit/model/dispatched_ops.h"
 #include "tests/unit/model/model_test_util.h"
 
 namespace gp {
@@ -165,28 +165,12 @@ const std::set<std::string>& HostWaitingOps() {
   return *ops;
 }
 
-// Runs `work` and names every dispatched op that waits for the device (nested ones included:
-// a boolean index dispatches nonzero).
+// The ops among those `work` dispatches that wait for the device.
 std::set<std::string> HostWaitsIn(const std::function<void()>& work) {
-  thread_local std::set<std::string>* seen = nullptr;
   std::set<std::string> found;
-  seen = &found;
-  const at::CallbackHandle handle = at::addThreadLocalCallback(
-      at::RecordFunctionCallback([](const at::RecordFunction& fn)
-                                     -> std::unique_ptr<at::ObserverContext> {
-        if (HostWaitingOps().count(fn.name()) > 0) seen->insert(fn.name());
-        return nullptr;
-      }).scopes({at::RecordScope::FUNCTION}));
-  // Removed however `work` ends: a callback left behind would write through a dangling
-  // pointer in every later test on this thread.
-  struct Unregister {
-    at::CallbackHandle handle;
-    ~Unregister() {
-      at::removeCallback(handle);
-      seen = nullptr;
-    }
-  } unregister{handle};
-  work();
+  for (const auto& [name, count] : testing::DispatchedOps(work)) {
+    if (HostWaitingOps().count(name) > 0) found.insert(name);
+  }
   return found;
 }
 
