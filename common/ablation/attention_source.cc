@@ -42,8 +42,8 @@ absl::StatusOr<std::shared_ptr<const LoadedModel>> ModelCache::Get(const ModelRe
     model = DecoderModel::Load(ref.path, options);
   }
   GP_RETURN_IF_ERROR(model.status());
-  auto loaded =
-      std::make_shared<const LoadedModel>(LoadedModel{*std::move(model), std::move(tokenizer)});
+  auto loaded = std::make_shared<const LoadedModel>(LoadedModel{
+      *std::move(model), std::move(tokenizer), std::make_unique<LoadedModel::Replaying>()});
   ++loads_;
   std::lock_guard<std::mutex> lock(mutex_);
   entries_.emplace_front(key, loaded);

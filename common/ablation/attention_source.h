@@ -81,6 +81,13 @@ class AttentionSource {
 struct LoadedModel {
   DecoderModel model;
   Tokenizer tokenizer;
+  // The model's passes padded and replayed (the extractor's cuda_graphs): the replayer is made
+  // on first use and kept, and evicted, with the model. One pass at a time.
+  struct Replaying {
+    std::mutex mutex;
+    std::unique_ptr<RowsReplayer> replayer;  // under `mutex`
+  };
+  std::unique_ptr<Replaying> replaying;
 };
 
 // Loaded models by ModelRef::Key, at most `capacity`, least recently used evicted (a model in

@@ -195,42 +195,19 @@ ExtractorService::Submit(std::shared_ptr<Work> work) {
   return future;
 }
 
-std::shared_ptr<ExtractorService::Replaying> ExtractorService::ReplayerFor(
-    const std::string& key, const std::shared_ptr<const LoadedModel>& model) {
-  std::lock_guard<std::mutex> lock(replayers_mutex_);
-  for (auto it = replayers_.begin(); it != replayers_.end(); ++it) {
-    if ((*it)->key != key) continue;
-    if ((*it)->model == model) {
-      replayers_.splice(replayers_.begin(), replayers_, it);
-      return *it;
-    }
-    // The cache loaded the model again after evicting it: the old replayer would keep the old
-    // copy in memory.
-    replayers_.erase(it);
-    break;
-  }
-  auto replaying = std::make_shared<Replaying>();
-  replaying->key = key;
-  replaying->model = model;
-  replaying->replayer =
-      std::make_unique<RowsReplayer>(&model->model, MakeRecorder(model->model.options().device));
-  replayers_.push_front(replaying);
-  while (replayers_.size() > static_cast<size_t>(std::max(options_.cached_models, 1))) {
-    replayers_.pop_back();  // one in use lives on with its user
-  }
-  return replaying;
-}
-
 absl::StatusOr<at::Tensor> ExtractorService::ForwardPass(
-    const std::string& key, const std::shared_ptr<const LoadedModel>& model,
-    const std::vector<PreparedPrompt>& prompts) {
+    const std::string& key, const LoadedModel& model, const std::vector<PreparedPrompt>& prompts) {
   absl::StatusOr<at::Tensor> rows = absl::UnknownError("unset");
   if (options_.cuda_graphs) {
-    const std::shared_ptr<Replaying> replaying = ReplayerFor(key, model);
-    std::lock_guard<std::mutex> lock(replaying->mutex);
-    const ReplayStats before = replaying->replayer->stats();
-    rows = ForwardCapturingRows(model->model, prompts, replaying->replayer.get());
-    const ReplayStats& after = replaying->replayer->stats();
+    LoadedModel::Replaying& replaying = *model.replaying;
+    std::lock_guard<std::mutex> lock(replaying.mutex);
+    if (replaying.replayer == nullptr) {
+      replaying.replayer =
+          std::make_unique<RowsReplayer>(&model.model, MakeRecorder(model.model.options().device));
+    }
+    const ReplayStats before = replaying.replayer->stats();
+    rows = ForwardCapturingRows(model.model, prompts, replaying.replayer.get());
+    const ReplayStats& after = replaying.replayer->stats();
     replayed_passes_ += after.replayed - before.replayed;
     metrics_->replayed_passes.Increment(static_cast<double>(after.replayed - before.replayed));
     if (before.recording_failure.empty() && !after.recording_failure.empty()) {
@@ -238,7 +215,7 @@ absl::StatusOr<at::Tensor> ExtractorService::ForwardPass(
                    << " (passes of this model now run directly): " << after.recording_failure;
     }
   } else {
-    rows = ForwardCapturingRows(model->model, prompts);
+    rows = ForwardCapturingRows(model.model, prompts);
   }
   ++forward_passes_;
   metrics_->batch_size.Observe(static_cast<double>(prompts.size()));
@@ -321,7 +298,7 @@ void ExtractorService::RunBatches() {
       prompts.insert(prompts.end(), work->prompts.begin(), work->prompts.end());
     }
     const LoadedModel& model = *batch[0]->model;
-    absl::StatusOr<at::Tensor> rows = ForwardPass(batch[0]->model_key, batch[0]->model, prompts);
+    absl::StatusOr<at::Tensor> rows = ForwardPass(batch[0]->model_key, model, prompts);
     // Each request's slice of the pass, pooled into its own modes where the pass ran; every
     // request's copies are queued before the first is waited for.
     std::vector<Started> started;
@@ -522,7 +499,7 @@ absl::StatusOr<std::vector<CapturedPrompt>> ExtractorService::CaptureInProcess(
       GP_RETURN_IF_ERROR(refused());
       std::vector<PreparedPrompt> batch;
       for (size_t i : piece) batch.push_back(prepared[i]);
-      GP_ASSIGN_OR_RETURN(at::Tensor rows, ForwardPass(key, model, batch));
+      GP_ASSIGN_OR_RETURN(at::Tensor rows, ForwardPass(key, *model, batch));
       GP_ASSIGN_OR_RETURN(PendingAttention started, PendingAttention::Start(rows, batch, pool));
       pipeline.Add(std::move(started), std::move(piece));
     }

@@ -15,7 +15,6 @@
 #include <deque>
 #include <functional>
 #include <future>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -102,20 +101,8 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
   void RunBatches();  // the batching thread
   // ForwardCapturingRows on `prompts` with the forward-pass metrics recorded: the batch's rows
   // [L, B, H, K, T], still on the model's device.
-  absl::StatusOr<at::Tensor> ForwardPass(const std::string& key,
-                                         const std::shared_ptr<const LoadedModel>& model,
+  absl::StatusOr<at::Tensor> ForwardPass(const std::string& key, const LoadedModel& model,
                                          const std::vector<PreparedPrompt>& prompts);
-  // A model's replayer (ExtractorOptions::cuda_graphs), for the batcher and the in-process
-  // callers alike, one pass at a time; kept for the cached_models most recently used models (a
-  // replayer holds its recordings' memory and its model).
-  struct Replaying {
-    std::string key;
-    std::shared_ptr<const LoadedModel> model;
-    std::mutex mutex;  // held for a pass: a replayer is not thread-safe
-    std::unique_ptr<RowsReplayer> replayer;
-  };
-  std::shared_ptr<Replaying> ReplayerFor(const std::string& key,
-                                         const std::shared_ptr<const LoadedModel>& model);
   // The request limits on one prepared prompt (RESOURCE_EXHAUSTED beyond them).
   absl::Status CheckLimits(size_t index, const PreparedPrompt& prompt) const;
   // Runs `prepared` through the batcher in pieces of at most max_batch prompts, so other
@@ -141,8 +128,6 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
   bool stopping_ = false;
   std::atomic<int64_t> forward_passes_{0};
   std::atomic<int64_t> replayed_passes_{0};
-  std::mutex replayers_mutex_;
-  std::list<std::shared_ptr<Replaying>> replayers_;  // most recently used first
   std::thread batcher_;
   std::unique_ptr<Metrics> metrics_;
 };
