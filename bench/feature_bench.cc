@@ -53,7 +53,7 @@ const std::vector<FlagSpec> kFlags = {
     {"mode", true, "feature mode (default topk:3+drop-sink)"},
     {"dtype", true, "float32 (default) or bfloat16"},
     {"device", true, "cpu (default) or cuda"},
-    {"rounds", true, "timed rounds, the two ways interleaved; the fastest counts (default 3)"},
+    {"rounds", true, "timed rounds, the ways interleaved; the fastest counts (default 3)"},
     {"threads", true, "intra-op threads (default: all cores)"},
     {"batches-out", true, "JSON file: every batch's ids and captured positions, and the rates"},
     {"cuda-graphs", false, "also measure device pooling with passes replayed (RowsReplayer)"},

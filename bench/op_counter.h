@@ -15,6 +15,8 @@
 #include <ATen/record_function.h>
 
 #include <cstdint>
+#include <map>
+#include <string>
 
 namespace gp {
 
@@ -33,19 +35,24 @@ class DispatchedOpCounter {
   int64_t all() const { return Counts().all; }
   // The ops called from outside any other op: what our code asked for.
   int64_t top_level() const { return Counts().top_level; }
+  // Every op by name ("aten::linear"), nested ones included (a boolean index dispatches
+  // nonzero): what a test checks a pass asks of the device.
+  const std::map<std::string, int64_t>& by_name() const { return Counts().by_name; }
 
  private:
   struct State {
     int64_t all = 0, top_level = 0;
     int depth = 0;
+    std::map<std::string, int64_t> by_name;
   };
   static State& Counts() {
     thread_local State state;
     return state;
   }
-  static std::unique_ptr<at::ObserverContext> OnStart(const at::RecordFunction&) {
+  static std::unique_ptr<at::ObserverContext> OnStart(const at::RecordFunction& fn) {
     State& s = Counts();
     ++s.all;
+    ++s.by_name[fn.name()];
     if (s.depth++ == 0) ++s.top_level;
     return nullptr;
   }

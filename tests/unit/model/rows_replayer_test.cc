@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/op_counter.h"
 #include "tests/unit/expect_status.h"
-#include "tests/unit/model/dispatched_ops.h"
 #include "tests/unit/model/model_test_util.h"
 
 namespace gp {
@@ -167,8 +167,10 @@ const std::set<std::string>& HostWaitingOps() {
 
 // The ops among those `work` dispatches that wait for the device.
 std::set<std::string> HostWaitsIn(const std::function<void()>& work) {
+  DispatchedOpCounter counter;
+  work();
   std::set<std::string> found;
-  for (const auto& [name, count] : testing::DispatchedOps(work)) {
+  for (const auto& [name, count] : counter.by_name()) {
     if (HostWaitingOps().count(name) > 0) found.insert(name);
   }
   return found;
