@@ -21,7 +21,7 @@ absl::StatusOr<std::vector<AccuracyCell>> EvaluateAccuracyTable(
     for (bool header : options.headers) {
       for (Notation notation : DistinctNotations(options.notations)) {
         GraphCorpusOptions one = corpus;
-        one.notations = {notation};
+        one.notations.assign(1, notation);
         // The header draw still happens at 0 and 1, so both settings see the same graphs.
         one.node_header_fraction = header ? 1.0 : 0.0;
         AccuracyCell cell{notation, header, nodes, {}};

@@ -176,7 +176,7 @@ absl::StatusOr<ParentAccuracy> EvaluateParentAnswers(const DecoderModel& model,
   std::vector<double> graph_rates;  // exact parent sets per (notation, graph)
   for (Notation notation : DistinctNotations(corpus.notations)) {
     GraphCorpusOptions one = corpus;
-    one.notations = {notation};
+    one.notations.assign(1, notation);
     one.parent_hint_fraction = 0;  // the questions alone, as probes' texts have no hints
     SeededRandom random = SeededRandom::Stream(seed, kEvalStream);
     int64_t notation_questions = 0, notation_right = 0;

@@ -2,6 +2,7 @@
 // config asking for 10^15 layers once made the parser itself try to allocate them).
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "common/model/config.h"
 #include "nlohmann/json.hpp"
 
