@@ -69,6 +69,15 @@ int main(int argc, char** argv) {
   if (command == "list") return gp::RunListCommand(args);
   if (command == "cancel") return gp::RunCancelCommand(args);
   if (command == "cluster") return gp::RunClusterCommand(args);
+#else
+  for (const char* service_command :
+       {"report", "run", "submit", "watch", "results", "list", "cancel", "cluster"}) {
+    if (command == service_command) {
+      std::cerr << "graphprobe: '" << command
+                << "' is not in this build: it was built without gRPC (-DGP_BUILD_RPC=OFF)\n";
+      return 2;
+    }
+  }
 #endif
   if (command == "train") return gp::RunTrainCommand(args);
   if (command == "train-lm") return gp::RunTrainLmCommand(args);
