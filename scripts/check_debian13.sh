@@ -32,13 +32,15 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libsqlite3-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
+# What the services' tests run besides the binaries (as scripts/setup.sh installs on Debian 12).
+[ "$rpc" = ON ] && PACKAGES+=(jq curl npm kubernetes-client prometheus openssl)
 
 in_root() {  # command: runs it in the root with a clean environment
   chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin bash -c "$1"
 }
 
-if [ ! -x "$root/usr/bin/apt-get" ] || [ ! -f "$root/.graphprobe-packages" ]; then
+if [ ! -f "$root/.graphprobe-debootstrapped" ]; then
   command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
   # The Debian mirror this machine's apt already uses (its first non-security source).
   mirror=$(grep -h -o -E '^(URIs:|deb) +[^ ]+' /etc/apt/sources.list.d/*.sources \
@@ -50,8 +52,13 @@ if [ ! -x "$root/usr/bin/apt-get" ] || [ ! -f "$root/.graphprobe-packages" ]; th
     tail -5 /tmp/check_debian13-debootstrap.log
     exit 1
   }
+  touch "$root/.graphprobe-debootstrapped"
 fi
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# This machine's extra CA certificates and npm settings (the registry as configured here).
+mkdir -p "$root/usr/local/share/ca-certificates"
+cp -r /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
+for f in /etc/npmrc "$HOME/.npmrc"; do [ -f "$f" ] && mkdir -p "$root$(dirname "$f")" && cp "$f" "$root$f"; done
 mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
 trap 'umount "$root/proc" 2>/dev/null || true' EXIT
 if [ ! -f "$root/.graphprobe-packages" ] ||
@@ -59,6 +66,7 @@ if [ ! -f "$root/.graphprobe-packages" ] ||
   echo "== installing the build's packages"
   in_root "apt-get update -q && apt-get install -y -q --no-install-recommends ${PACKAGES[*]}" \
     >/tmp/check_debian13-apt.log 2>&1 || { tail -10 /tmp/check_debian13-apt.log; exit 1; }
+  in_root "update-ca-certificates >/dev/null"
   echo "${PACKAGES[*]}" >"$root/.graphprobe-packages"
 fi
 in_root "dpkg-query -W -f='\${Package} \${Version}\n' libtorch-dev g++ cmake libabsl-dev libgrpc++-dev"

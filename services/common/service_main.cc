@@ -113,6 +113,11 @@ absl::StatusOr<ServiceEndpoints> StartServing(const Flags& flags, const std::str
 int ServiceMain(int argc, char** argv, const ServiceBinary& binary,
                 const std::function<absl::Status(const Flags&)>& serve) {
   TuneAllocatorForTensors();
+  // The services' events (event=serving, draining, each job) are INFO lines. A libtorch whose
+  // logging is glog's (Debian 12's 1.13) writes them to stderr as it stands; c10's own logging
+  // (PyTorch's builds, Debian 13's 2.6, a GPU node's image) drops everything below WARNING
+  // unless told otherwise.
+  c10::ShowLogInfoToStderr();
   BlockTerminationSignals();
   const std::vector<std::string> args(argv + 1, argv + argc);
   return RunSubcommand(
