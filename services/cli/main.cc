@@ -19,6 +19,12 @@
 
 namespace {
 
+#ifdef GP_COMPUTE_COMMANDS_ONLY
+// The commands that start or talk to services, which a build without gRPC leaves out.
+constexpr const char* kServiceCommands[] = {"report",  "run",  "submit", "watch",
+                                            "results", "list", "cancel", "cluster"};
+#endif
+
 void PrintUsage() {
   std::cout
       << "usage: graphprobe <command> [flags]\n\n"
@@ -42,8 +48,9 @@ void PrintUsage() {
          "  train-lm    train the small graph-reading language model (the embedded default)\n\n"
          "`graphprobe <command> --help` lists a command's flags.\n";
 #ifdef GP_COMPUTE_COMMANDS_ONLY
-  std::cout << "This build has no gRPC: report, run, submit, watch, results, list, cancel and "
-               "cluster are not in it.\n";
+  std::cout << "This build has no gRPC, so these are not in it:";
+  for (const char* command : kServiceCommands) std::cout << " " << command;
+  std::cout << "\n";
 #endif
 }
 
@@ -70,8 +77,7 @@ int main(int argc, char** argv) {
   if (command == "cancel") return gp::RunCancelCommand(args);
   if (command == "cluster") return gp::RunClusterCommand(args);
 #else
-  for (const char* service_command :
-       {"report", "run", "submit", "watch", "results", "list", "cancel", "cluster"}) {
+  for (const char* service_command : kServiceCommands) {
     if (command == service_command) {
       std::cerr << "graphprobe: '" << command
                 << "' is not in this build: it was built without gRPC (-DGP_BUILD_RPC=OFF)\n";
