@@ -17,6 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+# shellcheck source=scripts/debian_mirror.sh
+. scripts/debian_mirror.sh
 root=${GP_DEBIAN13_ROOT:-/var/tmp/graphprobe-debian13}
 rpc=OFF
 if [ "${1:-}" = "--rpc" ]; then rpc=ON; shift; fi
@@ -41,10 +43,8 @@ in_root() {  # command: runs it in the root with a clean environment
 }
 
 if [ ! -f "$root/.graphprobe-debootstrapped" ]; then
-  command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
-  # The Debian mirror this machine's apt already uses (its first non-security source).
-  mirror=$(grep -h -o -E '^(URIs:|deb) +[^ ]+' /etc/apt/sources.list.d/*.sources \
-    /etc/apt/sources.list 2>/dev/null | awk '{print $2}' | grep -v -e security -e '\[' | head -1)
+  ensure_debootstrap >/dev/null
+  mirror=$(debian_mirror)
   [ -n "$mirror" ] || { echo "check_debian13: no Debian mirror in this machine's apt sources" >&2; exit 1; }
   echo "== debootstrap trixie into $root"
   rm -rf --one-file-system "$root"

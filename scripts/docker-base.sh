@@ -10,17 +10,10 @@ if [ "${1:-}" != "--rebuild" ] && docker image inspect "$image" >/dev/null 2>&1;
   echo "$image exists"
   exit 0
 fi
-command -v debootstrap >/dev/null || {
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap
-}
-# The first Debian mirror of the apt sources (deb822 "URIs:" or one-line "deb URL suite").
-mirror=$(
-  {
-    awk '/^URIs:/ {print $2}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true
-    awk '/^deb / {print ($2 ~ /^\[/ ? $3 : $2)}' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-      2>/dev/null || true
-  } | awk '!/-security/ && !found {print; found = 1}'
-)
+# shellcheck source=scripts/debian_mirror.sh
+. "$(dirname "$0")/debian_mirror.sh"
+ensure_debootstrap
+mirror=$(debian_mirror)
 [ -n "$mirror" ] || { echo "docker-base: no apt mirror found in /etc/apt/sources*"; exit 1; }
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
