@@ -7,7 +7,10 @@
 #include <netdb.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <future>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/core/status.h"
@@ -24,6 +27,43 @@ bool ExtractorFailed(const absl::Status& status) {
          status.code() == absl::StatusCode::kDeadlineExceeded ||
          status.code() == absl::StatusCode::kCancelled;
 }
+
+// Cancels a call as soon as `cancel` is set, not only when its next message arrives: an
+// extractor busy with other clients' work may send nothing for minutes, and the cancelled call
+// is what lets it withdraw this one's waiting prompts. Polls every 50 ms while the call lasts.
+class CancelWatcher {
+ public:
+  CancelWatcher(const std::atomic<bool>* cancel, grpc::ClientContext* context) {
+    if (cancel == nullptr) return;
+    thread_ = std::thread([this, cancel, context] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      while (!done_) {
+        if (cancel->load()) {
+          context->TryCancel();
+          return;
+        }
+        wake_.wait_for(lock, std::chrono::milliseconds(50));
+      }
+    });
+  }
+  ~CancelWatcher() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  CancelWatcher(const CancelWatcher&) = delete;
+  CancelWatcher& operator=(const CancelWatcher&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread thread_;
+};
 
 std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address) {
   grpc::ChannelArguments args;
@@ -150,6 +190,7 @@ absl::StatusOr<std::vector<CapturedPrompt>> RemoteAttentionSource::ExtractOn(
       std::chrono::system_clock::now() +
       std::chrono::milliseconds(static_cast<int64_t>(options_.deadline_seconds * 1000)));
   auto reader = endpoint.stub->Extract(&context, request);
+  const CancelWatcher watcher(cancel, &context);
   const std::string where = absl::StrCat("extractor ", endpoint.address);
   std::vector<CapturedPrompt> out(prompts.size());
   // A prompt is whole with its tokens and its rows, or every pooled mode's features.

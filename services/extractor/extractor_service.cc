@@ -4,8 +4,10 @@
 #include <ATen/ATen.h>
 #include <c10/util/Logging.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <unordered_set>
 
 #include "absl/strings/str_cat.h"
 #include "common/core/status.h"
@@ -20,6 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using graphprobe::v1::ExtractResponse;
+
+// How often a request waiting for its forward passes looks whether its client is still there.
+constexpr auto kCancelPoll = std::chrono::milliseconds(50);
 
 grpc::Status Error(grpc::StatusCode code, const std::string& message) {
   return grpc::Status(code, message);
@@ -50,6 +55,9 @@ struct ExtractorService::Metrics {
   prometheus::Counter& replayed_passes =
       ProcessCounter("graphprobe_extractor_replayed_passes_total",
                      "Forward passes replayed from a recording (--cuda-graphs)");
+  prometheus::Counter& withdrawn_prompts = ProcessCounter(
+      "graphprobe_extractor_withdrawn_prompts_total",
+      "Prompts taken out of the queue before their forward pass: their request had ended");
   prometheus::Histogram& request_seconds =
       ProcessHistogram("graphprobe_extractor_request_duration_seconds",
                        "Extract calls from arrival to the last row sent",
@@ -193,6 +201,26 @@ ExtractorService::Submit(std::shared_ptr<Work> work) {
   queue_.push_back(std::move(work));
   wake_.notify_all();
   return future;
+}
+
+void ExtractorService::Withdraw(const std::vector<std::shared_ptr<Work>>& works) {
+  std::unordered_set<const Work*> ended;
+  for (const auto& work : works) ended.insert(work.get());
+  int withdrawn = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto first = std::stable_partition(queue_.begin(), queue_.end(), [&](const auto& work) {
+      return ended.count(work.get()) == 0;
+    });
+    for (auto it = first; it != queue_.end(); ++it) {
+      withdrawn += static_cast<int>((*it)->prompts.size());
+      (*it)->done.set_value(absl::CancelledError("withdrawn: its request had ended"));
+    }
+    queue_.erase(first, queue_.end());
+    queued_prompts_ -= withdrawn;
+  }
+  withdrawn_prompts_ += withdrawn;
+  metrics_->withdrawn_prompts.Increment(withdrawn);
 }
 
 absl::StatusOr<at::Tensor> ExtractorService::ForwardPass(
@@ -350,18 +378,28 @@ absl::Status ExtractorService::CheckLimits(size_t index, const PreparedPrompt& p
 absl::Status ExtractorService::RunInOrder(
     const std::string& key, const std::shared_ptr<const LoadedModel>& model,
     const std::vector<PreparedPrompt>& prepared, const std::vector<FeatureOptions>& pool,
+    const std::function<bool()>& cancelled,
     const std::function<absl::Status(size_t, CapturedAttention)>& deliver) {
+  std::vector<std::shared_ptr<Work>> works;
   std::vector<
       std::pair<std::vector<size_t>, std::future<absl::StatusOr<std::vector<CapturedAttention>>>>>
       pending;
+  // However this request ends early (a full queue, a failed pass, a client gone), the rest of
+  // its pieces leave the queue: a cancelled request of 1024 prompts must not keep the GPU busy.
+  const auto withdrawing = [&](absl::Status status) {
+    if (!status.ok()) Withdraw(works);
+    return status;
+  };
   for (std::vector<size_t>& piece : ForwardPieces(prepared, options_.max_batch)) {
     auto work = std::make_shared<Work>();
     work->model_key = key;
     work->model = model;
     work->pool = pool;
     for (size_t i : piece) work->prompts.push_back(prepared[i]);
-    GP_ASSIGN_OR_RETURN(auto future, Submit(work));
-    pending.push_back({std::move(piece), std::move(future)});
+    auto future = Submit(work);
+    if (!future.ok()) return withdrawing(future.status());
+    works.push_back(std::move(work));
+    pending.push_back({std::move(piece), *std::move(future)});
   }
 
   std::vector<CapturedAttention> results(prepared.size());
@@ -376,16 +414,22 @@ absl::Status ExtractorService::RunInOrder(
     }
     return absl::OkStatus();
   };
-  GP_RETURN_IF_ERROR(deliver_ready());  // leading prompts without mentions
-  for (auto& [piece, future] : pending) {
-    GP_ASSIGN_OR_RETURN(std::vector<CapturedAttention> result, future.get());
-    for (size_t k = 0; k < piece.size(); ++k) {
-      results[piece[k]] = std::move(result[k]);
-      ready[piece[k]] = true;
+  const auto deliver_all = [&]() -> absl::Status {
+    GP_RETURN_IF_ERROR(deliver_ready());  // leading prompts without mentions
+    for (auto& [piece, future] : pending) {
+      while (future.wait_for(kCancelPoll) != std::future_status::ready) {
+        if (cancelled()) return absl::CancelledError("the client went away or the deadline passed");
+      }
+      GP_ASSIGN_OR_RETURN(std::vector<CapturedAttention> result, future.get());
+      for (size_t k = 0; k < piece.size(); ++k) {
+        results[piece[k]] = std::move(result[k]);
+        ready[piece[k]] = true;
+      }
+      GP_RETURN_IF_ERROR(deliver_ready());
     }
-    GP_RETURN_IF_ERROR(deliver_ready());
-  }
-  return absl::OkStatus();
+    return absl::OkStatus();
+  };
+  return withdrawing(deliver_all());
 }
 
 grpc::Status ExtractorService::ExtractPrompts(grpc::ServerContext* context,
@@ -460,7 +504,8 @@ grpc::Status ExtractorService::ExtractPrompts(grpc::ServerContext* context,
     }
     return absl::OkStatus();
   };
-  return ToGrpcStatus(RunInOrder(key, *model, prepared, reply->pool, send));
+  return ToGrpcStatus(RunInOrder(
+      key, *model, prepared, reply->pool, [context] { return context->IsCancelled(); }, send));
 }
 
 absl::StatusOr<std::vector<CapturedPrompt>> ExtractorService::CaptureInProcess(

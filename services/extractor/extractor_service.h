@@ -83,6 +83,8 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
   int64_t forward_passes() const { return forward_passes_; }
   // Of those, the passes replayed from a recording (ExtractorOptions::cuda_graphs).
   int64_t replayed_passes() const { return replayed_passes_; }
+  // Prompts withdrawn from the queue before their forward pass, their request having ended.
+  int64_t withdrawn_prompts() const { return withdrawn_prompts_; }
 
  private:
   // Prompts of one request for one model, waiting for their forward pass; works of several
@@ -98,6 +100,9 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
                                                               std::string* key) const;
   absl::StatusOr<std::future<absl::StatusOr<std::vector<CapturedAttention>>>> Submit(
       std::shared_ptr<Work> work);
+  // Takes the works still waiting in the queue out of it (their request has ended: nobody
+  // waits for their results), so that they cost no forward pass and free their queue places.
+  void Withdraw(const std::vector<std::shared_ptr<Work>>& works);
   void RunBatches();  // the batching thread
   // ForwardCapturingRows on `prompts` with the forward-pass metrics recorded: the batch's rows
   // [L, B, H, K, T], still on the model's device.
@@ -108,10 +113,13 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
   // Runs `prepared` through the batcher in pieces of at most max_batch prompts, so other
   // requests interleave, and hands each prompt's rows (or features of `pool`) to `deliver` in
   // prompt order as the forward passes finish; prompts that mention nothing need no forward
-  // pass (empty attention). Stops at the first error of a forward pass or of `deliver`.
+  // pass (empty attention). Stops at the first error of a forward pass or of `deliver`, or
+  // when `cancelled` says so while it waits (Cancelled); either way the pieces not yet in a
+  // forward pass are withdrawn.
   absl::Status RunInOrder(const std::string& key, const std::shared_ptr<const LoadedModel>& model,
                           const std::vector<PreparedPrompt>& prepared,
                           const std::vector<FeatureOptions>& pool,
+                          const std::function<bool()>& cancelled,
                           const std::function<absl::Status(size_t, CapturedAttention)>& deliver);
   grpc::Status ExtractPrompts(grpc::ServerContext* context,
                               const graphprobe::v1::ExtractRequest* request,
@@ -128,6 +136,7 @@ class ExtractorService final : public graphprobe::v1::Extractor::Service {
   bool stopping_ = false;
   std::atomic<int64_t> forward_passes_{0};
   std::atomic<int64_t> replayed_passes_{0};
+  std::atomic<int64_t> withdrawn_prompts_{0};
   std::thread batcher_;
   std::unique_ptr<Metrics> metrics_;
 };

@@ -2,16 +2,18 @@
 // equal the in-process build (up to float32 rounding of batch padding with a float32 wire,
 // within bfloat16 rounding with a bfloat16 wire), work spreads over both, a killed extractor's
 // prompts finish on the other, bad requests get the right status code and message while the server
-// keeps serving, and SIGTERM drains.
+// keeps serving, an ended request's waiting work is withdrawn, and SIGTERM drains.
 #include <ATen/ATen.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <netdb.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -354,6 +356,115 @@ TEST_F(ExtractorTest, BadRequestsGetTheirStatusAndTheServerKeepsServing) {
   EXPECT_EQ(models.models(0).layers(), ToyLayers());
   EXPECT_TRUE(CheckHealth(server.address(), 10).ok());
   EXPECT_EQ(server.Terminate(), 0);  // SIGTERM drains and exits cleanly
+}
+
+// A request that ends early (its client cancels, or its deadline passes) takes its pieces still
+// waiting for a forward pass out of the queue: they cost no pass, and the next request does not
+// wait behind them.
+TEST_F(ExtractorTest, AnEndedRequestsWaitingPiecesAreWithdrawnNotRun) {
+  ExtractorOptions options;
+  options.model_root = (root_ / "models").string();
+  options.max_batch = 1;  // a piece, and a forward pass, per prompt
+  ExtractorService service(options);
+  auto server = StartServer("127.0.0.1:0", {&service}, 64 << 20);
+  ASSERT_TRUE(server.ok()) << server.status();
+  SetServing(server->server.get(), true);
+  auto stub = Stub(server->address);
+  pb::ExtractRequest many = OnePrompt("graph-toy", "A -> B, B -> C");
+  constexpr int kPrompts = 1000;  // their passes take far longer than either request lasts
+  for (int i = 1; i < kPrompts; ++i) *many.add_prompts() = many.prompts(0);
+  int messages = 0;
+  // Every piece runs or is withdrawn, once: after a later request is answered (queued behind
+  // whatever was left), passes and withdrawn prompts account for all of them.
+  int64_t accounted = 0;
+  const auto expect_all_accounted = [&] {
+    ASSERT_TRUE(Drain(*stub, OnePrompt("graph-toy", "A -> B"), &messages).ok());
+    accounted += kPrompts + 1;
+    EXPECT_EQ(service.forward_passes() + service.withdrawn_prompts(), accounted);
+  };
+  {
+    grpc::ClientContext context;
+    auto reader = stub->Extract(&context, many);
+    pb::ExtractResponse response;
+    ASSERT_TRUE(reader->Read(&response));  // the first prompt's pass has run
+    context.TryCancel();
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  expect_all_accounted();
+  const int64_t withdrawn_on_cancel = service.withdrawn_prompts();
+  EXPECT_GT(withdrawn_on_cancel, kPrompts / 2) << service.forward_passes() << " passes ran";
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+    pb::ExtractResponse response;
+    auto reader = stub->Extract(&context, many);
+    while (reader->Read(&response)) {
+    }
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  expect_all_accounted();
+  // How many passes ran before the deadline depends on the machine (about 0.5 ms each here).
+  EXPECT_GT(service.withdrawn_prompts(), withdrawn_on_cancel)
+      << service.forward_passes() << " passes ran";
+  service.Stop();
+  server->server->Shutdown();
+}
+
+// A cancelled Capture ends its Extract call at once, not when its next message arrives: behind
+// another client's long request nothing would arrive until that one is done, and the call's end
+// is what lets the extractor withdraw its prompts.
+TEST_F(ExtractorTest, ACancelledCaptureEndsItsCallWhileItsPromptsStillWait) {
+  ExtractorOptions options;
+  options.model_root = root_.string();  // as the extractor processes have it (Remote())
+  options.max_batch = 1;
+  ExtractorService service(options);
+  auto server = StartServer("127.0.0.1:0", {&service}, 64 << 20);
+  ASSERT_TRUE(server.ok()) << server.status();
+  SetServing(server->server.get(), true);
+
+  // The long request ahead: 1000 one-prompt passes (about half a second here).
+  pb::ExtractRequest ahead = OnePrompt("models/graph-toy", "A -> B, B -> C");
+  for (int i = 1; i < 1000; ++i) *ahead.add_prompts() = ahead.prompts(0);
+  std::atomic<bool> ahead_done{false};
+  std::promise<void> ahead_started;
+  std::thread first([&] {
+    auto stub = Stub(server->address);
+    grpc::ClientContext context;
+    auto reader = stub->Extract(&context, ahead);
+    pb::ExtractResponse response;
+    bool started = false;
+    while (reader->Read(&response)) {
+      if (!started) ahead_started.set_value(), started = true;
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+    ahead_done = true;
+    if (!started) ahead_started.set_value();
+  });
+  ahead_started.get_future().wait();  // every one of its pieces is queued by now
+
+  const std::vector<CapturePrompt> prompts(
+      50, CapturePrompt{"A -> B, B -> C", {{{0, 1}}, {{5, 6}, {8, 9}}, {{13, 14}}}});
+  auto source = RemoteAttentionSource::Create(Remote({server->address}));
+  ASSERT_TRUE(source.ok()) << source.status();
+  std::atomic<bool> cancel{false};
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    cancel = true;
+  });
+  const auto captured = (*source)->Capture(prompts, {}, &cancel);
+  const bool ahead_done_when_cancelled = ahead_done;
+  canceller.join();
+  first.join();
+  EXPECT_EQ(captured.status().code(), absl::StatusCode::kCancelled) << captured.status();
+  EXPECT_FALSE(ahead_done_when_cancelled) << "the cancelled call waited for the request ahead";
+  // Every piece ran or was withdrawn once, when a later request (queued behind) is answered.
+  int messages = 0;
+  ASSERT_TRUE(
+      Drain(*Stub(server->address), OnePrompt("models/graph-toy", "A -> B"), &messages).ok());
+  EXPECT_GT(service.withdrawn_prompts(), 0);
+  EXPECT_EQ(service.forward_passes() + service.withdrawn_prompts(), 1000 + 50 + 1);
+  service.Stop();
+  server->server->Shutdown();
 }
 
 // Pooling on the extractor: each mode's features come back instead of the rows, equal to the
