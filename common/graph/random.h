@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/core/splitmix64.h"
+
 namespace gp {
 
 class SeededRandom {
@@ -18,12 +20,7 @@ class SeededRandom {
     return r;
   }
 
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
+  uint64_t Next() { return SplitMix64Next(state_); }
   // Uniform in [0, 1).
   double Uniform() { return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0); }
   // Uniform in [0, n).

@@ -4,17 +4,12 @@
 #include <ATen/Parallel.h>
 #include <c10/util/BFloat16.h>
 
+#include "common/core/splitmix64.h"
+
 namespace gp {
 namespace {
 
 constexpr int64_t kChunk = 1 << 16;
-
-inline uint64_t SplitMix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 template <typename T>
 void Fill(T* data, int64_t n, float bound, uint64_t seed) {
@@ -25,7 +20,7 @@ void Fill(T* data, int64_t n, float bound, uint64_t seed) {
       const int64_t stop = std::min(n, (c + 1) * kChunk);
       for (int64_t i = c * kChunk; i < stop; i += 2) {
         // One 64-bit draw gives two 24-bit uniforms.
-        const uint64_t r = SplitMix64(state);
+        const uint64_t r = SplitMix64Next(state);
         const float a = static_cast<float>(r >> 40) * (1.0f / 16777216.0f);
         const float b = static_cast<float>((r >> 8) & 0xffffff) * (1.0f / 16777216.0f);
         data[i] = static_cast<T>((2.0f * a - 1.0f) * bound);

@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/core/splitmix64.h"
 #include "common/core/status.h"
 #include "common/model/adam.h"
 #include "common/probe/logistic.h"
@@ -28,20 +29,14 @@ enum SeedStream : uint64_t {
   kBootstrap = 5
 };
 
-uint64_t Mix(uint64_t x) {  // splitmix64's finalizer
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 uint64_t StreamSeed(uint64_t seed, SeedStream stream) {
-  return stream == kInit ? seed : Mix(seed ^ (0x51ed270b27d0ef4dULL * stream));
+  return stream == kInit ? seed : SplitMix64Hash(seed ^ (0x51ed270b27d0ef4dULL * stream));
 }
 
 // A fixed pseudo-random label for a pair of names, with probability `density`.
 bool NamePairLabel(uint64_t seed, int64_t a, int64_t b, double density) {
-  const uint64_t h = Mix(Mix(seed ^ static_cast<uint64_t>(a)) ^ static_cast<uint64_t>(b));
+  const uint64_t h =
+      SplitMix64Hash(SplitMix64Hash(seed ^ static_cast<uint64_t>(a)) ^ static_cast<uint64_t>(b));
   return static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0) < density;
 }
 
