@@ -27,9 +27,6 @@ const FlagSpec kCoordinatorFlag = {"coordinator", true,
                                    "host:port of the coordinator (or GRAPHPROBE_COORDINATOR)"};
 const FlagSpec kHelpFlag = {"help", false, "show this help"};
 
-// Every one-shot coordinator call of these commands.
-constexpr double kCallSeconds = 30;
-
 // The one positional argument a command takes (SPEC or ID).
 absl::StatusOr<std::string> OnlyArgument(const std::vector<std::string>& positional,
                                          const std::string& what) {
@@ -83,7 +80,7 @@ int RunSubmitCommand(std::vector<std::string> args) {
         request.set_spec_json(text.str());
         request.set_request_id(flags.Get("request-id", ""));
         grpc::ClientContext context;
-        SetDeadline(&context, kCallSeconds);
+        SetDeadline(&context, kCoordinatorCallSeconds);
         pb::Ablation ablation;
         const grpc::Status status =
             CoordinatorStub(coordinator)->CreateAblation(&context, request, &ablation);
@@ -142,7 +139,7 @@ int RunListCommand(std::vector<std::string> args) {
         }
         GP_ASSIGN_OR_RETURN(const std::string coordinator, flags.Required("coordinator"));
         grpc::ClientContext context;
-        SetDeadline(&context, kCallSeconds);
+        SetDeadline(&context, kCoordinatorCallSeconds);
         pb::ListAblationsResponse response;
         const grpc::Status status =
             CoordinatorStub(coordinator)
@@ -167,7 +164,7 @@ int RunCancelCommand(std::vector<std::string> args) {
         GP_ASSIGN_OR_RETURN(const std::string id, OnlyArgument(positional, "ablation ID"));
         GP_ASSIGN_OR_RETURN(const std::string coordinator, flags.Required("coordinator"));
         grpc::ClientContext context;
-        SetDeadline(&context, kCallSeconds);
+        SetDeadline(&context, kCoordinatorCallSeconds);
         pb::AblationRequest request;
         request.set_id(id);
         pb::Ablation ablation;

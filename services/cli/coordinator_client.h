@@ -13,6 +13,10 @@ namespace gp {
 
 std::unique_ptr<graphprobe::v1::Coordinator::Stub> CoordinatorStub(const std::string& address);
 
+// The deadline of every one-shot coordinator call (create, get, list, cancel): a coordinator
+// that hangs is an error after it, not a command that never returns.
+constexpr double kCoordinatorCallSeconds = 30;
+
 // "1m02s", "2h05m"; "?" for a negative (unknown) time.
 std::string FormatDuration(double seconds);
 

@@ -224,6 +224,7 @@ absl::StatusOr<std::vector<CellResult>> RunThroughServices(const AblationSpec& s
   pb::Ablation ablation;
   {
     grpc::ClientContext context;
+    SetDeadline(&context, kCoordinatorCallSeconds);
     const grpc::Status status = stub->CreateAblation(&context, request, &ablation);
     if (!status.ok()) return FromGrpcStatus(status, "spec");
   }
