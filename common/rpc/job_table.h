@@ -45,7 +45,8 @@ namespace gp {
 template <typename Entry>
 class JobTable {
  public:
-  using Entries = std::map<std::string, std::unique_ptr<Entry>>;
+  // Shared: a long poll keeps its entry while the service may forget it (Forget).
+  using Entries = std::map<std::string, std::shared_ptr<Entry>>;
   using Job = decltype(Entry::job);
 
   // `noun` names a job in NOT_FOUND messages ("training job"), `service` the service in
@@ -63,7 +64,8 @@ class JobTable {
   // From here to Changed, callers hold mutex().
   bool stopping() const { return stopping_; }
   const Entries& entries() const { return entries_; }
-  // Null when unknown. Entries are never erased, so a pointer outlives the lock's release.
+  // Null when unknown. Only Forget erases an entry, and only a finished job's that no worker has
+  // queued, so a running job's entry outlives the lock's release.
   Entry* Find(const std::string& id) const {
     auto it = entries_.find(id);
     return it == entries_.end() ? nullptr : it->second.get();
@@ -83,6 +85,15 @@ class JobTable {
   }
   Entry& Insert(const std::string& id, std::unique_ptr<Entry> entry) {
     return *(entries_[id] = std::move(entry));
+  }
+  // Erases a finished job that waits for no worker (a retention limit's oldest); false, and
+  // nothing erased, for any other. A later GetJob of it is NOT_FOUND.
+  bool Forget(const std::string& id) {
+    auto it = entries_.find(id);
+    if (it == entries_.end() || !finished_(it->second->job) || queued_.count(id) > 0) return false;
+    entries_.erase(it);
+    changed_.notify_all();  // a watcher of it ends (NOT_FOUND) rather than waiting on
+    return true;
   }
   // Queues `id` for a worker, once: a job cancelled while queued and submitted again before a
   // worker reached it is still queued, and must not run twice (two workers on one job's files).
@@ -119,8 +130,9 @@ class JobTable {
   // poll, at most 30 s).
   grpc::Status Get(const std::string& id, double wait_seconds, Job* job) {
     std::unique_lock<std::mutex> lock(mutex_);
-    const Entry* entry = Find(id);
-    if (entry == nullptr) return NotFound(id);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return NotFound(id);
+    const std::shared_ptr<const Entry> entry = it->second;  // forgotten while it waits: kept
     if (wait_seconds > 0) {
       changed_.wait_for(lock, WaitDuration(wait_seconds),
                         [&] { return finished_(entry->job) || stopping_; });
@@ -194,7 +206,7 @@ class JobTable {
         id = std::move(queue_.front());
         queue_.pop_front();
         queued_.erase(id);
-        if (entries_.at(id)->cancel) continue;  // cancelled while queued
+        if (entries_.at(id)->cancel) continue;  // cancelled while queued (Forget keeps it)
       }
       run_(id);
     }

@@ -4,6 +4,7 @@
 // running jobs stop within an epoch (the coordinator gives them to a trainer again).
 #include <c10/util/Logging.h>
 
+#include "absl/strings/str_cat.h"
 #include "common/core/status.h"
 #include "services/common/service_main.h"
 #include "services/trainer/trainer_service.h"
@@ -16,6 +17,9 @@ const std::vector<FlagSpec> kFlags = WithWorkerFlags(
     {
         {"work", true, "directory of fetched datasets and job artifacts (required)"},
         {"max-jobs", true, "jobs training at once (default 2)"},
+        {"keep-finished-jobs", true,
+         "finished jobs kept, with their artifacts under --work; older ones are forgotten "
+         "(default 10000)"},
     },
     kListen);
 
@@ -23,13 +27,22 @@ absl::Status Serve(const Flags& flags) {
   TrainerOptions options;
   GP_ASSIGN_OR_RETURN(options.work_dir, flags.Required("work"));
   GP_ASSIGN_OR_RETURN(options.max_jobs, MaxJobsFlag(flags, options.max_jobs));
+  GP_ASSIGN_OR_RETURN(const int64_t keep,
+                      flags.Int("keep-finished-jobs", options.keep_finished_jobs));
+  // The coordinator fetches a job's artifacts after it ends: a few more must be kept meanwhile.
+  if (keep < 16 || keep > 100000000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--keep-finished-jobs ", keep, ": expected 16..100000000"));
+  }
+  options.keep_finished_jobs = static_cast<int>(keep);
 
   TrainerService service(options);
   GP_RETURN_IF_ERROR(service.Start());
   GP_ASSIGN_OR_RETURN(ServiceEndpoints endpoints,
                       StartServing(flags, kListen, &service, 64 << 20, "trainer", "cpu"));
   LOG(INFO) << "event=listening address=" << endpoints.server.address
-            << " work=" << options.work_dir << " max_jobs=" << options.max_jobs;
+            << " work=" << options.work_dir << " max_jobs=" << options.max_jobs
+            << " keep_finished_jobs=" << options.keep_finished_jobs;
   const auto registration =
       RegisterWithCoordinator(flags, "trainer", endpoints.server.address, options.max_jobs);
   return ServeUntilSignal(flags, endpoints.server, [&] { service.Stop(); });

@@ -92,9 +92,40 @@ void TrainerService::Stop() {
 
 void TrainerService::Update(const std::string& id, const std::function<void(JobEntry&)>& change) {
   std::lock_guard<std::mutex> lock(jobs_.mutex());
-  JobEntry& entry = *jobs_.Find(id);
-  change(entry);
+  JobEntry* entry = jobs_.Find(id);
+  if (entry == nullptr) return;  // forgotten (a running job never is: see Changed)
+  change(*entry);
+  Changed(*entry);
+}
+
+void TrainerService::Changed(JobEntry& entry) {
   jobs_.Changed(entry);
+  if (!Finished(entry.job.state())) {
+    // Submitted again after it ended: no longer among the finished, so never forgotten while
+    // it runs.
+    finished_.erase(entry.finished);
+    entry.finished = 0;
+    return;
+  }
+  if (entry.finished != 0) return;
+  entry.finished = ++finished_count_;
+  finished_[entry.finished] = entry.job.id();
+  int forgotten = 0;
+  while (static_cast<int64_t>(finished_.size()) > options_.keep_finished_jobs) {
+    const auto oldest = finished_.begin();
+    // Cancelled while queued, it waits for a worker to skip it: forgotten at a later end.
+    if (!jobs_.Forget(oldest->second)) break;
+    // Under the lock, so that a job submitted again under this id cannot write there first;
+    // a few small files.
+    std::error_code ignored;
+    fs::remove_all(JobDir(oldest->second), ignored);
+    finished_.erase(oldest);
+    ++forgotten;
+  }
+  if (forgotten > 0) {
+    LOG(INFO) << "event=jobs_forgotten count=" << forgotten
+              << " keep_finished_jobs=" << options_.keep_finished_jobs;
+  }
 }
 
 absl::StatusOr<std::string> TrainerService::FetchDataset(const std::string& key,
@@ -180,8 +211,11 @@ void TrainerService::RunJob(const std::string& id) {
   std::atomic<bool>* cancel;
   {
     std::lock_guard<std::mutex> lock(jobs_.mutex());
-    request = jobs_.Find(id)->request;
-    cancel = &jobs_.Find(id)->cancel;
+    JobEntry* entry = jobs_.Find(id);
+    // Cancelled between the queue and here: CancelJob has recorded it as cancelled already.
+    if (entry == nullptr || entry->job.state() == pb::TrainingJob::CANCELLED) return;
+    request = entry->request;
+    cancel = &entry->cancel;
   }
   const auto end = [&](const absl::Status& status) {
     const bool cancelled = status.code() == absl::StatusCode::kCancelled;
@@ -265,7 +299,7 @@ grpc::Status TrainerService::CreateJob(grpc::ServerContext*,
       entry->job.clear_error_code();
       entry->job.set_epochs_done(0);
       entry->epochs.clear();
-      jobs_.Changed(*entry);
+      Changed(*entry);
       jobs_.Enqueue(id);
     }
     *job = entry->job;
@@ -320,7 +354,7 @@ grpc::Status TrainerService::ListJobs(grpc::ServerContext*,
 
 grpc::Status TrainerService::CancelJob(grpc::ServerContext*, const pb::TrainingJobRequest* request,
                                        pb::TrainingJob* job) {
-  return jobs_.Cancel(request->id(), job, [this](JobEntry& entry) { jobs_.Changed(entry); });
+  return jobs_.Cancel(request->id(), job, [this](JobEntry& entry) { Changed(entry); });
 }
 
 grpc::Status TrainerService::WatchJob(grpc::ServerContext* context,

@@ -2,7 +2,10 @@
 // fetches its dataset once per content key into WORK/datasets/KEY.safetensors (through a
 // temporary file and a rename), trains in a pool of --max-jobs workers, and writes its
 // artifacts (training_artifacts.h) to WORK/jobs/ID/. Jobs live in memory: a restarted trainer
-// starts empty and the coordinator gives lost jobs to a trainer again.
+// starts empty and the coordinator gives lost jobs to a trainer again. It keeps the last
+// keep_finished_jobs finished jobs; older ones are forgotten, in memory and on disk (the
+// coordinator fetches a job's artifacts as soon as it ends), so a trainer that serves
+// ablation after ablation stays bounded.
 //
 //   TrainerOptions options;
 //   options.work_dir = "/work";
@@ -13,6 +16,7 @@
 #include <atomic>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,6 +35,9 @@ struct TrainerOptions {
   std::string work_dir;
   int max_jobs = 2;              // jobs training at once
   int max_queued_jobs = 100000;  // beyond: RESOURCE_EXHAUSTED
+  // Finished jobs kept (GetJob, GetArtifacts, ListJobs, their WORK/jobs/ID folders); the
+  // oldest beyond it are forgotten: GetJob NOT_FOUND, folder deleted.
+  int keep_finished_jobs = 10000;
   double fetch_deadline_seconds = 600;
 };
 
@@ -71,9 +78,13 @@ class TrainerService final : public graphprobe::v1::Trainer::Service {
     std::atomic<bool> cancel{false};
     int version = 0;  // bumped at every change, for WatchJob
     int64_t created = 0;
+    int64_t finished = 0;  // when it last ended, in finishing order (finished_); 0 while not
   };
   void RunJob(const std::string& id);
   void Update(const std::string& id, const std::function<void(JobEntry&)>& change);
+  // After a change to `entry` (jobs_.mutex() held): wakes its watchers and, when it has just
+  // ended, records it and forgets the oldest finished jobs beyond keep_finished_jobs.
+  void Changed(JobEntry& entry);
   // The dataset file of `key`, fetched from `features_address` unless already here.
   absl::StatusOr<std::string> FetchDataset(const std::string& key,
                                            const std::string& features_address,
@@ -86,6 +97,10 @@ class TrainerService final : public graphprobe::v1::Trainer::Service {
   TrainerOptions options_;
   JobTable<JobEntry> jobs_;
   int64_t created_count_ = 0;  // guarded by jobs_.mutex()
+  // Finished jobs by when they ended (JobEntry::finished -> id), oldest first; guarded by
+  // jobs_.mutex().
+  std::map<int64_t, std::string> finished_;
+  int64_t finished_count_ = 0;
   // The last datasets loaded (a dataset's cells usually follow each other), by content key.
   std::mutex datasets_mutex_;
   std::list<std::pair<std::string, std::shared_ptr<const ProbeDataset>>> loaded_;

@@ -15,6 +15,8 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_format.h"
+#include "common/core/hash.h"
 #include "common/core/json_file.h"
 #include "common/rpc/server.h"
 #include "graphprobe/v1/coordinator.grpc.pb.h"
@@ -97,11 +99,14 @@ class ClusterTest : public ::testing::Test {
         std::vector<std::string>{"--state", (root_ / "state").string(), "--lease-seconds", "2"},
         listen);
   }
-  std::unique_ptr<testing::ServiceProcess> StartTrainer(int index) {
-    return std::make_unique<testing::ServiceProcess>(
-        GP_TRAINER_BINARY,
-        std::vector<std::string>{"--work", (root_ / ("trainer-" + std::to_string(index))).string(),
-                                 "--coordinator", address_, "--max-jobs", "1"});
+  std::unique_ptr<testing::ServiceProcess> StartTrainer(int index,
+                                                        std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {
+        "--work",        (root_ / ("trainer-" + std::to_string(index))).string(),
+        "--coordinator", address_,
+        "--max-jobs",    "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<testing::ServiceProcess>(GP_TRAINER_BINARY, args);
   }
 
   // Waits until `others` extractors/features and `trainers` trainers hold live leases.
@@ -287,6 +292,58 @@ TEST_F(ClusterTest, ATrainerKilledMidJobIsReplacedByAnother) {
   EXPECT_EQ(done.state(), pb::Ablation::SUCCEEDED) << done.error();
   EXPECT_EQ(done.cells_done(), 36);
   EXPECT_EQ(done.cells_failed(), 0);
+}
+
+// A trainer that serves ablation after ablation keeps only its last finished jobs, in memory
+// and on disk, and the ablation still gets every cell's artifacts (fetched as each job ends).
+TEST_F(ClusterTest, ATrainerKeepsOnlyItsLastFinishedJobs) {
+  constexpr int kKeep = 16;  // the least the flag takes; the ablation's 36 cells end more
+  trainers_[0]->Terminate();
+  trainers_[0] = StartTrainer(1, {"--keep-finished-jobs", std::to_string(kKeep)});
+  WaitForWorkers(4, 1);
+  pb::Ablation ablation;
+  ASSERT_TRUE(Create(SmallSpec("graph-toy", 20), "", &ablation).ok());
+  const pb::Ablation done = WaitFor(ablation.id(), [](const pb::Ablation& a) {
+    return a.state() == pb::Ablation::SUCCEEDED || a.state() == pb::Ablation::FAILED;
+  });
+  ASSERT_EQ(done.state(), pb::Ablation::SUCCEEDED) << done.error();
+  EXPECT_EQ(done.cells_done(), 36);
+  ASSERT_EQ(RunCli({"results", "--coordinator", address_, ablation.id(), "--out",
+                    (root_ / "out").string()})
+                .exit_code,
+            0);
+  EXPECT_EQ(Cells(root_ / "out").size(), 36u);  // every cell's metrics arrived
+
+  auto trainer = pb::Trainer::NewStub(
+      grpc::CreateChannel(trainers_[0]->address(), grpc::InsecureChannelCredentials()));
+  pb::ListTrainingJobsResponse jobs;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(trainer->ListJobs(&context, pb::ListTrainingJobsRequest(), &jobs).ok());
+  }
+  EXPECT_EQ(jobs.jobs_size(), kKeep);
+  const fs::path folders = root_ / "trainer-1" / "jobs";
+  EXPECT_EQ(std::distance(fs::directory_iterator(folders), fs::directory_iterator()), kKeep);
+  for (const pb::TrainingJob& job : jobs.jobs()) {
+    EXPECT_TRUE(fs::is_directory(folders / job.id())) << job.id();
+  }
+  // The forgotten ones: each cell's job id is the hash of its request id (ablation/cell).
+  std::set<std::string> kept;
+  for (const pb::TrainingJob& job : jobs.jobs()) kept.insert(job.id());
+  int forgotten = 0;
+  for (const auto& [cell_id, cell] : Cells(root_ / "out")) {
+    (void)cell;
+    const std::string id = absl::StrFormat("%016x", Fnv1a64(ablation.id() + "/" + cell_id));
+    if (kept.count(id) > 0) continue;
+    ++forgotten;
+    grpc::ClientContext context;
+    pb::TrainingJobRequest request;
+    request.set_id(id);
+    pb::TrainingJob job;
+    EXPECT_EQ(trainer->GetJob(&context, request, &job).error_code(), grpc::StatusCode::NOT_FOUND)
+        << cell_id;
+  }
+  EXPECT_EQ(forgotten, 36 - kKeep);
 }
 
 TEST_F(ClusterTest, AFrozenTrainerLosesItsLeaseAndItsCellRunsElsewhereOnce) {
