@@ -20,6 +20,9 @@ const std::vector<FlagSpec> kFlags = WithWorkerFlags(
         {"keep-finished-jobs", true,
          "finished jobs kept, with their artifacts under --work; older ones are forgotten "
          "(default 10000)"},
+        {"max-dataset-gb", true,
+         "fetched datasets kept under --work, in GiB; beyond, the least recently used are "
+         "deleted (default 20)"},
     },
     kListen);
 
@@ -35,6 +38,12 @@ absl::Status Serve(const Flags& flags) {
         absl::StrCat("--keep-finished-jobs ", keep, ": expected 16..100000000"));
   }
   options.keep_finished_jobs = static_cast<int>(keep);
+  GP_ASSIGN_OR_RETURN(const double dataset_gb, flags.Double("max-dataset-gb", 20));
+  if (!(dataset_gb >= 0 && dataset_gb <= 1e6)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-dataset-gb ", dataset_gb, ": expected 0..1000000"));
+  }
+  options.max_dataset_bytes = static_cast<int64_t>(dataset_gb * (int64_t{1} << 30));
 
   TrainerService service(options);
   GP_RETURN_IF_ERROR(service.Start());
@@ -42,7 +51,8 @@ absl::Status Serve(const Flags& flags) {
                       StartServing(flags, kListen, &service, 64 << 20, "trainer", "cpu"));
   LOG(INFO) << "event=listening address=" << endpoints.server.address
             << " work=" << options.work_dir << " max_jobs=" << options.max_jobs
-            << " keep_finished_jobs=" << options.keep_finished_jobs;
+            << " keep_finished_jobs=" << options.keep_finished_jobs
+            << " max_dataset_bytes=" << options.max_dataset_bytes;
   const auto registration =
       RegisterWithCoordinator(flags, "trainer", endpoints.server.address, options.max_jobs);
   return ServeUntilSignal(flags, endpoints.server, [&] { service.Stop(); });

@@ -20,6 +20,7 @@
 #include "common/rpc/sha256.h"
 #include "common/rpc/status.h"
 #include "graphprobe/v1/features.grpc.pb.h"
+#include "services/trainer/dataset_folder.h"
 #include "services/trainer/training_request.h"
 
 namespace gp {
@@ -134,7 +135,10 @@ absl::StatusOr<std::string> TrainerService::FetchDataset(const std::string& key,
   const std::string path =
       (fs::path(options_.work_dir) / "datasets" / (key + ".safetensors")).string();
   std::lock_guard<std::mutex> lock(fetch_mutex_);
-  if (fs::exists(path)) return path;
+  if (fs::exists(path)) {
+    TouchDataset(path);
+    return path;
+  }
   auto channel = MakeChannel(features_address);
   auto stub = pb::Features::NewStub(channel);
   grpc::ClientContext context;
@@ -187,6 +191,14 @@ absl::StatusOr<std::string> TrainerService::FetchDataset(const std::string& key,
   if (error) return absl::InternalError(absl::StrCat("cannot write ", path, ": ", error.message()));
   LOG(INFO) << "event=dataset_fetched key=" << key << " bytes=" << total
             << " from=" << features_address;
+  // This one is the most recent; the jobs between their fetch and their load hold the next.
+  const TrimmedDatasets trimmed =
+      TrimDatasetFolder((fs::path(options_.work_dir) / "datasets").string(),
+                        options_.max_dataset_bytes, options_.max_jobs + 1);
+  if (trimmed.files > 0) {
+    LOG(INFO) << "event=datasets_trimmed count=" << trimmed.files << " bytes=" << trimmed.bytes
+              << " max_dataset_bytes=" << options_.max_dataset_bytes;
+  }
   return path;
 }
 

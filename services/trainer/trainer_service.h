@@ -38,6 +38,9 @@ struct TrainerOptions {
   // Finished jobs kept (GetJob, GetArtifacts, ListJobs, their WORK/jobs/ID folders); the
   // oldest beyond it are forgotten: GetJob NOT_FOUND, folder deleted.
   int keep_finished_jobs = 10000;
+  // Bytes of fetched datasets kept under WORK/datasets: beyond, the least recently used are
+  // deleted (fetched again if needed), never the max_jobs + 1 most recently used.
+  int64_t max_dataset_bytes = int64_t{20} << 30;
   double fetch_deadline_seconds = 600;
 };
 

@@ -295,11 +295,14 @@ TEST_F(ClusterTest, ATrainerKilledMidJobIsReplacedByAnother) {
 }
 
 // A trainer that serves ablation after ablation keeps only its last finished jobs, in memory
-// and on disk, and the ablation still gets every cell's artifacts (fetched as each job ends).
-TEST_F(ClusterTest, ATrainerKeepsOnlyItsLastFinishedJobs) {
+// and on disk, and its datasets within their budget, and the ablation still gets every cell's
+// artifacts (fetched as each job ends).
+TEST_F(ClusterTest, ATrainerKeepsOnlyItsLastFinishedJobsAndDatasets) {
   constexpr int kKeep = 16;  // the least the flag takes; the ablation's 36 cells end more
   trainers_[0]->Terminate();
-  trainers_[0] = StartTrainer(1, {"--keep-finished-jobs", std::to_string(kKeep)});
+  // No room for datasets: only the one in use (with --max-jobs 1) and the next stay.
+  trainers_[0] =
+      StartTrainer(1, {"--keep-finished-jobs", std::to_string(kKeep), "--max-dataset-gb", "0"});
   WaitForWorkers(4, 1);
   pb::Ablation ablation;
   ASSERT_TRUE(Create(SmallSpec("graph-toy", 20), "", &ablation).ok());
@@ -344,6 +347,11 @@ TEST_F(ClusterTest, ATrainerKeepsOnlyItsLastFinishedJobs) {
         << cell_id;
   }
   EXPECT_EQ(forgotten, 36 - kKeep);
+  // The ablation's datasets (one per model, seed and mode: 8) came and went.
+  const auto datasets = std::distance(fs::directory_iterator(root_ / "trainer-1" / "datasets"),
+                                      fs::directory_iterator());
+  EXPECT_GE(datasets, 1);
+  EXPECT_LE(datasets, 2);
 }
 
 TEST_F(ClusterTest, AFrozenTrainerLosesItsLeaseAndItsCellRunsElsewhereOnce) {
