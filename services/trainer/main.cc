@@ -38,12 +38,14 @@ absl::Status Serve(const Flags& flags) {
         absl::StrCat("--keep-finished-jobs ", keep, ": expected 16..100000000"));
   }
   options.keep_finished_jobs = static_cast<int>(keep);
-  GP_ASSIGN_OR_RETURN(const double dataset_gb, flags.Double("max-dataset-gb", 20));
+  constexpr double kGiB = int64_t{1} << 30;
+  GP_ASSIGN_OR_RETURN(const double dataset_gb,
+                      flags.Double("max-dataset-gb", options.max_dataset_bytes / kGiB));
   if (!(dataset_gb >= 0 && dataset_gb <= 1e6)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--max-dataset-gb ", dataset_gb, ": expected 0..1000000"));
   }
-  options.max_dataset_bytes = static_cast<int64_t>(dataset_gb * (int64_t{1} << 30));
+  options.max_dataset_bytes = static_cast<int64_t>(dataset_gb * kGiB);
 
   TrainerService service(options);
   GP_RETURN_IF_ERROR(service.Start());
