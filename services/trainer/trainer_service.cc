@@ -202,15 +202,24 @@ absl::StatusOr<std::string> TrainerService::FetchDataset(const std::string& key,
   return path;
 }
 
-absl::StatusOr<std::shared_ptr<const ProbeDataset>> TrainerService::LoadDataset(
-    const std::string& key, const std::string& path) {
-  std::lock_guard<std::mutex> lock(datasets_mutex_);
-  for (auto it = loaded_.begin(); it != loaded_.end(); ++it) {
-    if (it->first == key) {
-      loaded_.splice(loaded_.begin(), loaded_, it);
-      return it->second;
+absl::StatusOr<std::shared_ptr<const ProbeDataset>> TrainerService::DatasetFor(
+    const std::string& key, const std::string& features_address, const std::atomic<bool>* cancel) {
+  std::unique_lock<std::mutex> lock(datasets_mutex_);
+  const auto loaded = [&]() -> std::shared_ptr<const ProbeDataset> {
+    for (auto it = loaded_.begin(); it != loaded_.end(); ++it) {
+      if (it->first == key) {
+        loaded_.splice(loaded_.begin(), loaded_, it);
+        return it->second;
+      }
     }
-  }
+    return nullptr;
+  };
+  // In memory, its file is not needed (and may have been trimmed from the folder).
+  if (auto data = loaded()) return data;
+  lock.unlock();
+  GP_ASSIGN_OR_RETURN(const std::string path, FetchDataset(key, features_address, cancel));
+  lock.lock();
+  if (auto data = loaded()) return data;  // another job of this key loaded it meanwhile
   GP_ASSIGN_OR_RETURN(ProbeDataset data, LoadProbeDataset(path));
   loaded_.emplace_front(key, std::make_shared<const ProbeDataset>(std::move(data)));
   // As many as jobs may run at once, plus the next one's.
@@ -240,11 +249,8 @@ void TrainerService::RunJob(const std::string& id) {
               << status.message() << "\"";
   };
   Update(id, [](JobEntry& entry) { entry.job.set_state(pb::TrainingJob::FETCHING); });
-  absl::StatusOr<std::string> path =
-      FetchDataset(request.dataset_key(), request.features_address(), cancel);
-  if (!path.ok()) return end(path.status());
   absl::StatusOr<std::shared_ptr<const ProbeDataset>> data =
-      LoadDataset(request.dataset_key(), *path);
+      DatasetFor(request.dataset_key(), request.features_address(), cancel);
   if (!data.ok()) return end(data.status());
   absl::StatusOr<TrainOptions> options = TrainOptionsOf(request.options());
   if (!options.ok()) return end(options.status());

@@ -92,8 +92,10 @@ class TrainerService final : public graphprobe::v1::Trainer::Service {
   absl::StatusOr<std::string> FetchDataset(const std::string& key,
                                            const std::string& features_address,
                                            const std::atomic<bool>* cancel);
-  absl::StatusOr<std::shared_ptr<const ProbeDataset>> LoadDataset(const std::string& key,
-                                                                  const std::string& path);
+  // The dataset of `key`: from memory when a recent job loaded it, else fetched (unless on
+  // disk already) and loaded.
+  absl::StatusOr<std::shared_ptr<const ProbeDataset>> DatasetFor(
+      const std::string& key, const std::string& features_address, const std::atomic<bool>* cancel);
   std::string JobDir(const std::string& id) const;
   std::vector<prometheus::MetricFamily> CollectMetrics();  // jobs by state, running jobs
 
