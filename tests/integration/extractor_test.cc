@@ -421,6 +421,8 @@ TEST_F(ExtractorTest, ACancelledCaptureEndsItsCallWhileItsPromptsStillWait) {
   auto server = StartServer("127.0.0.1:0", {&service}, 64 << 20);
   ASSERT_TRUE(server.ok()) << server.status();
   SetServing(server->server.get(), true);
+  auto source = RemoteAttentionSource::Create(Remote({server->address}));
+  ASSERT_TRUE(source.ok()) << source.status();  // before any thread is started
 
   // The long request ahead: 1000 one-prompt passes (about half a second here).
   pb::ExtractRequest ahead = OnePrompt("models/graph-toy", "A -> B, B -> C");
@@ -444,8 +446,6 @@ TEST_F(ExtractorTest, ACancelledCaptureEndsItsCallWhileItsPromptsStillWait) {
 
   const std::vector<CapturePrompt> prompts(
       50, CapturePrompt{"A -> B, B -> C", {{{0, 1}}, {{5, 6}, {8, 9}}, {{13, 14}}}});
-  auto source = RemoteAttentionSource::Create(Remote({server->address}));
-  ASSERT_TRUE(source.ok()) << source.status();
   std::atomic<bool> cancel{false};
   std::thread canceller([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
