@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/core/status.h"
 
 namespace gp {
 
@@ -104,6 +105,16 @@ absl::StatusOr<int64_t> Flags::Int(const std::string& name, int64_t fallback) co
         absl::StrCat("--", name, " '", it->second, "' is not an integer"));
   }
   return static_cast<int64_t>(value);
+}
+
+absl::StatusOr<int64_t> Flags::IntIn(const std::string& name, int64_t fallback, int64_t min,
+                                     int64_t max) const {
+  GP_ASSIGN_OR_RETURN(const int64_t value, Int(name, fallback));
+  if (value < min || value > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " ", value, ": expected ", min, "..", max));
+  }
+  return value;
 }
 
 absl::StatusOr<double> Flags::Double(const std::string& name, double fallback) const {

@@ -35,6 +35,9 @@ class Flags {
   std::string Get(const std::string& name, const std::string& fallback) const;
   absl::StatusOr<std::string> Required(const std::string& name) const;
   absl::StatusOr<int64_t> Int(const std::string& name, int64_t fallback) const;
+  // Int within [min, max]: beyond, "--NAME VALUE: expected MIN..MAX".
+  absl::StatusOr<int64_t> IntIn(const std::string& name, int64_t fallback, int64_t min,
+                                int64_t max) const;
   absl::StatusOr<double> Double(const std::string& name, double fallback) const;
 
  private:

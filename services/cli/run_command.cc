@@ -293,11 +293,7 @@ absl::Status Run(const Flags& flags) {
     options.share_forward_passes = !flags.Has("separate-extraction");
     GP_ASSIGN_OR_RETURN(results, RunAblation(spec, options, PrintProgress));
   } else {
-    GP_ASSIGN_OR_RETURN(int64_t trainer_jobs, flags.Int("trainer-jobs", 1));
-    if (trainer_jobs < 1 || trainer_jobs > 64) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--trainer-jobs ", trainer_jobs, ": expected 1..64"));
-    }
+    GP_ASSIGN_OR_RETURN(const int64_t trainer_jobs, flags.IntIn("trainer-jobs", 1, 1, 64));
     EmbeddedClusterOptions cluster;
     cluster.trainer_jobs = static_cast<int>(trainer_jobs);
     cluster.cuda_graphs = flags.Has("cuda-graphs");

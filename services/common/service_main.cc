@@ -87,10 +87,7 @@ std::unique_ptr<WorkerRegistration> RegisterWithCoordinator(const Flags& flags,
 }
 
 absl::StatusOr<int> MaxJobsFlag(const Flags& flags, int fallback) {
-  GP_ASSIGN_OR_RETURN(const int64_t max_jobs, flags.Int("max-jobs", fallback));
-  if (max_jobs < 1 || max_jobs > 1024) {
-    return absl::InvalidArgumentError(absl::StrCat("--max-jobs ", max_jobs, ": expected 1..1024"));
-  }
+  GP_ASSIGN_OR_RETURN(const int64_t max_jobs, flags.IntIn("max-jobs", fallback, 1, 1024));
   return static_cast<int>(max_jobs);
 }
 

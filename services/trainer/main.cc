@@ -30,13 +30,9 @@ absl::Status Serve(const Flags& flags) {
   TrainerOptions options;
   GP_ASSIGN_OR_RETURN(options.work_dir, flags.Required("work"));
   GP_ASSIGN_OR_RETURN(options.max_jobs, MaxJobsFlag(flags, options.max_jobs));
-  GP_ASSIGN_OR_RETURN(const int64_t keep,
-                      flags.Int("keep-finished-jobs", options.keep_finished_jobs));
   // The coordinator fetches a job's artifacts after it ends: a few more must be kept meanwhile.
-  if (keep < 16 || keep > 100000000) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--keep-finished-jobs ", keep, ": expected 16..100000000"));
-  }
+  GP_ASSIGN_OR_RETURN(const int64_t keep,
+                      flags.IntIn("keep-finished-jobs", options.keep_finished_jobs, 16, 100000000));
   options.keep_finished_jobs = static_cast<int>(keep);
   constexpr double kGiB = int64_t{1} << 30;
   GP_ASSIGN_OR_RETURN(const double dataset_gb,
