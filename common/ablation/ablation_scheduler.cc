@@ -35,14 +35,21 @@ struct DatasetState {
 };
 
 struct FamilyState {
+  enum class Build { kPending, kBuilding, kBuilt, kFailed };
   std::vector<int> datasets;
   int attempts = 0;
+  Build build = Build::kPending;
+  int builds = 0;        // successful builds: a rebuilt family's cells tell old from new
+  absl::Status failure;  // why, when kFailed
 };
 
 struct CellState {
   int dataset = -1;
   int attempts = 0;
   bool finished = false;
+  bool queued = false;  // in ready_cells_
+  bool running = false;
+  int build = 0;  // the family's build it last ran on
 };
 
 // A delayed retry: the index of a family or cell and when it may start again.
@@ -138,6 +145,7 @@ class Scheduler {
       if (needed) {
         pending_families_.push_back({static_cast<int>(f), Clock::now()});
       } else {
+        families_[f].build = FamilyState::Build::kBuilt;
         ++progress_.datasets_done;
       }
     }
@@ -160,6 +168,7 @@ class Scheduler {
     while (!pending_families_.empty() && running_builds_ < executor_.BuildSlots()) {
       const std::optional<int> family = TakeDue(pending_families_);
       if (!family) return;
+      families_[*family].build = FamilyState::Build::kBuilding;
       ++running_builds_;
       Spawn([this, f = *family] { BuildFamily(f); });
     }
@@ -169,10 +178,15 @@ class Scheduler {
     while (!ready_cells_.empty() && running_cells_ < executor_.CellSlots()) {
       const std::optional<int> cell = TakeDue(ready_cells_);
       if (!cell) return;
+      CellState& state = cell_states_[*cell];
+      state.queued = false;
+      state.running = true;
+      state.build = FamilyOf(*cell).builds;
       ++running_cells_;
       ++progress_.cells_running;
       Report("probe", cells_[*cell].id, nullptr);
-      Spawn([this, c = *cell] { RunCell(c); });
+      // The handle as it is now: the family may be built again before the thread runs.
+      Spawn([this, c = *cell, handle = *datasets_[state.dataset].handle] { RunCell(c, handle); });
     }
   }
 
@@ -184,6 +198,24 @@ class Scheduler {
                        finished_threads_.push_back(id);
                        changed_.notify_all();
                      }));
+  }
+
+  FamilyState& FamilyOf(int c) { return families_[datasets_[cell_states_[c].dataset].family]; }
+
+  // Queues cell `c` to start once `delay` has passed, unless it is queued, running or done; at
+  // the front with `first` (the cells of a family built again: their dataset was lost once
+  // for waiting, so they go before the cells of datasets that are older now).
+  void Queue(int c, std::chrono::milliseconds delay = std::chrono::milliseconds(0),
+             bool first = false) {
+    CellState& state = cell_states_[c];
+    if (state.finished || state.queued || state.running) return;
+    state.queued = true;
+    const Retry entry{c, Clock::now() + delay};
+    if (first) {
+      ready_cells_.push_front(entry);
+    } else {
+      ready_cells_.push_back(entry);
+    }
   }
 
   void JoinFinishedThreads() {
@@ -231,12 +263,12 @@ class Scheduler {
     }
     if (handles.ok()) {
       ++progress_.datasets_done;
+      family.build = FamilyState::Build::kBuilt;
+      ++family.builds;
       for (size_t i = 0; i < family.datasets.size(); ++i) {
         const int d = family.datasets[i];
         datasets_[d].handle = (*handles)[i];
-        for (int c : datasets_[d].cells) {
-          if (!cell_states_[c].finished) ready_cells_.push_back({c, Clock::now()});
-        }
+        for (int c : datasets_[d].cells) Queue(c, std::chrono::milliseconds(0), family.builds > 1);
       }
       Report("built", first_id, nullptr);
     } else if (stop_ && handles.status().code() == absl::StatusCode::kCancelled) {
@@ -244,27 +276,27 @@ class Scheduler {
     } else if (IsRetryable(handles.status()) && ++family.attempts < options_.max_attempts) {
       LOG(WARNING) << "event=build_retry dataset=" << first_id << " attempt=" << family.attempts
                    << " status=\"" << handles.status().message() << "\"";
+      family.build = FamilyState::Build::kPending;
       pending_families_.push_back({f, Clock::now() + Backoff(family.attempts)});
     } else {
-      // Every cell of the family fails with the build.
-      const absl::Status status = Annotate(handles.status(), first_id);
+      // Every cell of the family fails with the build; one still running on an earlier build
+      // of it (a rebuild failed) ends by itself.
+      family.build = FamilyState::Build::kFailed;
+      family.failure = Annotate(handles.status(), first_id);
       for (int d : family.datasets) {
         for (int c : datasets_[d].cells) {
-          if (!cell_states_[c].finished) FinishFailed(c, status);
+          if (!cell_states_[c].finished && !cell_states_[c].running) {
+            FinishFailed(c, family.failure);
+          }
         }
       }
-      FailForGood(status);
+      FailForGood(family.failure);
     }
     changed_.notify_all();
   }
 
-  void RunCell(int c) {
+  void RunCell(int c, const DatasetHandle& handle) {
     const AblationCell& cell = cells_[c];
-    DatasetHandle handle;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      handle = *datasets_[cell_states_[c].dataset].handle;
-    }
     const auto start = Clock::now();
     absl::StatusOr<CellResult> result = executor_.RunCell(cell, handle, &stop_);
     std::lock_guard<std::mutex> lock(mutex_);
@@ -272,6 +304,7 @@ class Scheduler {
     --progress_.cells_running;
     progress_.probe_seconds += SecondsSince(start);
     CellState& state = cell_states_[c];
+    state.running = false;
     if (result.ok()) {
       const absl::Status recorded = record_(*result);
       if (!recorded.ok()) {
@@ -286,16 +319,59 @@ class Scheduler {
       }
     } else if (stop_ && result.status().code() == absl::StatusCode::kCancelled) {
       // Cancelled with the ablation: it runs again on a resume.
+    } else if (result.status().code() == absl::StatusCode::kNotFound &&
+               ++state.attempts < options_.max_attempts) {
+      LOG(WARNING) << "event=dataset_gone cell=" << cell.id << " attempt=" << state.attempts
+                   << " status=\"" << result.status().message() << "\"";
+      DatasetGone(c);
     } else if (IsRetryable(result.status()) && ++state.attempts < options_.max_attempts) {
       LOG(WARNING) << "event=cell_retry cell=" << cell.id << " attempt=" << state.attempts
                    << " status=\"" << result.status().message() << "\"";
-      ready_cells_.push_back({c, Clock::now() + Backoff(state.attempts)});
+      RunAgain(c, Backoff(state.attempts));
     } else {
       const absl::Status status = Annotate(result.status(), cell.id);
       FinishFailed(c, status);
       FailForGood(status);
     }
     changed_.notify_all();
+  }
+
+  // Cell `c`'s dataset is no longer where its handle said (a feature service deleted it to keep
+  // its disk budget): the family is built again, once however many of its cells notice, and
+  // its cells start over with the new build.
+  void DatasetGone(int c) {
+    FamilyState& family = FamilyOf(c);
+    if (family.build != FamilyState::Build::kBuilt || family.builds != cell_states_[c].build) {
+      RunAgain(c);  // built again since this cell started, or being built, or failed to be
+      return;
+    }
+    family.build = FamilyState::Build::kPending;
+    family.attempts = 0;
+    --progress_.datasets_done;
+    for (int d : family.datasets) datasets_[d].handle.reset();
+    // Cells queued with the lost build wait for the new one.
+    for (auto it = ready_cells_.begin(); it != ready_cells_.end();) {
+      if (&FamilyOf(it->index) == &family) {
+        cell_states_[it->index].queued = false;
+        it = ready_cells_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    pending_families_.push_back({datasets_[cell_states_[c].dataset].family, Clock::now()});
+  }
+
+  // Cell `c` runs again after `delay` on its family's current build; while the family is
+  // being built again it waits for that build (queued when it lands), and when that build
+  // failed for good it fails with it.
+  void RunAgain(int c, std::chrono::milliseconds delay = std::chrono::milliseconds(0)) {
+    const FamilyState& family = FamilyOf(c);
+    if (family.build == FamilyState::Build::kBuilt) {
+      Queue(c, delay);
+    } else if (family.build == FamilyState::Build::kFailed) {
+      FinishFailed(c, family.failure);
+      FailForGood(family.failure);
+    }
   }
 
   void FinishFailed(int c, const absl::Status& status) {

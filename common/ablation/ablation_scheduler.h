@@ -1,7 +1,8 @@
 // Runs an ablation's cells on a CellExecutor: builds the datasets of each family (several at
 // once where the executor has room), starts a dataset's cells as soon as it lands, retries
-// what failed for a passing reason (Unavailable, DeadlineExceeded, Aborted) with backoff, and
-// hands each finished cell to `record` exactly once. Used by `graphprobe run --direct` (local
+// what failed for a passing reason (Unavailable, DeadlineExceeded, Aborted) with backoff,
+// builds a family again when a cell finds its dataset gone (NotFound), and hands each finished
+// cell to `record` exactly once. Used by `graphprobe run --direct` (local
 // executor) and by the coordinator (remote executor) alike.
 //
 //   SchedulerOptions options;
@@ -46,7 +47,7 @@ struct SchedulerOptions {
   // Set by another thread: nothing new starts, running work is told to stop, RunCells returns
   // Cancelled once it has.
   const std::atomic<bool>* cancel = nullptr;
-  int max_attempts = 5;                // per build and per cell, for retryable failures
+  int max_attempts = 5;  // per build and per cell, for retryable failures and lost datasets
   double first_backoff_seconds = 0.2;  // doubles per attempt, at most 10 s
   // Stop at the first cell or build that fails for good (the local runner) instead of
   // recording it and going on (the coordinator).

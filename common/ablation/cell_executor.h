@@ -32,7 +32,9 @@ class CellExecutor {
   virtual absl::StatusOr<std::vector<DatasetHandle>> BuildFamily(
       const std::vector<DatasetSpec>& specs, const std::atomic<bool>* cancel) = 0;
 
-  // Trains `cell`'s probe on its dataset; the result described by DescribeCell.
+  // Trains `cell`'s probe on its dataset; the result described by DescribeCell. NotFound means
+  // the dataset is no longer where `dataset` says (a feature service deleted it to keep its
+  // disk budget): the scheduler builds the family again and retries the cell on the new build.
   virtual absl::StatusOr<CellResult> RunCell(const AblationCell& cell, const DatasetHandle& dataset,
                                              const std::atomic<bool>* cancel) = 0;
 

@@ -91,6 +91,35 @@ absl::StatusOr<int> MaxJobsFlag(const Flags& flags, int fallback) {
   return static_cast<int>(max_jobs);
 }
 
+absl::StatusOr<int> KeepFinishedJobsFlag(const Flags& flags, int fallback) {
+  GP_ASSIGN_OR_RETURN(const int64_t keep,
+                      flags.IntIn("keep-finished-jobs", fallback, 16, 100000000));
+  return static_cast<int>(keep);
+}
+
+absl::StatusOr<int64_t> MaxDatasetBytesFlag(const Flags& flags, int64_t fallback) {
+  constexpr double kGiB = int64_t{1} << 30;
+  GP_ASSIGN_OR_RETURN(const double gb, flags.Double("max-dataset-gb", fallback / kGiB));
+  if (!(gb >= 0 && gb <= 1e6)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-dataset-gb ", gb, ": expected 0..1000000"));
+  }
+  return static_cast<int64_t>(gb * kGiB);
+}
+
+FlagSpec KeepFinishedJobsFlagSpec(const std::string& artifacts) {
+  return {"keep-finished-jobs", true,
+          absl::StrCat("finished jobs kept, with ", artifacts,
+                       "; the least recently used beyond are forgotten (default 10000)")};
+}
+
+FlagSpec MaxDatasetGbFlagSpec(const std::string& datasets, int default_gb) {
+  return {
+      "max-dataset-gb", true,
+      absl::StrCat(datasets, " kept, in GiB; beyond, the least recently used are deleted (default ",
+                   default_gb, ")")};
+}
+
 absl::StatusOr<ServiceEndpoints> StartServing(const Flags& flags, const std::string& default_listen,
                                               grpc::Service* service, int max_message_bytes,
                                               const std::string& name, const std::string& device) {

@@ -65,6 +65,16 @@ std::unique_ptr<WorkerRegistration> RegisterWithCoordinator(const Flags& flags,
 // --max-jobs (jobs running at once): 1..1024, `fallback` when the flag is absent.
 absl::StatusOr<int> MaxJobsFlag(const Flags& flags, int fallback);
 
+// The retention limits of a worker that keeps finished jobs and datasets on disk:
+// --keep-finished-jobs (16..100000000: a client reads a job's results after it ends, so a few
+// must outlive the jobs ending meanwhile) and --max-dataset-gb (GiB, 0..1000000) as bytes.
+absl::StatusOr<int> KeepFinishedJobsFlag(const Flags& flags, int fallback);
+absl::StatusOr<int64_t> MaxDatasetBytesFlag(const Flags& flags, int64_t fallback);
+
+// Their --help lines; `datasets` says which datasets the budget is for.
+FlagSpec KeepFinishedJobsFlagSpec(const std::string& artifacts);
+FlagSpec MaxDatasetGbFlagSpec(const std::string& datasets, int default_gb);
+
 // What a serving binary keeps alive until it exits.
 struct ServiceEndpoints {
   RunningServer server;

@@ -36,11 +36,16 @@ std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address) {
   return channel;
 }
 
-// What a worker's failure means to the scheduler: gone or slow is worth another try.
+// What a worker's failure of a call means to the scheduler: gone or slow is worth another try,
+// and so is a job the worker no longer knows (forgotten under its retention limits, or lost
+// with its disk): submitted again, it runs again. (NotFound from RunCell means a lost dataset.)
 absl::Status WorkerStatus(const grpc::Status& status, const std::string& what) {
   absl::Status converted = FromGrpcStatus(status, what);
   if (status.error_code() == grpc::StatusCode::CANCELLED) {
     return absl::UnavailableError(converted.message());
+  }
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    return absl::AbortedError(converted.message());
   }
   return converted;
 }
@@ -184,7 +189,8 @@ absl::StatusOr<CellResult> RemoteCellExecutor::RunCell(const AblationCell& cell,
       }
       if (job.state() == pb::TrainingJob::SUCCEEDED) break;
       if (job.state() == pb::TrainingJob::FAILED || job.state() == pb::TrainingJob::CANCELLED) {
-        // The trainer's own code: a dataset it could not fetch is worth another try.
+        // The trainer's own code: a dataset it could not fetch is worth another try, and one
+        // the feature service no longer has (NotFound) is built again by the scheduler.
         const auto code = static_cast<absl::StatusCode>(job.error_code());
         return absl::Status(
             job.state() == pb::TrainingJob::CANCELLED ? absl::StatusCode::kAborted : code,

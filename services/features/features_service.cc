@@ -4,9 +4,11 @@
 #include <c10/util/Logging.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/ablation/dataset_builder.h"
@@ -18,7 +20,9 @@
 #include "common/rpc/status.h"
 #include "common/rpc/tensor_wire.h"
 #include "common/rpc/worker_registration.h"
+#include "services/common/dataset_folder.h"
 #include "services/features/dataset_request.h"
+#include "services/features/job_retention.h"
 
 namespace gp {
 namespace {
@@ -43,6 +47,52 @@ std::string FeaturesService::DatasetPath(const std::string& key) const {
   return (fs::path(options_.data_dir) / "datasets" / (key + ".safetensors")).string();
 }
 
+std::string FeaturesService::RecordPath(const std::string& id) const {
+  return (fs::path(options_.data_dir) / "jobs" / (id + ".json")).string();
+}
+
+void FeaturesService::Retain(const std::string& spared) {
+  std::vector<StoredJob> finished;
+  std::set<std::string> in_use;
+  for (const auto& [id, entry] : jobs_.entries()) {
+    std::vector<std::string> paths;
+    for (const std::string& key : entry->job.dataset_keys()) paths.push_back(DatasetPath(key));
+    if (Finished(entry->job.state()) && id != spared) {
+      finished.push_back(StatStoredJob(id, RecordPath(id), paths));
+      continue;
+    }
+    for (const std::string& path : paths) {
+      in_use.insert(path);
+      in_use.insert(path + ".partial");
+    }
+  }
+  RetentionLimits limits;
+  limits.max_jobs = options_.keep_finished_jobs - (spared.empty() ? 0 : 1);
+  limits.max_bytes = options_.max_dataset_bytes;
+  // Jobs that ended about now (as many as may run at once): the coordinator has yet to hear of
+  // them, trainers to fetch their datasets.
+  limits.keep_recent = options_.max_jobs;
+  const Retained retained =
+      ForgetLeastRecentlyUsed(std::move(finished), in_use, limits, [this](const std::string& id) {
+        if (!jobs_.Forget(id)) return false;  // cancelled while queued: at a later end
+        std::error_code ignored;
+        fs::remove(RecordPath(id), ignored);
+        return true;
+      });
+  stored_bytes_ = retained.bytes;
+  // Made at the first call (Start's), so that the series is there from the start.
+  static prometheus::Counter& forgotten = ProcessCounter(
+      "graphprobe_features_jobs_forgotten_total",
+      "Finished dataset jobs forgotten (record and files) to stay within the retention limits");
+  forgotten.Increment(retained.forgotten);
+  if (retained.forgotten > 0) {
+    LOG(INFO) << "event=jobs_forgotten count=" << retained.forgotten
+              << " bytes_deleted=" << retained.bytes_deleted << " bytes=" << retained.bytes
+              << " max_dataset_bytes=" << options_.max_dataset_bytes
+              << " keep_finished_jobs=" << options_.keep_finished_jobs;
+  }
+}
+
 absl::Status FeaturesService::Persist(const JobEntry& entry) const {
   std::string request, job;
   google::protobuf::util::JsonPrintOptions print;
@@ -53,8 +103,7 @@ absl::Status FeaturesService::Persist(const JobEntry& entry) const {
   }
   const nlohmann::json record = {{"request", nlohmann::json::parse(request)},
                                  {"job", nlohmann::json::parse(job)}};
-  return WriteJsonFile((fs::path(options_.data_dir) / "jobs" / (entry.job.id() + ".json")).string(),
-                       record);
+  return WriteJsonFile(RecordPath(entry.job.id()), record);
 }
 
 absl::Status FeaturesService::Start() {
@@ -88,11 +137,15 @@ absl::Status FeaturesService::Start() {
                 << " graphs_done=" << recovered.job.graphs_done();
     }
   }
+  Retain("");  // the limits may be lower than at the last run
   jobs_.StartWorkers(options_.max_jobs, [this](const std::string& id) { RunJob(id); });
   metrics_ = std::make_unique<ScrapeHook>([this] {
     std::lock_guard<std::mutex> lock(jobs_.mutex());
     return std::vector<prometheus::MetricFamily>{
-        GaugeFamily("graphprobe_features_jobs", "Dataset jobs by state", jobs_.CountByState())};
+        GaugeFamily("graphprobe_features_jobs", "Dataset jobs by state", jobs_.CountByState()),
+        GaugeFamily("graphprobe_features_stored_bytes",
+                    "Bytes of datasets and checkpoints under --data, after the latest job ended",
+                    {{{}, static_cast<double>(stored_bytes_.load())}})};
   });
   return absl::OkStatus();
 }
@@ -108,13 +161,15 @@ void FeaturesService::Changed(JobEntry& entry) {
     LOG(WARNING) << "event=job_not_persisted id=" << entry.job.id() << " " << persisted;
   }
   jobs_.Changed(entry);
+  if (Finished(entry.job.state())) Retain(entry.job.id());
 }
 
 void FeaturesService::Update(const std::string& id, const std::function<void(pb::Job&)>& change) {
   std::lock_guard<std::mutex> lock(jobs_.mutex());
-  JobEntry& entry = *jobs_.Find(id);
-  change(entry.job);
-  Changed(entry);
+  JobEntry* entry = jobs_.Find(id);
+  if (entry == nullptr) return;  // forgotten (a running job never is: Retain spares it)
+  change(entry->job);
+  Changed(*entry);
 }
 
 absl::StatusOr<std::unique_ptr<AttentionSource>> FeaturesService::MakeSource(
@@ -142,8 +197,11 @@ void FeaturesService::RunJob(const std::string& id) {
   std::atomic<bool>* cancel;
   {
     std::lock_guard<std::mutex> lock(jobs_.mutex());
-    request = jobs_.Find(id)->request;
-    cancel = &jobs_.Find(id)->cancel;
+    JobEntry* entry = jobs_.Find(id);
+    // Cancelled between the queue and here: recorded as cancelled, and maybe forgotten since.
+    if (entry == nullptr || entry->job.state() == pb::Job::CANCELLED) return;
+    request = entry->request;
+    cancel = &entry->cancel;
   }
   Update(id, [](pb::Job& job) { job.set_state(pb::Job::RUNNING); });
   LOG(INFO) << "event=job_started id=" << id;
@@ -207,8 +265,14 @@ grpc::Status FeaturesService::BuildDataset(grpc::ServerContext*,
   const std::string id = JobId(*specs);
   std::lock_guard<std::mutex> lock(jobs_.mutex());
   if (JobEntry* entry = jobs_.Find(id)) {
-    // The same settings again: the same job. A failed or cancelled one runs again (resuming).
-    if (entry->job.state() == pb::Job::FAILED || entry->job.state() == pb::Job::CANCELLED) {
+    // The same settings again: the same job. A failed or cancelled one runs again (resuming),
+    // and so does one whose datasets were deleted (by hand, or with another job's files).
+    const bool datasets_gone =
+        entry->job.state() == pb::Job::SUCCEEDED &&
+        std::any_of(entry->job.dataset_keys().begin(), entry->job.dataset_keys().end(),
+                    [&](const std::string& key) { return !fs::exists(DatasetPath(key)); });
+    if (entry->job.state() == pb::Job::FAILED || entry->job.state() == pb::Job::CANCELLED ||
+        datasets_gone) {
       entry->cancel = false;
       entry->job.set_state(pb::Job::QUEUED);
       entry->job.clear_error();
@@ -261,6 +325,7 @@ grpc::Status FeaturesService::GetDataset(grpc::ServerContext* context,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         absl::StrCat("key '", key, "': expected 16 hex digits"));
   }
+  TouchDataset(DatasetPath(key));  // used now: the last its job's retention forgets
   std::ifstream in(DatasetPath(key), std::ios::binary);
   if (!in) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("dataset '", key, "'"));

@@ -2,7 +2,8 @@
 // number at a time; each job's request and state live in DATA/jobs/ID.json and its datasets
 // in DATA/datasets/KEY.safetensors (written through a temporary file and a rename, so a
 // served file is always whole). A restarted service requeues every unfinished job, which
-// resumes from its checkpoint files.
+// resumes from its checkpoint files. Finished jobs are kept within two budgets, the least
+// recently used forgotten first (job_retention.h); asked for again, a job is built again.
 //
 //   FeaturesOptions options;
 //   options.data_dir = "/data";
@@ -34,6 +35,8 @@ struct FeaturesOptions {
   std::string coordinator;
   int max_jobs = 2;            // jobs running at once
   int max_queued_jobs = 1000;  // beyond: RESOURCE_EXHAUSTED
+  int keep_finished_jobs = 10000;
+  int64_t max_dataset_bytes = int64_t{100} << 30;  // datasets and checkpoints of finished jobs
   double extract_deadline_seconds = 300;
   // When set, jobs capture through the source it makes instead of extractor services: the
   // embedded cluster's extractor in this process, whose rows need no serialization.
@@ -81,11 +84,16 @@ class FeaturesService final : public graphprobe::v1::Features::Service {
   // After a change to `entry` (callers hold jobs_.mutex()): persisted, watchers woken.
   void Changed(JobEntry& entry);
   std::string DatasetPath(const std::string& key) const;
+  std::string RecordPath(const std::string& id) const;
+  // Forgets the least recently used finished jobs beyond the budgets, never `spared` (the job
+  // whose change called it); callers hold jobs_.mutex().
+  void Retain(const std::string& spared);
   void Update(const std::string& id, const std::function<void(graphprobe::v1::Job&)>& change);
 
   FeaturesOptions options_;
   JobTable<JobEntry> jobs_;
-  std::unique_ptr<ScrapeHook> metrics_;  // jobs by state
+  std::atomic<int64_t> stored_bytes_{0};  // after the latest Retain
+  std::unique_ptr<ScrapeHook> metrics_;   // jobs by state, stored bytes
 };
 
 }  // namespace gp

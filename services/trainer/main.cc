@@ -4,7 +4,6 @@
 // running jobs stop within an epoch (the coordinator gives them to a trainer again).
 #include <c10/util/Logging.h>
 
-#include "absl/strings/str_cat.h"
 #include "common/core/status.h"
 #include "services/common/service_main.h"
 #include "services/trainer/trainer_service.h"
@@ -17,12 +16,8 @@ const std::vector<FlagSpec> kFlags = WithWorkerFlags(
     {
         {"work", true, "directory of fetched datasets and job artifacts (required)"},
         {"max-jobs", true, "jobs training at once (default 2)"},
-        {"keep-finished-jobs", true,
-         "finished jobs kept, with their artifacts under --work; older ones are forgotten "
-         "(default 10000)"},
-        {"max-dataset-gb", true,
-         "fetched datasets kept under --work, in GiB; beyond, the least recently used are "
-         "deleted (default 20)"},
+        KeepFinishedJobsFlagSpec("their artifacts under --work"),
+        MaxDatasetGbFlagSpec("fetched datasets under --work", 20),
     },
     kListen);
 
@@ -30,18 +25,10 @@ absl::Status Serve(const Flags& flags) {
   TrainerOptions options;
   GP_ASSIGN_OR_RETURN(options.work_dir, flags.Required("work"));
   GP_ASSIGN_OR_RETURN(options.max_jobs, MaxJobsFlag(flags, options.max_jobs));
-  // The coordinator fetches a job's artifacts after it ends: a few more must be kept meanwhile.
-  GP_ASSIGN_OR_RETURN(const int64_t keep,
-                      flags.IntIn("keep-finished-jobs", options.keep_finished_jobs, 16, 100000000));
-  options.keep_finished_jobs = static_cast<int>(keep);
-  constexpr double kGiB = int64_t{1} << 30;
-  GP_ASSIGN_OR_RETURN(const double dataset_gb,
-                      flags.Double("max-dataset-gb", options.max_dataset_bytes / kGiB));
-  if (!(dataset_gb >= 0 && dataset_gb <= 1e6)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--max-dataset-gb ", dataset_gb, ": expected 0..1000000"));
-  }
-  options.max_dataset_bytes = static_cast<int64_t>(dataset_gb * kGiB);
+  GP_ASSIGN_OR_RETURN(options.keep_finished_jobs,
+                      KeepFinishedJobsFlag(flags, options.keep_finished_jobs));
+  GP_ASSIGN_OR_RETURN(options.max_dataset_bytes,
+                      MaxDatasetBytesFlag(flags, options.max_dataset_bytes));
 
   TrainerService service(options);
   GP_RETURN_IF_ERROR(service.Start());

@@ -20,7 +20,7 @@
 #include "common/rpc/sha256.h"
 #include "common/rpc/status.h"
 #include "graphprobe/v1/features.grpc.pb.h"
-#include "services/trainer/dataset_folder.h"
+#include "services/common/dataset_folder.h"
 #include "services/trainer/training_request.h"
 
 namespace gp {

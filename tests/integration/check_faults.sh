@@ -132,9 +132,11 @@ timeout 600 "$graphprobe" watch --coordinator "$coordinator_address" "$id" >"$di
 
 # Every cell once, equal to the undisturbed run; every fetched dataset the undisturbed bytes.
 compare() {  # results dir
-  python3 - "$1/results.json" "$dir/direct/results.json" "$1/results.csv" <<'PY'
+  python3 - "$1/results.json" "$dir/direct/results.json" "$1/results.csv" \
+    "$dir/feature-difference" <<'PY'
 import csv, json, sys
 got = json.load(open(sys.argv[1]))["cells"]
+feature_difference = float(open(sys.argv[4]).read())
 want = {c["cell_id"]: c for c in json.load(open(sys.argv[2]))["cells"]}
 ids = [c["cell_id"] for c in got]
 assert len(ids) == len(set(ids)), "a cell is recorded twice"
@@ -144,17 +146,26 @@ assert set(ids) == set(want), f"cells differ: {set(ids) ^ set(want)}"
 worst = max(abs(c[s][m] - want[c["cell_id"]][s][m]) for c in got for s in ("val", "test")
             for m in c[s])
 # The extractors that answered batched the prompts otherwise than the undisturbed run (each pads
-# to its own batch), so features differ by float rounding (verify_datasets: < 1e-5) and a probe
-# may flip a pair or two of ~1000 test pairs: metrics agree to 5e-3.
-assert worst <= 5e-3, f"a metric differs from the undisturbed run by {worst}"
-print(f"faults: {len(ids)} cells, each once, equal to the undisturbed run (largest metric difference {worst:.2g})")
+# to its own batch), so features may differ by float rounding (verify_datasets: < 1e-5). With
+# the features bit for bit the same, a probe trains the same: metrics agree to 1e-6 (the
+# trainer's threads sum in another order). With rounding differences, training amplifies them
+# over its epochs and early stopping may pick another epoch: on AVX-512 machines, where the
+# padded shapes change the kernels' summation order, metrics were seen 0.03 apart (one test
+# graph of 31 in exact_graphs), so only a gross difference (another dataset, another cell's
+# result) is an error then.
+bound = 1e-6 if feature_difference == 0 else 0.1
+assert worst <= bound, (f"a metric differs from the undisturbed run by {worst} (features differ "
+                        f"by up to {feature_difference:.2g})")
+print(f"faults: {len(ids)} cells, each once, equal to the undisturbed run (largest metric difference "
+      f"{worst:.2g}, features up to {feature_difference:.2g} apart)")
 PY
 }
 # Every dataset the trainer fetched: byte for byte what the feature service wrote (sha256), and
 # tensor for tensor the undisturbed build of the same spec (the spec names the model by another
 # path there, so the files' headers differ).
 verify_datasets() {  # trainer work dir
-  python3 - "$1/datasets" "$dir/data/datasets" "$dir/direct/datasets" <<'PY'
+  python3 - "$1/datasets" "$dir/data/datasets" "$dir/direct/datasets" \
+    "$dir/feature-difference" <<'PY'
 import glob, hashlib, json, os, struct, sys
 fetched_dir, served_dir, undisturbed_dir = sys.argv[1:4]
 def read(path):
@@ -192,6 +203,7 @@ for path in fetched:
             assert a == b, f"{path}: {name} differs"
 print(f"faults: {len(fetched)} datasets verified: sha256 of the served files, tensors within "
       f"{worst:.2g} of the undisturbed build")
+open(sys.argv[4], "w").write(repr(worst))
 PY
 }
 verify_datasets "$dir/trainer"
@@ -221,7 +233,7 @@ done
 grep -q "disk full" "$dir/features.log" || { echo "the full disk was not reported"; exit 1; }
 echo "faults: dataset disk full: $(grep -o '[^"]*disk full[^"]*' "$dir/features.log" | head -n 1)"
 # Nothing half-written is left to be served.
-if ls "$dir/data/datasets/" 2>/dev/null | grep -q '\.tmp$'; then
+if compgen -G "$dir/data/datasets/*.tmp" >/dev/null; then
   echo "a partial dataset was left behind"; exit 1
 fi
 sleep 2

@@ -1,7 +1,8 @@
 // The control plane with real processes on loopback: a coordinator, two extractors, a feature
 // service and trainers; ablations submitted, watched and fetched with the graphprobe command;
 // the cluster's results equal to the one-process `graphprobe run`; the coordinator and a
-// trainer killed mid-ablation; idempotent submission; bad specs; cancellation.
+// trainer killed mid-ablation; retention limits, and datasets forgotten before their cells ran
+// built again; idempotent submission; bad specs; cancellation.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -352,6 +353,63 @@ TEST_F(ClusterTest, ATrainerKeepsOnlyItsLastFinishedJobsAndDatasets) {
                                       fs::directory_iterator());
   EXPECT_GE(datasets, 1);
   EXPECT_LE(datasets, 2);
+}
+
+TEST_F(ClusterTest, DatasetsTheFeatureServiceForgotBeforeTheirCellsRanAreBuiltAgain) {
+  // No trainer until every family is built, and no room for datasets at the feature service:
+  // by the time the first cell runs, only the last two families' datasets are left (the one
+  // that just ended, and --max-jobs more).
+  trainers_.clear();
+  features_.reset();
+  features_ = std::make_unique<testing::ServiceProcess>(
+      GP_FEATURES_BINARY,
+      std::vector<std::string>{"--data", (root_ / "features").string(), "--coordinator", address_,
+                               "--max-jobs", "1", "--max-dataset-gb", "0"});
+  // Until the coordinator knows no trainer and only this feature service (leases: 2 s).
+  bool settled = false;
+  for (const auto deadline = Clock::now() + std::chrono::seconds(30);
+       !settled && Clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    grpc::ClientContext context;
+    pb::ListWorkersResponse response;
+    if (!stub_->ListWorkers(&context, pb::ListWorkersRequest(), &response).ok()) continue;
+    int trainers = 0, features = 0, this_one = 0;
+    for (const pb::Worker& w : response.workers()) {
+      if (!w.alive()) continue;
+      trainers += w.kind() == "trainer";
+      features += w.kind() == "features";
+      this_one += w.kind() == "features" && w.address() == features_->address();
+    }
+    settled = trainers == 0 && features == 1 && this_one == 1;
+  }
+  ASSERT_TRUE(settled);
+  pb::Ablation ablation;
+  ASSERT_TRUE(Create(SmallSpec("graph-toy", 20), "", &ablation).ok());
+  const pb::Ablation built = WaitFor(ablation.id(), [](const pb::Ablation& a) {
+    return a.datasets_total() > 0 && a.datasets_done() == a.datasets_total();
+  });
+  ASSERT_EQ(built.datasets_done(), 4) << built.error();  // one family per model and seed
+  EXPECT_EQ(built.cells_done(), 0);
+  const auto count = [](const fs::path& dir) {
+    return std::distance(fs::directory_iterator(dir), fs::directory_iterator());
+  };
+  EXPECT_EQ(count(root_ / "features" / "jobs"), 2);
+  EXPECT_EQ(count(root_ / "features" / "datasets"), 4);  // two feature modes each
+
+  // Two families' cells find their dataset gone (NotFound from the trainer's fetch): each
+  // family is built again, and every cell ends with its result.
+  trainers_.push_back(StartTrainer(0));
+  const pb::Ablation done = WaitFor(ablation.id(), [](const pb::Ablation& a) {
+    return a.state() == pb::Ablation::SUCCEEDED || a.state() == pb::Ablation::FAILED;
+  });
+  ASSERT_EQ(done.state(), pb::Ablation::SUCCEEDED) << done.error();
+  EXPECT_EQ(done.cells_done(), 36);
+  EXPECT_EQ(done.cells_failed(), 0);
+  ASSERT_EQ(RunCli({"results", "--coordinator", address_, ablation.id(), "--out",
+                    (root_ / "out").string()})
+                .exit_code,
+            0);
+  EXPECT_EQ(Cells(root_ / "out").size(), 36u);
 }
 
 TEST_F(ClusterTest, AFrozenTrainerLosesItsLeaseAndItsCellRunsElsewhereOnce) {

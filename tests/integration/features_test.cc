@@ -1,7 +1,9 @@
 // The feature service as a real process in front of two real extractors: a dataset job's
-// files equal the in-process build bit for bit; the same request is the same job; a feature
-// service SIGKILLed mid-job and restarted resumes the job from its checkpoint and produces the
-// same dataset; bad requests and unknown keys get their status codes and messages; cancel.
+// files equal the in-process build (features up to batch padding's rounding); the same request is
+// the same job; a feature service SIGKILLed mid-job and restarted resumes the job from its
+// checkpoint and produces the same dataset; finished jobs beyond the retention budget forgotten
+// least recently used first and built again when asked; bad requests and unknown keys get their
+// status codes and messages; cancel.
 #include <ATen/ATen.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -15,6 +17,7 @@
 #include "common/model/tensor_io.h"
 #include "common/rpc/server.h"
 #include "graphprobe/v1/features.grpc.pb.h"
+#include "tests/integration/features_match.h"
 #include "tests/integration/service_process.h"
 
 namespace gp {
@@ -42,11 +45,11 @@ class FeaturesTest : public ::testing::Test {
     b_.reset();
     fs::remove_all(root_);
   }
-  void StartFeatures() {
-    features_ = std::make_unique<testing::ServiceProcess>(
-        GP_FEATURES_BINARY,
-        std::vector<std::string>{"--data", (root_ / "data").string(), "--extractors",
-                                 a_->address() + "," + b_->address()});
+  void StartFeatures(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"--data", (root_ / "data").string(), "--extractors",
+                                     a_->address() + "," + b_->address()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    features_ = std::make_unique<testing::ServiceProcess>(GP_FEATURES_BINARY, args);
     ASSERT_FALSE(features_->address().empty());
     ASSERT_TRUE(WaitForServing(features_->address(), 30).ok());
     stub_ = pb::Features::NewStub(
@@ -136,16 +139,40 @@ class FeaturesTest : public ::testing::Test {
     EXPECT_TRUE(tensors.ok()) << tensors.status();
     return tensors.ok() ? *tensors : std::map<std::string, at::Tensor>{};
   }
+  // The datasets of `keys` as GetDataset serves them equal `local`: features up to batch
+  // padding's rounding (features_match.h), the rest bit for bit.
   void ExpectSame(const std::vector<std::string>& keys,
                   const std::vector<std::map<std::string, at::Tensor>>& local) {
     ASSERT_EQ(keys.size(), local.size());
     for (size_t i = 0; i < keys.size(); ++i) {
       const auto fetched = Fetch(keys[i]);
       ASSERT_FALSE(fetched.empty());
-      for (const char* name : {"features", "adjacency", "node_mask", "position_features"}) {
+      EXPECT_TRUE(testing::FeaturesMatch(fetched.at("features"), local[i].at("features"))) << i;
+      for (const char* name : {"adjacency", "node_mask", "position_features"}) {
         EXPECT_TRUE(at::equal(fetched.at(name), local[i].at(name))) << name << " " << i;
       }
     }
+  }
+
+  // Submits `request` and watches its job to the end.
+  pb::Job BuildAndWait(const pb::BuildDatasetRequest& request) {
+    grpc::ClientContext context;
+    pb::Job job;
+    EXPECT_TRUE(stub_->BuildDataset(&context, request, &job).ok());
+    return Watch(job.id());
+  }
+  grpc::StatusCode GetJobCode(const std::string& id) {
+    grpc::ClientContext context;
+    pb::JobRequest request;
+    request.set_id(id);
+    pb::Job job;
+    return stub_->GetJob(&context, request, &job).error_code();
+  }
+  bool HasDatasets(const pb::Job& job) {
+    for (const std::string& key : job.dataset_keys()) {
+      if (!fs::exists(root_ / "data" / "datasets" / (key + ".safetensors"))) return false;
+    }
+    return job.dataset_keys_size() > 0;
   }
 
   fs::path root_;
@@ -204,6 +231,76 @@ TEST_F(FeaturesTest, AJobSurvivesAnExtractorKilledMidJob) {
   EXPECT_EQ(done.state(), pb::Job::SUCCEEDED) << done.error();
   EXPECT_EQ(done.graphs_done(), 300);
   ExpectSame({done.dataset_keys().begin(), done.dataset_keys().end()}, BuildLocal(request));
+}
+
+TEST_F(FeaturesTest, FinishedJobsBeyondTheBudgetAreForgottenLeastRecentlyUsedFirst) {
+  const auto request = [&](int seed) {
+    pb::BuildDatasetRequest r = Request(20, 16);
+    r.set_seed(seed);
+    return r;
+  };
+  // One job's files as built here (same shapes whatever the seed): room for two and a half.
+  int64_t job_bytes = 0;
+  BuildLocal(request(1));
+  for (const char* local : {"local-0", "local-1"}) job_bytes += fs::file_size(root_ / local);
+  const double budget_gb = 2.5 * static_cast<double>(job_bytes) / (int64_t{1} << 30);
+  // One job at a time: besides the job that just ended, only the one used last is spared.
+  StartFeatures({"--max-jobs", "1", "--max-dataset-gb", std::to_string(budget_gb)});
+  const pb::Job a = BuildAndWait(request(1));
+  const pb::Job b = BuildAndWait(request(2));
+  ASSERT_EQ(a.state(), pb::Job::SUCCEEDED) << a.error();
+  ASSERT_EQ(b.state(), pb::Job::SUCCEEDED) << b.error();
+  EXPECT_TRUE(HasDatasets(a) && HasDatasets(b));
+  // Serving a's dataset makes it more recently used than b.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_FALSE(Fetch(a.dataset_keys(0)).empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const pb::Job c = BuildAndWait(request(3));
+  ASSERT_EQ(c.state(), pb::Job::SUCCEEDED) << c.error();
+  // Three jobs' files over the budget: b, the least recently used (c just ended, a was used
+  // last), is forgotten whole.
+  EXPECT_EQ(GetJobCode(b.id()), grpc::StatusCode::NOT_FOUND);
+  EXPECT_FALSE(fs::exists(root_ / "data" / "jobs" / (b.id() + ".json")));
+  for (const std::string& key : b.dataset_keys()) {
+    EXPECT_FALSE(fs::exists(root_ / "data" / "datasets" / (key + ".safetensors"))) << key;
+  }
+  EXPECT_EQ(GetJobCode(a.id()), grpc::StatusCode::OK);
+  EXPECT_TRUE(HasDatasets(a) && HasDatasets(c));
+
+  // Asked for again, b is built again from the start, the same dataset; now a, served before c
+  // ended, goes.
+  const pb::Job b_again = BuildAndWait(request(2));
+  ASSERT_EQ(b_again.state(), pb::Job::SUCCEEDED) << b_again.error();
+  EXPECT_EQ(b_again.id(), b.id());
+  EXPECT_EQ(b_again.resumed_from(), 0);
+  ExpectSame({b_again.dataset_keys().begin(), b_again.dataset_keys().end()},
+             BuildLocal(request(2)));
+  EXPECT_EQ(GetJobCode(a.id()), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(HasDatasets(c));
+
+  // A finished job whose datasets were deleted by hand runs again rather than answering
+  // SUCCEEDED for files that are not there.
+  fs::remove(root_ / "data" / "datasets" / (c.dataset_keys(1) + ".safetensors"));
+  {
+    grpc::ClientContext context;
+    pb::Job queued;
+    ASSERT_TRUE(stub_->BuildDataset(&context, request(3), &queued).ok());
+    EXPECT_EQ(queued.state(), pb::Job::QUEUED);
+  }
+  const pb::Job c_again = Watch(c.id());
+  EXPECT_EQ(c_again.state(), pb::Job::SUCCEEDED) << c_again.error();
+  EXPECT_TRUE(HasDatasets(c_again));
+
+  // Restarted with no room at all, it keeps only the job used last (--max-jobs of them).
+  EXPECT_EQ(features_->Terminate(), 0);
+  StartFeatures({"--max-jobs", "1", "--max-dataset-gb", "0"});
+  EXPECT_EQ(GetJobCode(c.id()), grpc::StatusCode::OK);
+  EXPECT_EQ(GetJobCode(b.id()), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      std::distance(fs::directory_iterator(root_ / "data" / "jobs"), fs::directory_iterator()), 1);
+  EXPECT_EQ(
+      std::distance(fs::directory_iterator(root_ / "data" / "datasets"), fs::directory_iterator()),
+      2);
 }
 
 TEST_F(FeaturesTest, BadRequestsUnknownKeysAndCancellation) {

@@ -1,14 +1,18 @@
 // The scheduler on a scripted executor: every cell recorded once, each family built once,
 // resumed cells skipped, passing failures retried, lasting ones recorded (or stopping the
-// run), builds in parallel where there is room, cancellation.
+// run), a family built again when its dataset is gone, builds in parallel where there is room,
+// cancellation.
 #include "common/ablation/ablation_scheduler.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace gp {
 namespace {
@@ -44,8 +48,12 @@ class ScriptedExecutor : public CellExecutor {
       --build_failures_;
       return absl::UnavailableError("feature service away");
     }
+    if (builds_ >= fail_builds_from_) return absl::InvalidArgumentError("model gone");
+    // Where this build lies: which build it was, so that a test can lose one.
     std::vector<DatasetHandle> handles;
-    for (const DatasetSpec& spec : specs) handles.push_back({ContentKey(spec), "here"});
+    for (const DatasetSpec& spec : specs) {
+      handles.push_back({ContentKey(spec), "build-" + std::to_string(builds_)});
+    }
     return handles;
   }
   absl::StatusOr<CellResult> RunCell(const AblationCell& cell, const DatasetHandle& dataset,
@@ -53,8 +61,10 @@ class ScriptedExecutor : public CellExecutor {
     std::this_thread::sleep_for(std::chrono::milliseconds(cell_ms_));
     std::lock_guard<std::mutex> lock(mutex_);
     ++runs_[cell.id];
+    ran_on_[cell.id].push_back(dataset.location);
     EXPECT_EQ(dataset.key, ContentKey(cell.dataset));
     if (cancel->load()) return absl::CancelledError("cancelled");
+    if (lost_(dataset.location)) return absl::NotFoundError("dataset " + dataset.key + " gone");
     auto scripted = failures_.find(cell.id);
     if (scripted != failures_.end() && !scripted->second.empty()) {
       const absl::Status status = scripted->second.front();
@@ -74,8 +84,11 @@ class ScriptedExecutor : public CellExecutor {
 
   std::mutex mutex_;
   int build_slots_ = 1, build_ms_ = 0, cell_ms_ = 0, build_failures_ = 0;
+  int fail_builds_from_ = 1000;  // builds from this one on fail for good
+  std::function<bool(const std::string& location)> lost_ = [](const std::string&) { return false; };
   int builds_ = 0, building_ = 0, max_parallel_builds_ = 0, released_ = 0;
   std::map<std::string, int> runs_;
+  std::map<std::string, std::vector<std::string>> ran_on_;  // the builds each run used
   std::map<std::string, std::vector<absl::Status>> failures_;
 };
 
@@ -181,6 +194,75 @@ TEST(AblationSchedulerTest, PassingFailuresAreRetriedLastingOnesRecorded) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find(cells[1].id), std::string::npos) << status;
   EXPECT_LT(stopped.recorded.size(), 18u);
+}
+
+// The first family (build-1: one slot, so families build in grid order) is lost after its
+// cells started.
+TEST(AblationSchedulerTest, ADatasetFoundGoneIsBuiltAgainOnceAndItsCellsRunOnTheNewBuild) {
+  const std::vector<AblationCell> cells = Cells();
+  ScriptedExecutor executor;
+  executor.cell_ms_ = 5;
+  executor.lost_ = [](const std::string& location) { return location == "build-1"; };
+  Recorder recorder;
+  AblationProgress last;
+  ASSERT_TRUE(RunCells(cells, executor, Fast(), recorder.record, recorder.record_failure,
+                       [&](const AblationProgress& p) { last = p; })
+                  .ok());
+  EXPECT_TRUE(recorder.failed.empty());
+  EXPECT_EQ(recorder.recorded.size(), 18u);
+  for (const auto& [id, count] : recorder.recorded) EXPECT_EQ(count, 1) << id;
+  // However many of its cells found it gone (two run at once), the family was built once more.
+  EXPECT_EQ(executor.builds_, 3);
+  int rerun = 0;
+  for (const AblationCell& cell : cells) {
+    const std::vector<std::string>& ran_on = executor.ran_on_[cell.id];
+    ASSERT_FALSE(ran_on.empty()) << cell.id;
+    EXPECT_NE(ran_on.back(), "build-1") << cell.id;  // each ended on a build that was there
+    EXPECT_LE(ran_on.size(), 2u) << cell.id;
+    rerun += ran_on.size() == 2;
+  }
+  EXPECT_GE(rerun, 1);
+  EXPECT_EQ(executor.released_, 4);
+  EXPECT_EQ(last.datasets_done, 2);
+  EXPECT_EQ(last.cells_done, 18);
+}
+
+TEST(AblationSchedulerTest, ALostDatasetThatCannotBeBuiltAgainFailsItsCellsWithTheBuildsError) {
+  const std::vector<AblationCell> cells = Cells();
+  ScriptedExecutor executor;
+  executor.cell_ms_ = 5;
+  executor.lost_ = [](const std::string& location) { return location == "build-1"; };
+  executor.fail_builds_from_ = 3;
+  Recorder recorder;
+  AblationProgress last;
+  ASSERT_TRUE(RunCells(cells, executor, Fast(), recorder.record, recorder.record_failure,
+                       [&](const AblationProgress& p) { last = p; })
+                  .ok());
+  // The first family's 9 cells all ran on the lost build; the second's were unaffected.
+  EXPECT_EQ(recorder.recorded.size(), 9u);
+  ASSERT_EQ(recorder.failed.size(), 9u);
+  for (const auto& [id, message] : recorder.failed) {
+    EXPECT_NE(message.find("model gone"), std::string::npos) << id << ": " << message;
+    EXPECT_EQ(recorder.recorded.count(id), 0u) << id;
+  }
+  EXPECT_EQ(last.cells_failed, 9);
+  EXPECT_EQ(last.cells_done, 9);
+}
+
+TEST(AblationSchedulerTest, ADatasetLostAtEveryBuildEndsAfterMaxAttempts) {
+  const std::vector<AblationCell> cells = Cells();
+  ScriptedExecutor executor;
+  executor.lost_ = [](const std::string&) { return true; };
+  Recorder recorder;
+  ASSERT_TRUE(RunCells(cells, executor, Fast(), recorder.record, recorder.record_failure).ok());
+  EXPECT_TRUE(recorder.recorded.empty());
+  ASSERT_EQ(recorder.failed.size(), 18u);
+  for (const AblationCell& cell : cells) {
+    EXPECT_EQ(executor.runs_[cell.id], 5) << cell.id;  // max_attempts
+    EXPECT_NE(recorder.failed[cell.id].find("gone"), std::string::npos) << cell.id;
+  }
+  // Each of a family's rebuilds served several of its cells at once: fewer than 5 per cell.
+  EXPECT_LT(executor.builds_, 2 + 18 * 4);
 }
 
 TEST(AblationSchedulerTest, BuildsRunInParallelWhereThereIsRoom) {

@@ -1,6 +1,7 @@
 // The trainer's folder of fetched datasets as a cache with a byte budget: a dataset is fetched
 // once per content key and used by the cells that follow, but a trainer serving ablation after
-// ablation must not keep every one it ever fetched.
+// ablation must not keep every one it ever fetched. (The feature service, whose datasets belong
+// to jobs, marks the ones it serves with TouchDataset too: job_retention.h.)
 #pragma once
 
 #include <cstdint>

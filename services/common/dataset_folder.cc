@@ -1,5 +1,5 @@
 // Least recently used first, by modification time (TouchDataset on every use).
-#include "services/trainer/dataset_folder.h"
+#include "services/common/dataset_folder.h"
 
 #include <algorithm>
 #include <filesystem>
