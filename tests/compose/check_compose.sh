@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# docker-compose.yml for real: `docker-compose config` validates it; then the images are built
-# without a registry (scripts/docker-images.sh) and the stack runs with three extractors, every
-# container on the host network and every address on loopback (tests/compose/host-network.yml).
+# docker-compose.yml for real: `docker-compose config` validates it and the GPU override
+# (docker-compose.gpu.yml); then the images are built without a registry
+# (scripts/docker-images.sh) and the stack runs with three extractors, every container on the
+# host network and every address on loopback (tests/compose/host-network.yml).
 # The CLI on the host submits a small spec; the datasets and results equal the one-process
 # `graphprobe run` of the same spec cell by cell (up to float rounding), and each extractor
 # served requests (its own metrics say so).
@@ -16,6 +17,11 @@ fail() { echo "FAIL: $*"; exit 1; }
 docker-compose config -q || fail "docker-compose config"
 docker-compose -f docker-compose.yml config -q || fail "docker-compose.yml alone"
 docker-compose --profile grafana config -q || fail "docker-compose --profile grafana config"
+gpu=$(docker-compose -f docker-compose.yml -f docker-compose.override.yml -f docker-compose.gpu.yml config) ||
+  fail "docker-compose.gpu.yml"
+for expected in "image: graphprobe-cuda:latest" "driver: nvidia" "- cuda$"; do
+  grep -q -e "$expected" <<<"$gpu" || fail "docker-compose.gpu.yml: the stack lacks '$expected'"
+done
 docker info >/dev/null 2>&1 || { echo "SKIPPED: no Docker daemon (the files validate)"; exit 77; }
 bash scripts/docker-images.sh
 
