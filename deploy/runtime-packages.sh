@@ -10,11 +10,14 @@ set -euo pipefail
 # dpkg records a file under the path its package ships it at; after the /usr merge the loader may
 # report it under the other one.
 owner() {
-  local path=$1 candidate
+  local path=$1 candidate found
   for candidate in "$path" "${path#/usr}" "/usr$path" "$(realpath "$path")"; do
-    dpkg-query -S "$candidate" 2>/dev/null | head -n 1 | cut -d: -f1 && return 0
+    # "package:arch: path", a line per package that ships it; the first one's name.
+    found=$(dpkg-query -S "$candidate" 2>/dev/null) || continue
+    found=${found%%$'\n'*}
+    echo "${found%%:*}"
+    return 0
   done
-  return 0
 }
 status=0
 libraries=$(ldd "$@" | awk '$2 == "=>" {print $1, $3}' | sort -u)
