@@ -22,6 +22,18 @@ gpu=$(docker-compose -f docker-compose.yml -f docker-compose.override.yml -f doc
 for expected in "image: graphprobe-cuda:latest" "driver: nvidia" "- cuda$"; do
   grep -q -e "$expected" <<<"$gpu" || fail "docker-compose.gpu.yml: the stack lacks '$expected'"
 done
+# The override has to restate the extractor's whole command (compose replaces it): it must stay
+# docker-compose.yml's with only the device and dtype added.
+extractor_command() {
+  awk '/^  [a-z-]+:$/{inside = ($1 == "extractor:")} inside && /^    command:$/{list=1; next}
+       list && !/^    - /{list=0} list' <<<"$1"
+}
+cpu_command=$(extractor_command "$(docker-compose -f docker-compose.yml -f docker-compose.override.yml config)")
+gpu_command=$(extractor_command "$gpu" | awk '
+  /^    - --(device|dtype)$/ {skip = 1; next} skip {skip = 0; next} {print}')
+if [ -z "$cpu_command" ] || [ "$cpu_command" != "$gpu_command" ]; then
+  fail "docker-compose.gpu.yml: the extractor's command is not docker-compose.yml's plus --device and --dtype"
+fi
 docker info >/dev/null 2>&1 || { echo "SKIPPED: no Docker daemon (the files validate)"; exit 77; }
 bash scripts/docker-images.sh
 
