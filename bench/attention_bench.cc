@@ -12,7 +12,6 @@
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
-#include <chrono>
 #include <functional>
 #include <iostream>
 #include <thread>
@@ -21,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "bench/bench_model.h"
+#include "bench/interleaved.h"
 #include "common/core/allocator_tuning.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
@@ -42,23 +42,6 @@ const std::vector<FlagSpec> kBenchFlags = {
     {"device", true, "cpu (default) or cuda"},
     {"models", true, "comma-separated NAME=checkpoint-dir or NAME=config.json (random weights)"},
 };
-
-// Seconds of the fastest run of each mode over `repeats` rounds (after one warm-up round).
-// The modes alternate within a round, so drift in machine load hits them alike.
-std::vector<double> FastestInterleaved(int64_t repeats,
-                                       const std::vector<std::function<void()>>& modes) {
-  std::vector<double> best(modes.size(), 1e30);
-  for (int64_t round = -1; round < repeats; ++round) {
-    for (size_t i = 0; i < modes.size(); ++i) {
-      const auto start = std::chrono::steady_clock::now();
-      modes[i]();
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (round >= 0) best[i] = std::min(best[i], seconds);
-    }
-  }
-  return best;
-}
 
 absl::Status Run(const Flags& flags) {
   const int64_t length = *flags.Int("length", 128), batch = *flags.Int("batch", 4);

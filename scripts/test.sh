@@ -8,7 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
-(cd build && ctest --output-on-failure --timeout 900)
+# Two tests at a time (GP_TEST_JOBS): on two cores the suite took 400 s instead of 647 s one
+# at a time; tests/CMakeLists.txt keeps the tests that start services from overlapping.
+(cd build && ctest --output-on-failure --timeout 900 -j "${GP_TEST_JOBS:-2}")
 
 if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "common/core/status.h"
 #include "common/model/family.h"
+#include "common/model/host_tensor.h"
 #include "common/model/random_fill.h"
 #include "common/model/tensor_io.h"
 
@@ -94,8 +95,7 @@ absl::StatusOr<ModelWeights> RandomWeights(const ModelConfig& config, const Mode
                                      // Drawn in the model dtype on the CPU: a float32 copy of
                                      // Gemma's 256k x 2304 embedding would double the peak memory
                                      // for nothing.
-                                     at::Tensor tensor =
-                                         at::empty(shape, at::TensorOptions().dtype(options.dtype));
+                                     at::Tensor tensor = EmptyHostTensor(shape, options.dtype);
                                      switch (init) {
                                        case WeightInit::kNormal:
                                          FillUniform(tensor, bound, seed * 1000003 + tensor_index);
