@@ -85,6 +85,7 @@ TEST(HostTensorTest, LargeTensorsAskForHugePagesUnlessTheEnvironmentSaysNot) {
   if (mode != "madvise" && mode != "always") {
     GTEST_SKIP() << "transparent huge pages are '" << mode << "' in this kernel";
   }
+  if (!std::ifstream("/proc/self/smaps")) GTEST_SKIP() << "no /proc/self/smaps to read";
   {
     const ScopedHugePagesSetting unset(nullptr);
     EXPECT_TRUE(HostTensorHugePagesWanted());
