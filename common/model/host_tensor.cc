@@ -30,7 +30,12 @@ void AdviseHugePages(void* data, int64_t bytes) {
 
 bool HostTensorHugePagesWanted() {
   const char* value = std::getenv("GRAPHPROBE_HUGE_PAGES");
-  return value == nullptr || std::strcmp(value, "0") != 0;
+  if (value == nullptr) return true;
+  // "0" and "false", as the flags' environment variables take them (flags.cc), and "off".
+  for (const char* no : {"0", "false", "off"}) {
+    if (std::strcmp(value, no) == 0) return false;
+  }
+  return true;
 }
 
 at::Tensor EmptyHostTensor(at::IntArrayRef shape, at::ScalarType dtype) {

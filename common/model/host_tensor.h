@@ -16,7 +16,7 @@ namespace gp {
 // bench/random_init_bench). The copy out of a
 // checkpoint does not use it: with the hint, loading a bfloat16 checkpoint measured 1.1-4.8x
 // slower on the same machine.
-// Where the kernel has THP off, or GRAPHPROBE_HUGE_PAGES=0 says not to (an escape hatch for a
+// Where the kernel has THP off, or GRAPHPROBE_HUGE_PAGES=0 (or false, off) says not to (an escape hatch for a
 // host where huge-page compaction stalls), it is a plain at::empty.
 at::Tensor EmptyHostTensor(at::IntArrayRef shape, at::ScalarType dtype);
 

@@ -94,9 +94,13 @@ TEST(HostTensorTest, LargeTensorsAskForHugePagesUnlessTheEnvironmentSaysNot) {
     ASSERT_TRUE(eligible.has_value()) << "no THPeligible line in /proc/self/smaps";
     EXPECT_EQ(*eligible, 1);
   }
-  {
-    const ScopedHugePagesSetting on("1");
-    EXPECT_TRUE(HostTensorHugePagesWanted());
+  for (const char* yes : {"1", "true", "on"}) {
+    const ScopedHugePagesSetting on(yes);
+    EXPECT_TRUE(HostTensorHugePagesWanted()) << yes;
+  }
+  for (const char* no : {"false", "off"}) {
+    const ScopedHugePagesSetting off(no);
+    EXPECT_FALSE(HostTensorHugePagesWanted()) << no;
   }
   const ScopedHugePagesSetting off("0");
   EXPECT_FALSE(HostTensorHugePagesWanted());
