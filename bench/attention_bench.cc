@@ -52,6 +52,7 @@ absl::Status Run(const Flags& flags) {
       flags.Get("models", "tiny-llama3=" + data + "/models/tiny-llama3,tiny-gemma2=" + data +
                               "/models/tiny-gemma2,qwen2.5-0.5b=" + data +
                               "/model-configs/qwen2.5-0.5b.json");
+  GP_ASSIGN_OR_RETURN(const std::vector<NamedModel> named_models, ParseNamedModels(models, "PATH"));
   std::cout << absl::StrFormat(
       "%s, threads %d, batch %d, T %d, K %d, fastest of %d; CPU bfloat16 matmul %s\n\n",
       flags.Get("device", "cpu"), at::get_num_threads(), batch, length, k, repeats,
@@ -62,16 +63,11 @@ absl::Status Run(const Flags& flags) {
                "|\n|---|---|---|---|---|---|---|---|---|\n";
   for (const std::string& dtype :
        std::vector<std::string>(absl::StrSplit(flags.Get("dtypes", "float32,bfloat16"), ','))) {
-    for (const std::string& entry : std::vector<std::string>(absl::StrSplit(models, ','))) {
-      const std::vector<std::string> parts = absl::StrSplit(entry, absl::MaxSplits('=', 1));
-      if (parts.size() != 2) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("bad --models entry '", entry, "' (want NAME=PATH)"));
-      }
+    for (const NamedModel& named : named_models) {
       auto options = ParseModelOptions(dtype, flags.Get("device", "cpu"));
-      auto model = options.ok() ? LoadCheckpointOrConfig(parts[1], *options)
+      auto model = options.ok() ? LoadCheckpointOrConfig(named.path, *options)
                                 : absl::StatusOr<DecoderModel>(options.status());
-      if (!model.ok()) return Annotate(model.status(), parts[0]);
+      if (!model.ok()) return Annotate(model.status(), named.name);
       c10::InferenceMode inference;
       at::Tensor ids = at::randint(model->config().vocab_size, {batch, length}, at::kLong);
       at::Tensor mask = at::ones({batch, length}, at::kLong);
@@ -106,7 +102,7 @@ absl::Status Run(const Flags& flags) {
                                        [&] { forward(Capture::kPositions, kFused); }});
       const double bare = seconds[0], full = seconds[1], positions = seconds[2];
       std::cout << absl::StrFormat(
-          "| %s | %s | %.2f | %.2f | %.0f | %.2fx | %.2f | %.2f | %.2f |\n", parts[0], dtype,
+          "| %s | %s | %.2f | %.2f | %.0f | %.2fx | %.2f | %.2f | %.2f |\n", named.name, dtype,
           batch / bare, batch / full, batch * length / full, full / bare, batch / positions,
           batch / seconds[3], batch / seconds[4]);
     }

@@ -3,13 +3,37 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/core/json_file.h"
 #include "common/core/status.h"
 #include "common/model/config.h"
 #include "common/model/decoder_model.h"
 
 namespace gp {
+
+// One entry of a benchmark's --models list.
+struct NamedModel {
+  std::string name, path;
+};
+
+// A --models value: comma-separated NAME=PATH entries, in order; `path_form` names what PATH
+// should be in the error for an entry without '='.
+inline absl::StatusOr<std::vector<NamedModel>> ParseNamedModels(const std::string& list,
+                                                                const std::string& path_form) {
+  std::vector<NamedModel> models;
+  for (const std::string& entry : std::vector<std::string>(absl::StrSplit(list, ','))) {
+    const std::vector<std::string> parts = absl::StrSplit(entry, absl::MaxSplits('=', 1));
+    if (parts.size() != 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad --models entry '", entry, "' (want NAME=", path_form, ")"));
+    }
+    models.push_back({parts[0], parts[1]});
+  }
+  return models;
+}
 
 inline absl::StatusOr<DecoderModel> LoadCheckpointOrConfig(const std::string& source,
                                                            const ModelOptions& options) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "bench/bench_model.h"
 #include "bench/interleaved.h"
 #include "common/core/allocator_tuning.h"
 #include "common/core/json_file.h"
@@ -35,20 +36,16 @@ absl::Status Run(const Flags& flags) {
   for (const char* name : {"llama-3.2-1b", "qwen2.5-0.5b", "gemma-2-2b"})
     absl::StrAppend(&defaults, defaults.empty() ? "" : ",", name, "=", configs, name, ".json");
   GP_ASSIGN_OR_RETURN(const int64_t repeats, flags.IntIn("repeats", 3, 1, 100));
+  GP_ASSIGN_OR_RETURN(const std::vector<NamedModel> models,
+                      ParseNamedModels(flags.Get("models", defaults), "CONFIG.json"));
   at::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
   std::cout << absl::StrFormat("threads %d, fastest of %d rounds after a warm-up\n\n",
                                at::get_num_threads(), repeats);
   std::cout << "| model | dtype | seconds, huge pages | seconds, 4 KiB pages | ratio |\n"
                "|---|---|---|---|---|\n";
-  for (const std::string& entry :
-       std::vector<std::string>(absl::StrSplit(flags.Get("models", defaults), ','))) {
-    const std::vector<std::string> parts = absl::StrSplit(entry, absl::MaxSplits('=', 1));
-    if (parts.size() != 2) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad --models entry '", entry, "' (want NAME=CONFIG.json)"));
-    }
-    GP_ASSIGN_OR_RETURN(nlohmann::json json, ReadJsonFile(parts[1]));
-    GP_ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(json, parts[1]));
+  for (const NamedModel& named : models) {
+    GP_ASSIGN_OR_RETURN(nlohmann::json json, ReadJsonFile(named.path));
+    GP_ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(json, named.path));
     for (const std::string& dtype :
          std::vector<std::string>(absl::StrSplit(flags.Get("dtypes", "float32,bfloat16"), ','))) {
       GP_ASSIGN_OR_RETURN(ModelOptions options, ParseModelOptions(dtype, "cpu"));
@@ -64,8 +61,8 @@ absl::Status Run(const Flags& flags) {
       };
       const std::vector<double> seconds =
           FastestInterleaved(repeats, {init_with("1"), init_with("0")});
-      GP_RETURN_IF_ERROR(Annotate(failure, parts[0]));
-      std::cout << absl::StrFormat("| %s | %s | %.2f | %.2f | %.2fx |\n", parts[0], dtype,
+      GP_RETURN_IF_ERROR(Annotate(failure, named.name));
+      std::cout << absl::StrFormat("| %s | %s | %.2f | %.2f | %.2fx |\n", named.name, dtype,
                                    seconds[0], seconds[1], seconds[1] / seconds[0]);
     }
   }
