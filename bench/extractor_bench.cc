@@ -65,15 +65,11 @@ absl::Status Run(const Flags& flags) {
   const std::string model = flags.Get("model", "graph-toy");
   DatasetSpec spec;
   spec.model = (std::filesystem::path(root) / model).string();
-  GP_ASSIGN_OR_RETURN(int64_t graphs, flags.Int("graphs", 200));
-  GP_ASSIGN_OR_RETURN(int64_t nodes, flags.Int("nodes", 7));
-  GP_ASSIGN_OR_RETURN(int64_t perms, flags.Int("perms", 2));
-  GP_ASSIGN_OR_RETURN(int64_t batch, flags.Int("batch", 64));
+  GP_ASSIGN_OR_RETURN(spec.num_graphs, flags.Int32("graphs", 200));
+  GP_ASSIGN_OR_RETURN(spec.generator.num_nodes, flags.Int32("nodes", 7));
+  GP_ASSIGN_OR_RETURN(spec.permutations, flags.Int32("perms", 2));
+  GP_ASSIGN_OR_RETURN(spec.batch_size, flags.Int32("batch", 64));
   GP_ASSIGN_OR_RETURN(int64_t rounds, flags.Int("rounds", 3));
-  spec.num_graphs = static_cast<int>(graphs);
-  spec.generator.num_nodes = static_cast<int>(nodes);
-  spec.permutations = static_cast<int>(perms);
-  spec.batch_size = static_cast<int>(batch);
   spec.features = *ParseFeatureMode("topk:3", {});
 
   testing::ExtractorProcess extractor(binary, root, {"--preload", model});
@@ -120,16 +116,16 @@ absl::Status Run(const Flags& flags) {
   }
   std::filesystem::remove(out);
   std::cout << absl::StrFormat(
-      "%d graphs x %d nodes x %d orderings, batch %d, best of %d rounds\n\n", graphs, nodes, perms,
-      batch, rounds);
+      "%d graphs x %d nodes x %d orderings, batch %d, best of %d rounds\n\n", spec.num_graphs,
+      spec.generator.num_nodes, spec.permutations, spec.batch_size, rounds);
   std::cout << "| source | graphs/s | time / in-process time | tensors on the wire, MB | MB/s |\n"
                "|---|---|---|---|---|\n";
   for (const Variant& v : variants) {
     const double mb = v.bytes / 1e6;
-    std::cout << absl::StrFormat("| %s | %.1f | %.2fx | %s | %s |\n", v.name,
-                                 graphs / v.best_seconds, v.best_seconds / variants[0].best_seconds,
-                                 v.remote ? absl::StrFormat("%.1f", mb) : "-",
-                                 v.remote ? absl::StrFormat("%.1f", mb / v.best_seconds) : "-");
+    std::cout << absl::StrFormat(
+        "| %s | %.1f | %.2fx | %s | %s |\n", v.name, spec.num_graphs / v.best_seconds,
+        v.best_seconds / variants[0].best_seconds, v.remote ? absl::StrFormat("%.1f", mb) : "-",
+        v.remote ? absl::StrFormat("%.1f", mb / v.best_seconds) : "-");
   }
   return absl::OkStatus();
 }

@@ -44,8 +44,8 @@ absl::StatusOr<DecoderModel> BuildModel(const Flags& flags, const ModelOptions& 
   const std::string config_path = is_json ? model : model + "/config.json";
   GP_ASSIGN_OR_RETURN(nlohmann::json json, ReadJsonFile(config_path));
   GP_ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(json, config_path));
-  GP_ASSIGN_OR_RETURN(int64_t seed, flags.Int("seed", 0));
-  return DecoderModel::RandomInit(config, options, static_cast<uint64_t>(seed));
+  GP_ASSIGN_OR_RETURN(const uint64_t seed, flags.Seed("seed", 0));
+  return DecoderModel::RandomInit(config, options, seed);
 }
 
 void PrintSummary(const DecoderModel& model, const at::Tensor& attentions, const at::Tensor& mask,

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -68,8 +69,14 @@ absl::StatusOr<pb::Ablation> WatchAblation(pb::Coordinator::Stub& stub, const st
     if (!status.ok() && status.error_code() != grpc::StatusCode::UNAVAILABLE) {
       return FromGrpcStatus(status, "coordinator");
     }
-    // The coordinator is restarting (or the stream was cut): ask again, for up to a minute.
+    // The coordinator is restarting (or the stream was cut): ask again, for up to a minute,
+    // and say so once, rather than sitting silent for that minute.
     if (++failures > 120) return FromGrpcStatus(status, "coordinator");
+    if (failures == 1 && !status.ok()) {
+      std::cerr << (terminal && !last_line.empty() ? "\n" : "")
+                << "watch: coordinator unavailable (" << status.error_message()
+                << "); retrying for up to a minute" << std::endl;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   if (terminal) out << "\n";

@@ -47,16 +47,11 @@ const std::vector<FlagSpec> kDatasetFlags = {
 absl::StatusOr<DatasetSpec> SpecFromFlags(const Flags& flags) {
   DatasetSpec spec;
   GP_ASSIGN_OR_RETURN(spec.model, flags.Required("model"));
-  GP_ASSIGN_OR_RETURN(int64_t graphs, flags.Int("graphs", 1000));
-  GP_ASSIGN_OR_RETURN(int64_t nodes, flags.Int("nodes", 7));
-  GP_ASSIGN_OR_RETURN(int64_t perms, flags.Int("perms", 1));
-  GP_ASSIGN_OR_RETURN(int64_t seed, flags.Int("seed", 42));
-  GP_ASSIGN_OR_RETURN(int64_t batch, flags.Int("batch", 16));
-  spec.num_graphs = static_cast<int>(graphs);
-  spec.generator.num_nodes = static_cast<int>(nodes);
-  spec.permutations = static_cast<int>(perms);
-  spec.seed = static_cast<uint64_t>(seed);
-  spec.batch_size = static_cast<int>(batch);
+  GP_ASSIGN_OR_RETURN(spec.num_graphs, flags.Int32("graphs", 1000));
+  GP_ASSIGN_OR_RETURN(spec.generator.num_nodes, flags.Int32("nodes", 7));
+  GP_ASSIGN_OR_RETURN(spec.permutations, flags.Int32("perms", 1));
+  GP_ASSIGN_OR_RETURN(spec.seed, flags.Seed("seed", 42));
+  GP_ASSIGN_OR_RETURN(spec.batch_size, flags.Int32("batch", 16));
   GP_ASSIGN_OR_RETURN(spec.generator.kind, ParseGeneratorKind(flags.Get("generator", "dag")));
   GP_ASSIGN_OR_RETURN(spec.generator.edge_probability, flags.Double("edge-prob", -1));
   GP_ASSIGN_OR_RETURN(spec.generator.expected_degree, flags.Double("degree", 2.0));

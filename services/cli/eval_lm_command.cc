@@ -47,14 +47,12 @@ absl::StatusOr<std::vector<int>> ParseSizes(const std::string& text) {
 absl::Status EvalLm(const Flags& flags) {
   const std::string dir = flags.Get("model", "models/graph-toy");
   AccuracyTableOptions options;
-  GP_ASSIGN_OR_RETURN(int64_t graphs, flags.Int("graphs", options.graphs));
-  GP_ASSIGN_OR_RETURN(int64_t seed, flags.Int("seed", static_cast<int64_t>(options.seed)));
+  GP_ASSIGN_OR_RETURN(options.graphs, flags.Int32("graphs", options.graphs));
+  GP_ASSIGN_OR_RETURN(options.seed, flags.Seed("seed", options.seed));
   GP_ASSIGN_OR_RETURN(options.node_counts, ParseSizes(flags.Get("nodes", "7,10")));
   GP_ASSIGN_OR_RETURN(options.notations,
                       ListFlag(flags, "notations", options.notations, ParseNotation));
   GP_ASSIGN_OR_RETURN(double min_parent_sets, flags.Double("min-parent-sets", 0));
-  options.graphs = static_cast<int>(graphs);
-  options.seed = static_cast<uint64_t>(seed);
 
   GP_ASSIGN_OR_RETURN(DecoderModel model, DecoderModel::Load(dir, {}));
   GP_ASSIGN_OR_RETURN(

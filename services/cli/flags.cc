@@ -3,8 +3,10 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -100,6 +102,10 @@ absl::StatusOr<int64_t> Flags::Int(const std::string& name, int64_t fallback) co
   errno = 0;
   char* end = nullptr;
   const long long value = std::strtoll(it->second.c_str(), &end, 10);
+  if (errno == ERANGE) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " '", it->second, "' is out of range"));
+  }
   if (errno != 0 || end == it->second.c_str() || *end != '\0') {
     return absl::InvalidArgumentError(
         absl::StrCat("--", name, " '", it->second, "' is not an integer"));
@@ -117,6 +123,27 @@ absl::StatusOr<int64_t> Flags::IntIn(const std::string& name, int64_t fallback, 
   return value;
 }
 
+absl::StatusOr<int> Flags::Int32(const std::string& name, int fallback) const {
+  GP_ASSIGN_OR_RETURN(const int64_t value, Int(name, fallback));
+  constexpr int64_t kLeast = std::numeric_limits<int>::min();
+  constexpr int64_t kMost = std::numeric_limits<int>::max();
+  if (value > kMost) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " ", value, ": too large (at most ", kMost, ")"));
+  }
+  if (value < kLeast) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " ", value, ": too small (at least ", kLeast, ")"));
+  }
+  return static_cast<int>(value);
+}
+
+absl::StatusOr<uint64_t> Flags::Seed(const std::string& name, uint64_t fallback) const {
+  if (!Has(name)) return fallback;
+  GP_ASSIGN_OR_RETURN(const int64_t value, IntIn(name, 0, 0, std::numeric_limits<int64_t>::max()));
+  return static_cast<uint64_t>(value);
+}
+
 absl::StatusOr<double> Flags::Double(const std::string& name, double fallback) const {
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
@@ -125,7 +152,17 @@ absl::StatusOr<double> Flags::Double(const std::string& name, double fallback) c
     return absl::InvalidArgumentError(
         absl::StrCat("--", name, " '", it->second, "' is not a number"));
   }
+  // No flag means "nan" or "inf", and NaN slips through every range check (NaN < 0 is false).
+  if (!std::isfinite(value)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " '", it->second, "': expected a finite number"));
+  }
   return value;
+}
+
+absl::StatusOr<int> CpuThreadsFlag(const Flags& flags) {
+  GP_ASSIGN_OR_RETURN(const int64_t threads, flags.IntIn("threads", 0, 0, 1024));
+  return static_cast<int>(threads);
 }
 
 absl::Status NameFlagsInError(const absl::Status& status, const std::vector<FlagSpec>& specs,

@@ -38,11 +38,21 @@ class Flags {
   // Int within [min, max]: beyond, "--NAME VALUE: expected MIN..MAX".
   absl::StatusOr<int64_t> IntIn(const std::string& name, int64_t fallback, int64_t min,
                                 int64_t max) const;
+  // For an option held in an int: a value beyond int's range is an error, never a silent wrap
+  // (--graphs 5000000000 would otherwise ask for 705032704 graphs). The option's own
+  // validation checks the range that makes sense.
+  absl::StatusOr<int> Int32(const std::string& name, int fallback) const;
+  // A seed: 0..2^63-1, as an ablation spec's seeds; a negative one is an error, not 2^64-1.
+  absl::StatusOr<uint64_t> Seed(const std::string& name, uint64_t fallback) const;
   absl::StatusOr<double> Double(const std::string& name, double fallback) const;
 
  private:
   std::map<std::string, std::string> values_;
 };
+
+// --threads: 0 (the default: libtorch's own choice, all cores) up to 1024; more is a typo, not
+// a thread pool to start.
+absl::StatusOr<int> CpuThreadsFlag(const Flags& flags);
 
 // Takes the arguments that are neither flags nor the values of flags out of `args`, in order
 // (`graphprobe submit --coordinator ADDR SPEC`: SPEC).

@@ -258,8 +258,8 @@ absl::StatusOr<std::vector<CellResult>> RunThroughServices(const AblationSpec& s
 }
 
 absl::Status Run(const Flags& flags) {
-  GP_ASSIGN_OR_RETURN(int64_t threads, flags.Int("threads", 0));
-  if (threads > 0) at::set_num_threads(static_cast<int>(threads));
+  GP_ASSIGN_OR_RETURN(const int threads, CpuThreadsFlag(flags));
+  if (threads > 0) at::set_num_threads(threads);
   AblationSpec spec;
   if (flags.Has("spec")) {
     GP_ASSIGN_OR_RETURN(spec, ReadAblationSpec(flags.Get("spec", "")));

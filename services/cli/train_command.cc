@@ -68,22 +68,16 @@ absl::Status RunTrain(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(o.task, ParseProbeTask(flags.Get("task", "undirected")));
   const std::string control = flags.Get("control", "");
   GP_ASSIGN_OR_RETURN(o.control, ParseProbeControl(control));
-  GP_ASSIGN_OR_RETURN(int64_t epochs, flags.Int("epochs", 200));
-  GP_ASSIGN_OR_RETURN(int64_t batch, flags.Int("batch", 128));
-  GP_ASSIGN_OR_RETURN(int64_t hidden, flags.Int("hidden", 4096));
-  GP_ASSIGN_OR_RETURN(int64_t layers, flags.Int("layers", 2));
-  GP_ASSIGN_OR_RETURN(int64_t patience, flags.Int("patience", 0));
-  GP_ASSIGN_OR_RETURN(int64_t seed, flags.Int("seed", 42));
+  GP_ASSIGN_OR_RETURN(o.epochs, flags.Int32("epochs", 200));
+  GP_ASSIGN_OR_RETURN(o.batch_size, flags.Int32("batch", 128));
+  GP_ASSIGN_OR_RETURN(o.probe.hidden, flags.Int32("hidden", 4096));
+  GP_ASSIGN_OR_RETURN(o.probe.layers, flags.Int32("layers", 2));
+  GP_ASSIGN_OR_RETURN(o.patience, flags.Int32("patience", 0));
+  GP_ASSIGN_OR_RETURN(o.seed, flags.Seed("seed", 42));
   GP_ASSIGN_OR_RETURN(o.learning_rate, flags.Double("lr", 1e-3));
   GP_ASSIGN_OR_RETURN(o.probe.dropout, flags.Double("dropout", 0));
   GP_ASSIGN_OR_RETURN(o.weight_decay, flags.Double("weight-decay", 0));
   GP_ASSIGN_OR_RETURN(o.positive_weight, flags.Double("pos-weight", 1));
-  o.epochs = static_cast<int>(epochs);
-  o.batch_size = static_cast<int>(batch);
-  o.probe.hidden = static_cast<int>(hidden);
-  o.probe.layers = static_cast<int>(layers);
-  o.patience = static_cast<int>(patience);
-  o.seed = static_cast<uint64_t>(seed);
   ApplyFeatureLayout(data, &o.probe);
 
   const bool terminal = ::isatty(STDERR_FILENO);

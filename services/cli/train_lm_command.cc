@@ -62,22 +62,22 @@ const std::vector<FlagSpec> kTrainLmFlags = {
 
 absl::StatusOr<LmTrainOptions> OptionsFromFlags(const Flags& flags) {
   LmTrainOptions o;
-  GP_ASSIGN_OR_RETURN(int64_t steps, flags.Int("steps", o.steps));
-  GP_ASSIGN_OR_RETURN(int64_t batch, flags.Int("batch", o.batch_size));
-  GP_ASSIGN_OR_RETURN(int64_t warmup, flags.Int("warmup", o.warmup_steps));
-  GP_ASSIGN_OR_RETURN(int64_t hidden, flags.Int("hidden", o.shape.hidden_size));
-  GP_ASSIGN_OR_RETURN(int64_t layers, flags.Int("layers", o.shape.num_layers));
-  GP_ASSIGN_OR_RETURN(int64_t heads, flags.Int("heads", o.shape.num_heads));
-  GP_ASSIGN_OR_RETURN(int64_t intermediate, flags.Int("intermediate", o.shape.intermediate_size));
-  GP_ASSIGN_OR_RETURN(int64_t min_nodes, flags.Int("min-nodes", o.corpus.min_nodes));
-  GP_ASSIGN_OR_RETURN(int64_t max_nodes, flags.Int("max-nodes", o.corpus.max_nodes));
-  GP_ASSIGN_OR_RETURN(int64_t eval_graphs, flags.Int("eval-graphs", o.eval_graphs));
-  GP_ASSIGN_OR_RETURN(int64_t eval_nodes, flags.Int("eval-nodes", o.eval_nodes));
-  GP_ASSIGN_OR_RETURN(int64_t eval_every, flags.Int("eval-every", o.eval_every));
-  GP_ASSIGN_OR_RETURN(int64_t seed, flags.Int("seed", static_cast<int64_t>(o.seed)));
-  GP_ASSIGN_OR_RETURN(int64_t added_layers, flags.Int("add-layers", 0));
+  GP_ASSIGN_OR_RETURN(o.steps, flags.Int32("steps", o.steps));
+  GP_ASSIGN_OR_RETURN(o.batch_size, flags.Int32("batch", o.batch_size));
+  GP_ASSIGN_OR_RETURN(o.warmup_steps, flags.Int32("warmup", o.warmup_steps));
+  GP_ASSIGN_OR_RETURN(o.shape.hidden_size, flags.Int32("hidden", o.shape.hidden_size));
+  GP_ASSIGN_OR_RETURN(o.shape.num_layers, flags.Int32("layers", o.shape.num_layers));
+  GP_ASSIGN_OR_RETURN(o.shape.num_heads, flags.Int32("heads", o.shape.num_heads));
+  GP_ASSIGN_OR_RETURN(o.shape.intermediate_size,
+                      flags.Int32("intermediate", o.shape.intermediate_size));
+  GP_ASSIGN_OR_RETURN(o.corpus.min_nodes, flags.Int32("min-nodes", o.corpus.min_nodes));
+  GP_ASSIGN_OR_RETURN(o.corpus.max_nodes, flags.Int32("max-nodes", o.corpus.max_nodes));
+  GP_ASSIGN_OR_RETURN(o.eval_graphs, flags.Int32("eval-graphs", o.eval_graphs));
+  GP_ASSIGN_OR_RETURN(o.eval_nodes, flags.Int32("eval-nodes", o.eval_nodes));
+  GP_ASSIGN_OR_RETURN(o.eval_every, flags.Int32("eval-every", o.eval_every));
+  GP_ASSIGN_OR_RETURN(o.seed, flags.Seed("seed", o.seed));
+  GP_ASSIGN_OR_RETURN(o.added_layers, flags.Int32("add-layers", 0));
   GP_ASSIGN_OR_RETURN(o.learning_rate, flags.Double("lr", o.learning_rate));
-  GP_ASSIGN_OR_RETURN(double init_std, flags.Double("init-std", 0));
   GP_ASSIGN_OR_RETURN(double max_minutes, flags.Double("max-minutes", 0));
   o.max_seconds = 60 * max_minutes;
   GP_ASSIGN_OR_RETURN(o.weight_decay, flags.Double("weight-decay", o.weight_decay));
@@ -94,19 +94,8 @@ absl::StatusOr<LmTrainOptions> OptionsFromFlags(const Flags& flags) {
                       ListFlag(flags, "notations", o.corpus.notations, ParseNotation));
   GP_ASSIGN_OR_RETURN(o.corpus.generators,
                       ListFlag(flags, "generators", o.corpus.generators, ParseGeneratorKind));
-  o.steps = static_cast<int>(steps);
-  o.batch_size = static_cast<int>(batch);
-  o.warmup_steps = static_cast<int>(warmup);
-  o.shape = {static_cast<int>(hidden), static_cast<int>(layers), static_cast<int>(heads),
-             static_cast<int>(intermediate), init_std};
-  o.corpus.min_nodes = static_cast<int>(min_nodes);
-  o.corpus.max_nodes = static_cast<int>(max_nodes);
-  o.eval_graphs = static_cast<int>(eval_graphs);
-  o.eval_nodes = static_cast<int>(eval_nodes);
-  o.eval_every = static_cast<int>(eval_every);
-  o.seed = static_cast<uint64_t>(seed);
+  GP_ASSIGN_OR_RETURN(o.shape.init_std, flags.Double("init-std", 0));
   o.init_from = flags.Get("init-from", "");
-  o.added_layers = static_cast<int>(added_layers);
   GP_ASSIGN_OR_RETURN(ModelOptions model_options,
                       ParseModelOptions("float32", flags.Get("device", "cpu")));
   o.device = model_options.device;
@@ -150,8 +139,8 @@ double MeanOf(const std::vector<double>& v, size_t begin, size_t end) {
 
 absl::Status TrainLm(const Flags& flags, const std::vector<std::string>& args) {
   GP_ASSIGN_OR_RETURN(LmTrainOptions options, OptionsFromFlags(flags));
-  GP_ASSIGN_OR_RETURN(int64_t threads, flags.Int("threads", 0));
-  if (threads > 0) at::set_num_threads(static_cast<int>(threads));
+  GP_ASSIGN_OR_RETURN(const int threads, CpuThreadsFlag(flags));
+  if (threads > 0) at::set_num_threads(threads);
   const std::string out = flags.Get("out", "models/graph-toy");
   const nlohmann::json tokenizer_json = GraphTextTokenizerJson(options.corpus.names);
   GP_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromJson(tokenizer_json));

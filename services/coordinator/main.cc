@@ -54,9 +54,8 @@ absl::Status Serve(const Flags& flags) {
   if (!(options.lease_seconds >= 0.1)) {
     return absl::InvalidArgumentError("--lease-seconds must be >= 0.1");
   }
-  GP_ASSIGN_OR_RETURN(int64_t attempts, flags.Int("max-attempts", options.max_attempts));
-  if (attempts < 1) return absl::InvalidArgumentError("--max-attempts must be >= 1");
-  options.max_attempts = static_cast<int>(attempts);
+  GP_ASSIGN_OR_RETURN(options.max_attempts, flags.Int32("max-attempts", options.max_attempts));
+  if (options.max_attempts < 1) return absl::InvalidArgumentError("--max-attempts must be >= 1");
 
   CoordinatorService service(options);
   GP_RETURN_IF_ERROR(service.Start());

@@ -38,19 +38,16 @@ absl::Status Serve(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(options.model_root, flags.Required("model-root"));
   options.device = flags.Get("device", options.device);
   options.dtype = flags.Get("dtype", options.dtype);
-  GP_ASSIGN_OR_RETURN(int64_t max_batch, flags.Int("max-batch", options.max_batch));
-  GP_ASSIGN_OR_RETURN(int64_t max_wait, flags.Int("max-wait-ms", options.max_wait_ms));
-  GP_ASSIGN_OR_RETURN(int64_t cached, flags.Int("cached-models", options.cached_models));
-  GP_ASSIGN_OR_RETURN(int64_t max_queued,
-                      flags.Int("max-queued-prompts", options.max_queued_prompts));
-  if (max_batch < 1 || max_wait < 0 || cached < 1 || max_queued < 1) {
+  GP_ASSIGN_OR_RETURN(options.max_batch, flags.Int32("max-batch", options.max_batch));
+  GP_ASSIGN_OR_RETURN(options.max_wait_ms, flags.Int32("max-wait-ms", options.max_wait_ms));
+  GP_ASSIGN_OR_RETURN(options.cached_models, flags.Int32("cached-models", options.cached_models));
+  GP_ASSIGN_OR_RETURN(options.max_queued_prompts,
+                      flags.Int32("max-queued-prompts", options.max_queued_prompts));
+  if (options.max_batch < 1 || options.max_wait_ms < 0 || options.cached_models < 1 ||
+      options.max_queued_prompts < 1) {
     return absl::InvalidArgumentError(
         "--max-batch, --cached-models and --max-queued-prompts must be >= 1, --max-wait-ms >= 0");
   }
-  options.max_queued_prompts = static_cast<int>(max_queued);
-  options.max_batch = static_cast<int>(max_batch);
-  options.max_wait_ms = static_cast<int>(max_wait);
-  options.cached_models = static_cast<int>(cached);
   options.cuda_graphs = flags.Has("cuda-graphs");
   GP_RETURN_IF_ERROR(ParseModelOptions(options.dtype, options.device).status());
   if (!std::filesystem::is_directory(options.model_root)) {

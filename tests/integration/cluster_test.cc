@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <map>
 #include <set>
@@ -281,6 +282,19 @@ TEST_F(ClusterTest, CoordinatorKilledAndRestartedLosesAndDuplicatesNoCell) {
   pb::Ablation ablation;
   ASSERT_TRUE(Create(SmallSpec("graph-toy", 150), "restart-test", &ablation).ok());
   WaitFor(ablation.id(), [](const pb::Ablation& a) { return a.cells_done() >= 5; });
+  // `graphprobe watch`, following the ablation across the restart: it says it lost the
+  // coordinator, waits for it and ends with the ablation's outcome.
+  const fs::path watch_log = root_ / "watch.log";
+  std::future<testing::CommandResult> watch = std::async(std::launch::async, [&] {
+    return testing::RunShellCommand(absl::StrFormat("%s watch --coordinator %s %s >%s 2>&1",
+                                                    GP_GRAPHPROBE_BINARY, address_, ablation.id(),
+                                                    watch_log.string()));
+  });
+  // Killed once the watch is following (its first progress line), not before it started.
+  const auto following_by = Clock::now() + std::chrono::seconds(60);
+  while (FileBytes(watch_log).find("cells ") == std::string::npos && Clock::now() < following_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   coordinator_->Kill();
   StartCoordinator(address_);
   ASSERT_EQ(coordinator_->address(), address_);
@@ -291,6 +305,12 @@ TEST_F(ClusterTest, CoordinatorKilledAndRestartedLosesAndDuplicatesNoCell) {
   });
   EXPECT_EQ(done.state(), pb::Ablation::SUCCEEDED) << done.error();
   EXPECT_EQ(done.cells_done(), 36);
+  const int watch_exit = watch.get().exit_code;
+  const std::string watched = FileBytes(watch_log);
+  EXPECT_EQ(watch_exit, 0) << watched;
+  EXPECT_NE(watched.find("watch: coordinator unavailable ("), std::string::npos) << watched;
+  EXPECT_NE(watched.find("retrying for up to a minute"), std::string::npos);
+  EXPECT_NE(watched.find("ablation " + ablation.id() + " succeeded"), std::string::npos) << watched;
   // A retried submission names the same ablation.
   pb::Ablation again;
   ASSERT_TRUE(Create(SmallSpec("graph-toy", 150), "restart-test", &again).ok());

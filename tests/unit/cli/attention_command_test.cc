@@ -61,8 +61,8 @@ TEST(AttentionCommandTest, WritesAttentionsAndLogitsInTheFixtureLayout) {
 TEST(AttentionCommandTest, TheFusedKernelWritesTheSameMaps) {
   const std::string out = TempPath("gp_cli_fused");
   ::testing::internal::CaptureStdout();
-  ASSERT_EQ(RunAttentionCommand({"--model", kModel, "--input", kInput, "--out", out, "--kernel",
-                                 "fused"}),
+  ASSERT_EQ(RunAttentionCommand(
+                {"--model", kModel, "--input", kInput, "--out", out, "--kernel", "fused"}),
             0);
   ::testing::internal::GetCapturedStdout();
   auto written = ReadTensors(out);
@@ -193,6 +193,10 @@ TEST(DatasetCommandTest, WritesADatasetAndRejectsBadFlags) {
            // Library errors name fields; the command names its flags.
            {"--graphs", "0", "--graphs 0: must be >= 1"},
            {"--perms", "0", "--perms 0: must be >= 1"},
+           // Beyond an int: an error, not 705032704 graphs (the value wrapped).
+           {"--graphs", "5000000000", "--graphs 5000000000: too large (at most 2147483647)"},
+           {"--seed", "-1", "--seed -1: expected 0..9223372036854775807"},
+           {"--degree", "nan", "--degree 'nan': expected a finite number"},
            {"--dtype", "float16", "--dtype 'float16': expected float32 or bfloat16"}}) {
     ::testing::internal::CaptureStderr();
     EXPECT_EQ(
@@ -304,6 +308,55 @@ TEST(FlagsTest, InlineValuesAndBooleanFlags) {
                         "--b takes no value"));
   EXPECT_TRUE(HasStatus(Flags::Parse({"positional"}, specs), absl::StatusCode::kInvalidArgument,
                         "unexpected argument 'positional'"));
+}
+
+// Numbers are checked where they are read: a value that would wrap in the option's type or
+// slip past its range checks (NaN compares false with everything) is an error naming the flag.
+TEST(FlagsTest, NumbersOutsideTheirTypeAreErrorsNotWrappedValues) {
+  const std::vector<FlagSpec> specs = {
+      {"n", true, ""}, {"seed", true, ""}, {"x", true, ""}, {"threads", true, ""}};
+  const auto parse = [&](std::vector<std::string> args) {
+    auto flags = Flags::Parse(args, specs);
+    EXPECT_TRUE(flags.ok());
+    return *flags;
+  };
+  const Flags absent = parse({});
+  EXPECT_EQ(*absent.Int32("n", 7), 7);
+  EXPECT_EQ(*absent.Seed("seed", 42), 42u);
+  EXPECT_EQ(*absent.Double("x", 0.5), 0.5);
+  EXPECT_EQ(*CpuThreadsFlag(absent), 0);
+
+  EXPECT_EQ(*parse({"--n", "2147483647"}).Int32("n", 0), 2147483647);
+  EXPECT_EQ(*parse({"--n", "-2147483648"}).Int32("n", 0), -2147483647 - 1);
+  EXPECT_TRUE(HasStatus(parse({"--n", "2147483648"}).Int32("n", 0),
+                        absl::StatusCode::kInvalidArgument,
+                        "--n 2147483648: too large (at most 2147483647)"));
+  EXPECT_TRUE(HasStatus(parse({"--n", "-2147483649"}).Int32("n", 0),
+                        absl::StatusCode::kInvalidArgument,
+                        "--n -2147483649: too small (at least -2147483648)"));
+  EXPECT_TRUE(HasStatus(parse({"--n", "99999999999999999999"}).Int("n", 0),
+                        absl::StatusCode::kInvalidArgument,
+                        "--n '99999999999999999999' is out of range"));
+  EXPECT_TRUE(HasStatus(parse({"--n", "7x"}).Int32("n", 0), absl::StatusCode::kInvalidArgument,
+                        "--n '7x' is not an integer"));
+
+  EXPECT_EQ(*parse({"--seed", "0"}).Seed("seed", 1), 0u);
+  EXPECT_EQ(*parse({"--seed", "9223372036854775807"}).Seed("seed", 1), 9223372036854775807u);
+  EXPECT_TRUE(HasStatus(parse({"--seed", "-1"}).Seed("seed", 1), absl::StatusCode::kInvalidArgument,
+                        "--seed -1: expected 0..9223372036854775807"));
+
+  EXPECT_EQ(*parse({"--x", "-2.5e3"}).Double("x", 0), -2500);
+  for (const std::string value : {"nan", "inf", "-inf", "NaN"}) {
+    EXPECT_TRUE(HasStatus(parse({"--x", value}).Double("x", 0), absl::StatusCode::kInvalidArgument,
+                          "--x '" + value + "': expected a finite number"))
+        << value;
+  }
+
+  EXPECT_EQ(*CpuThreadsFlag(parse({"--threads", "1024"})), 1024);
+  EXPECT_TRUE(HasStatus(CpuThreadsFlag(parse({"--threads", "1025"})),
+                        absl::StatusCode::kInvalidArgument, "--threads 1025: expected 0..1024"));
+  EXPECT_TRUE(HasStatus(CpuThreadsFlag(parse({"--threads", "-1"})),
+                        absl::StatusCode::kInvalidArgument, "--threads -1: expected 0..1024"));
 }
 
 TEST(FlagsTest, ListFlagKeepsTheOptionsDefaultUnlessGiven) {
