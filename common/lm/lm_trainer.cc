@@ -68,24 +68,47 @@ int CurriculumMaxNodes(const LmTrainOptions& o, double progress) {
          static_cast<int>((c.max_nodes - c.min_nodes) * (progress / o.curriculum_fraction));
 }
 
+// "NAME VALUE: expected WHAT": NAME is the CLI flag's name with '_' for '-', so that
+// `graphprobe train-lm` names the flag (RunSubcommand).
+absl::Status BadOption(absl::string_view name, double value, absl::string_view expected) {
+  return absl::InvalidArgumentError(absl::StrCat(name, " ", value, ": expected ", expected));
+}
+
+// Every check is written so that NaN fails it.
 absl::Status ValidateOptions(const LmTrainOptions& o) {
   const ToyModelShape& s = o.shape;
-  if (s.hidden_size < 8 || s.num_layers < 1 || s.num_heads < 1 || s.intermediate_size < 1 ||
-      s.hidden_size % s.num_heads != 0 || (s.hidden_size / s.num_heads) % 2 != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model shape: hidden ", s.hidden_size, ", layers ", s.num_layers, ", heads ",
-                     s.num_heads, ", intermediate ", s.intermediate_size,
-                     " (hidden must split into an even head dimension per head)"));
+  if (!(s.hidden_size >= 8)) return BadOption("hidden", s.hidden_size, ">= 8");
+  if (!(s.num_layers >= 1)) return BadOption("layers", s.num_layers, ">= 1");
+  if (!(s.num_heads >= 1)) return BadOption("heads", s.num_heads, ">= 1");
+  if (!(s.intermediate_size >= 1)) return BadOption("intermediate", s.intermediate_size, ">= 1");
+  if (s.hidden_size % s.num_heads != 0 || (s.hidden_size / s.num_heads) % 2 != 0) {
+    return BadOption("heads", s.num_heads,
+                     absl::StrCat("a count that splits hidden ", s.hidden_size,
+                                  " into an even head dimension per head"));
   }
-  if (o.steps < 1 || o.batch_size < 1 || o.learning_rate <= 0 || o.warmup_steps < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("steps ", o.steps, ", batch ", o.batch_size,
-                                                   ", lr ", o.learning_rate, ", warmup ",
-                                                   o.warmup_steps, ": all must be positive"));
+  if (!(o.steps >= 1)) return BadOption("steps", o.steps, ">= 1");
+  if (!(o.batch_size >= 1)) return BadOption("batch", o.batch_size, ">= 1");
+  if (!(o.learning_rate > 0)) return BadOption("lr", o.learning_rate, "> 0");
+  if (!(o.warmup_steps >= 0)) return BadOption("warmup", o.warmup_steps, ">= 0");
+  if (!(o.weight_decay >= 0)) return BadOption("weight_decay", o.weight_decay, ">= 0");
+  if (!(o.context_loss_weight >= 0)) {
+    return BadOption("context_loss", o.context_loss_weight, ">= 0");
+  }
+  if (!(o.curriculum_fraction >= 0 && o.curriculum_fraction <= 1)) {
+    return BadOption("curriculum", o.curriculum_fraction, "a fraction in [0, 1]");
+  }
+  if (!(o.max_seconds >= 0)) return BadOption("max_minutes", o.max_seconds / 60, ">= 0");
+  if (!(o.eval_every >= 0)) {
+    return BadOption("eval_every", o.eval_every, ">= 0 (0: only at the end)");
   }
   const GraphCorpusOptions& c = o.corpus;
   if (c.min_nodes < kMinNodes || c.max_nodes > kMaxNodes || c.min_nodes > c.max_nodes) {
     return absl::InvalidArgumentError(absl::StrCat("graph sizes ", c.min_nodes, "..", c.max_nodes,
                                                    " outside ", kMinNodes, "..", kMaxNodes));
+  }
+  if (!(c.expected_degree >= 0)) return BadOption("degree", c.expected_degree, ">= 0");
+  if (!(c.parent_hint_fraction >= 0 && c.parent_hint_fraction <= 1)) {
+    return BadOption("parent_hints", c.parent_hint_fraction, "a fraction in [0, 1]");
   }
   if (o.added_layers < 0 || (o.added_layers > 0 && o.init_from.empty())) {
     return absl::InvalidArgumentError(absl::StrCat(

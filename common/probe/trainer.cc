@@ -319,19 +319,9 @@ void ApplyFeatureLayout(const ProbeDataset& data, ProbeOptions* probe) {
 absl::StatusOr<TrainResult> TrainProbe(const ProbeDataset& data, const TrainOptions& o,
                                        const std::function<void(const EpochRecord&)>& on_epoch,
                                        const std::atomic<bool>* cancel) {
-  if (o.epochs < 1)
-    return absl::InvalidArgumentError(absl::StrCat("epochs ", o.epochs, ": must be >= 1"));
-  if (o.batch_size < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("batch_size ", o.batch_size, ": must be >= 1"));
-  }
-  if (!(o.learning_rate > 0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("learning_rate ", o.learning_rate, ": must be > 0"));
-  }
-  if (o.bootstrap_resamples < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bootstrap_resamples ", o.bootstrap_resamples, ": must be >= 0"));
-  }
+  // Every caller gets the trainer service's checks: a negative weight decay or positive weight,
+  // a patience below 0 or 16+ layers are refused here too, not trained on.
+  GP_RETURN_IF_ERROR(CheckTrainOptions(o));
   try {
     Prepared p;
     p.mask = data.node_mask.to(at::kBool);

@@ -133,10 +133,10 @@ absl::Status RunTrain(const Flags& flags) {
 }  // namespace
 
 int RunTrainCommand(const std::vector<std::string>& args) {
-  return RunSubcommand("train", "graphprobe train --data FILE --probe KIND --out DIR [flags]",
-                       kTrainFlags, args, std::cout,
-                       [&](const Flags& flags) { return RunTrain(flags); },
-                       {{"batch_size", "--batch"}, {"learning_rate", "--lr"}});
+  return RunSubcommand(
+      "train", "graphprobe train --data FILE --probe KIND --out DIR [flags]", kTrainFlags, args,
+      std::cout, [&](const Flags& flags) { return RunTrain(flags); },
+      {{"batch_size", "--batch"}, {"learning_rate", "--lr"}, {"positive_weight", "--pos-weight"}});
 }
 
 }  // namespace gp

@@ -86,10 +86,6 @@ absl::StatusOr<LmTrainOptions> OptionsFromFlags(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(o.corpus.expected_degree, flags.Double("degree", o.corpus.expected_degree));
   GP_ASSIGN_OR_RETURN(o.corpus.answer_order, ParseAnswerOrder(flags.Get("answer-order", "name")));
   GP_ASSIGN_OR_RETURN(o.corpus.parent_hint_fraction, flags.Double("parent-hints", 0));
-  if (o.corpus.parent_hint_fraction < 0 || o.corpus.parent_hint_fraction > 1) {
-    return absl::InvalidArgumentError(absl::StrCat("--parent-hints ", o.corpus.parent_hint_fraction,
-                                                   ": expected a fraction in [0, 1]"));
-  }
   GP_ASSIGN_OR_RETURN(o.corpus.notations,
                       ListFlag(flags, "notations", o.corpus.notations, ParseNotation));
   GP_ASSIGN_OR_RETURN(o.corpus.generators,

@@ -287,9 +287,14 @@ TEST(TrainCommandTest, WritesMetricsHistoryModelAndPredictions) {
             std::string::npos);
   for (const auto& [flag, value, message] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
-           {"--probe", "svm", "--probe 'svm': unknown"},
-           {"--epochs", "0", "--epochs 0: must be >= 1"},
-           {"--lr", "-1", "--lr -1: must be > 0"},
+           {"--probe", "svm", "--probe 'svm': expected pair-mlp, graph-mlp"},
+           {"--epochs", "0", "--epochs 0: expected 1..100000"},
+           {"--lr", "-1", "--lr -1: expected (0, 10]"},
+           // The trainer service's checks, here too: these were trained on.
+           {"--weight-decay", "-1", "--weight-decay -1: expected [0, 10]"},
+           {"--layers", "0", "--layers 0: expected 1..16"},
+           {"--patience", "-1", "--patience -1: expected 0..100000"},
+           {"--pos-weight", "2e6", "--pos-weight 2e+06: expected at most 1e6"},
            {"--control", "shuffle", "--control 'shuffle': expected"}}) {
     ::testing::internal::CaptureStderr();
     EXPECT_EQ(RunTrainCommand({"--data", data, "--out", out, flag, value}), 2) << flag;

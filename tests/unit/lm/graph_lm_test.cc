@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 
 #include "absl/strings/str_join.h"
@@ -18,6 +20,7 @@
 #include "common/lm/layer_growth.h"
 #include "common/lm/lm_trainer.h"
 #include "common/lm/model_card.h"
+#include "tests/unit/expect_status.h"
 
 namespace gp {
 namespace {
@@ -193,17 +196,35 @@ TEST(GraphCorpusTest, ParentHintsAreMarkedAsHintTokens) {
   EXPECT_TRUE(MakeGraphText(options, 5, 0)->hints.empty());
 }
 
-TEST(GraphLmTrainerTest, RejectsBadOptions) {
+// Each bad option is named with its value, as the CLI flag it comes from (RunSubcommand turns
+// "weight_decay" into "--weight-decay"); NaN is refused too, not trained on.
+TEST(GraphLmTrainerTest, RejectsBadOptionsNamingEach) {
   const Tokenizer tokenizer = GraphTokenizer();
-  LmTrainOptions options;
-  options.shape.hidden_size = 30;  // not divisible into 4 even-sized heads
-  EXPECT_EQ(TrainGraphLm(options, tokenizer).status().code(), absl::StatusCode::kInvalidArgument);
-  options = {};
-  options.corpus.max_nodes = 99;
-  EXPECT_EQ(TrainGraphLm(options, tokenizer).status().code(), absl::StatusCode::kInvalidArgument);
-  options = {};
-  options.steps = 0;
-  EXPECT_EQ(TrainGraphLm(options, tokenizer).status().code(), absl::StatusCode::kInvalidArgument);
+  const std::vector<std::pair<std::function<void(LmTrainOptions&)>, std::string>> cases = {
+      {[](LmTrainOptions& o) { o.shape.hidden_size = 30; },
+       "heads 4: expected a count that splits hidden 30 into an even head dimension per head"},
+      {[](LmTrainOptions& o) { o.shape.num_layers = 0; }, "layers 0: expected >= 1"},
+      {[](LmTrainOptions& o) { o.shape.intermediate_size = -4; }, "intermediate -4: expected >= 1"},
+      {[](LmTrainOptions& o) { o.corpus.max_nodes = 99; }, "graph sizes 3..99 outside 2..64"},
+      {[](LmTrainOptions& o) { o.corpus.expected_degree = -1; }, "degree -1: expected >= 0"},
+      {[](LmTrainOptions& o) { o.corpus.parent_hint_fraction = 1.5; },
+       "parent_hints 1.5: expected a fraction in [0, 1]"},
+      {[](LmTrainOptions& o) { o.steps = 0; }, "steps 0: expected >= 1"},
+      {[](LmTrainOptions& o) { o.learning_rate = std::nan(""); }, "lr nan: expected > 0"},
+      {[](LmTrainOptions& o) { o.warmup_steps = -1; }, "warmup -1: expected >= 0"},
+      {[](LmTrainOptions& o) { o.weight_decay = -1; }, "weight_decay -1: expected >= 0"},
+      {[](LmTrainOptions& o) { o.context_loss_weight = -0.5; }, "context_loss -0.5: expected >= 0"},
+      {[](LmTrainOptions& o) { o.curriculum_fraction = 2; },
+       "curriculum 2: expected a fraction in [0, 1]"},
+      {[](LmTrainOptions& o) { o.max_seconds = -60; }, "max_minutes -1: expected >= 0"},
+      {[](LmTrainOptions& o) { o.eval_every = -5; }, "eval_every -5: expected >= 0"},
+  };
+  for (const auto& [spoil, message] : cases) {
+    LmTrainOptions options;
+    spoil(options);
+    EXPECT_TRUE(
+        HasStatus(TrainGraphLm(options, tokenizer), absl::StatusCode::kInvalidArgument, message));
+  }
 }
 
 TEST(GraphLmTrainerTest, ShortTrainingLowersLossAndTheCheckpointLoadsBack) {

@@ -13,6 +13,7 @@
 #include "common/probe/probes.h"
 #include "common/probe/trainer.h"
 #include "tests/test_data.h"
+#include "tests/unit/expect_status.h"
 
 namespace gp {
 namespace {
@@ -386,7 +387,11 @@ TEST(DatasetValidationTest, BadDatasetsAndOptionsAreClearErrors) {
   auto epochs = TrainProbe(good, o);
   ASSERT_FALSE(epochs.ok());
   EXPECT_EQ(epochs.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(epochs.status().message(), "epochs 0: must be >= 1");  // a field, not a flag
+  EXPECT_EQ(epochs.status().message(), "epochs 0: expected 1..100000");  // a field, not a flag
+  o = Quick("pair-mlp");
+  o.weight_decay = -1;
+  EXPECT_TRUE(HasStatus(TrainProbe(good, o), absl::StatusCode::kInvalidArgument,
+                        "weight_decay -1: expected [0, 10]"));
   auto control = ParseProbeControl("shuffle");
   ASSERT_FALSE(control.ok());
   EXPECT_NE(control.status().message().find("control 'shuffle'"), std::string::npos);
