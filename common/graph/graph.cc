@@ -61,12 +61,17 @@ absl::StatusOr<Graph> GenerateGraph(const GeneratorOptions& options, uint64_t se
   }
   double p = options.edge_probability;
   if (p < 0) {
+    // Named here, not as the edge probability it becomes; NaN fails too.
+    if (!(options.expected_degree >= 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected_degree ", options.expected_degree, ": expected >= 0"));
+    }
     // Each node has n - 1 possible partners in a DAG; twice that for directed ER (either way).
     const double pairs =
         options.kind == GeneratorKind::kDirectedErdosRenyi ? 2.0 * (n - 1) : (n - 1);
     p = std::min(1.0, options.expected_degree / pairs);
   }
-  if (p < 0 || p > 1)
+  if (!(p >= 0 && p <= 1))
     return absl::InvalidArgumentError(absl::StrCat("edge probability ", p, " outside [0, 1]"));
   SeededRandom random(seed);
   std::vector<int> order(n);

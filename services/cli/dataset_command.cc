@@ -122,7 +122,9 @@ int RunDatasetCommand(const std::vector<std::string>& args) {
   return RunSubcommand("dataset", "graphprobe dataset --model DIR --out FILE [flags]",
                        kDatasetFlags, args, std::cout,
                        [&](const Flags& flags) { return RunDataset(flags); },
-                       {{"permutations", "--perms"}, {"batch_size", "--batch"}});
+                       {{"permutations", "--perms"},
+                        {"batch_size", "--batch"},
+                        {"expected_degree", "--degree"}});
 }
 
 }  // namespace gp

@@ -53,6 +53,12 @@ absl::Status EvalLm(const Flags& flags) {
   GP_ASSIGN_OR_RETURN(options.notations,
                       ListFlag(flags, "notations", options.notations, ParseNotation));
   GP_ASSIGN_OR_RETURN(double min_parent_sets, flags.Double("min-parent-sets", 0));
+  // A share, as the table prints it divided by 100: 90 for 90% would fail every model after
+  // minutes of evaluation, so it is refused before the model loads.
+  if (min_parent_sets < 0 || min_parent_sets > 1) {
+    return absl::InvalidArgumentError(absl::StrCat("--min-parent-sets ", min_parent_sets,
+                                                   ": expected a share in [0, 1] (0.9 for 90%)"));
+  }
 
   GP_ASSIGN_OR_RETURN(DecoderModel model, DecoderModel::Load(dir, {}));
   GP_ASSIGN_OR_RETURN(

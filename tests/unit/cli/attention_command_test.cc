@@ -197,6 +197,7 @@ TEST(DatasetCommandTest, WritesADatasetAndRejectsBadFlags) {
            {"--graphs", "5000000000", "--graphs 5000000000: too large (at most 2147483647)"},
            {"--seed", "-1", "--seed -1: expected 0..9223372036854775807"},
            {"--degree", "nan", "--degree 'nan': expected a finite number"},
+           {"--degree", "-1", "--degree -1: expected >= 0"},
            {"--dtype", "float16", "--dtype 'float16': expected float32 or bfloat16"}}) {
     ::testing::internal::CaptureStderr();
     EXPECT_EQ(

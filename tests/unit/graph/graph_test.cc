@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -81,6 +82,13 @@ TEST(GeneratorTest, BadOptionsAreErrors) {
   p.edge_probability = 1.5;
   EXPECT_TRUE(HasStatus(GenerateGraph(p, 0), absl::StatusCode::kInvalidArgument,
                         "edge probability 1.5 outside [0, 1]"));
+  p.edge_probability = std::nan("");
+  EXPECT_TRUE(HasStatus(GenerateGraph(p, 0), absl::StatusCode::kInvalidArgument,
+                        "edge probability nan outside [0, 1]"));
+  p.edge_probability = -1;  // from the expected degree
+  p.expected_degree = -1;
+  EXPECT_TRUE(HasStatus(GenerateGraph(p, 0), absl::StatusCode::kInvalidArgument,
+                        "expected_degree -1: expected >= 0"));
   EXPECT_TRUE(GenerateGraph({GeneratorKind::kDag, 64}, 0).ok());
   EXPECT_TRUE(HasStatus(ParseGeneratorKind("random"), absl::StatusCode::kInvalidArgument,
                         "unknown generator 'random'"));
