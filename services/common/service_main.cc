@@ -71,6 +71,17 @@ std::string AdvertisedAddress(const Flags& flags, const std::string& bound) {
   return own.empty() ? bound : own + bound.substr(colon);
 }
 
+// --drain-seconds, checked before anything starts: read when serving began, a bad value was
+// found only after a model was preloaded and the port taken; a huge one overflowed the deadline.
+absl::StatusOr<double> DrainSecondsFlag(const Flags& flags) {
+  GP_ASSIGN_OR_RETURN(const double drain, flags.Double("drain-seconds", 30));
+  if (!(drain >= 0 && drain <= 86400)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--drain-seconds ", drain, ": expected 0..86400"));
+  }
+  return drain;
+}
+
 }  // namespace
 
 std::unique_ptr<WorkerRegistration> RegisterWithCoordinator(const Flags& flags,
@@ -157,6 +168,7 @@ int ServiceMain(int argc, char** argv, const ServiceBinary& binary,
           std::cout << "SERVING\n";
           return absl::OkStatus();
         }
+        GP_RETURN_IF_ERROR(DrainSecondsFlag(flags).status());
         return serve(flags);
       },
       {}, binary.env_prefix);
@@ -164,7 +176,7 @@ int ServiceMain(int argc, char** argv, const ServiceBinary& binary,
 
 absl::Status ServeUntilSignal(const Flags& flags, RunningServer& running,
                               const std::function<void()>& stop) {
-  GP_ASSIGN_OR_RETURN(double drain, flags.Double("drain-seconds", 30));
+  GP_ASSIGN_OR_RETURN(const double drain, DrainSecondsFlag(flags));
   SetServing(running.server.get(), true);
   LOG(INFO) << "event=serving address=" << running.address;
   const int signal = WaitForTerminationSignal();
