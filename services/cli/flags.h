@@ -44,6 +44,7 @@ class Flags {
   absl::StatusOr<int> Int32(const std::string& name, int fallback) const;
   // A seed: 0..2^63-1, as an ablation spec's seeds; a negative one is an error, not 2^64-1.
   absl::StatusOr<uint64_t> Seed(const std::string& name, uint64_t fallback) const;
+  // A finite number: "nan" and "inf" are errors.
   absl::StatusOr<double> Double(const std::string& name, double fallback) const;
 
  private:

@@ -134,7 +134,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorStore>> CoordinatorStore::Open(
   // of the process (SIGKILL, OOM); a power loss may take the last few commits with it, and
   // those cells simply run again (still recorded once). FULL would fsync at every one of the
   // three commits per cell.
-  GP_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
+  GP_RETURN_IF_ERROR(
+      Annotate(store->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"), path));
   GP_RETURN_IF_ERROR(Annotate(store->Exec(kSchema), path));
   return store;
 }

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 namespace gp {
 namespace {
@@ -102,6 +105,23 @@ TEST(CoordinatorStoreOpenTest, AnUnwritableDirectoryIsAnError) {
   EXPECT_FALSE(store.ok());
   EXPECT_NE(store.status().message().find("/proc/graphprobe-state"), std::string::npos)
       << store.status();
+}
+
+// A state file that is not SQLite (a bad volume, a wrong path) is refused naming the file,
+// and left as it was for whoever looks into it.
+TEST(CoordinatorStoreOpenTest, AFileThatIsNotADatabaseIsNamed) {
+  const fs::path dir = fs::temp_directory_path() / ("gp-store-bad-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string garbage(4096, 'x');
+  { std::ofstream(dir / "coordinator.db", std::ios::binary) << garbage; }
+  auto store = CoordinatorStore::Open(dir.string());
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find((dir / "coordinator.db").string()), std::string::npos)
+      << store.status();
+  EXPECT_NE(store.status().message().find("not a database"), std::string::npos) << store.status();
+  std::ifstream in(dir / "coordinator.db", std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), garbage);
+  fs::remove_all(dir);
 }
 
 }  // namespace
