@@ -157,11 +157,9 @@ absl::Status Up(const Flags& flags) {
       }
     }
   }
-  GP_ASSIGN_OR_RETURN(int64_t extractors, flags.Int("extractors", 2));
-  GP_ASSIGN_OR_RETURN(int64_t trainer_jobs, flags.Int("trainer-jobs", 2));
-  if (extractors < 1 || extractors > 64 || trainer_jobs < 1) {
-    return absl::InvalidArgumentError("--extractors must be 1..64 and --trainer-jobs >= 1");
-  }
+  GP_ASSIGN_OR_RETURN(const int64_t extractors, flags.IntIn("extractors", 2, 1, 64));
+  // The trainer's own --max-jobs range: refused here, not by a trainer that never comes up.
+  GP_ASSIGN_OR_RETURN(const int64_t trainer_jobs, flags.IntIn("trainer-jobs", 2, 1, 1024));
   const std::string model_root =
       flags.Get("model-root", fs::path(GP_DEFAULT_MODEL_DIR).parent_path().string());
   std::error_code error;
