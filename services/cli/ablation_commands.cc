@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/core/status.h"
+#include "common/rpc/dial_target.h"
 #include "common/rpc/status.h"
 #include "services/cli/coordinator_client.h"
 #include "services/cli/flags.h"
@@ -50,6 +51,9 @@ int RunCoordinatorCommand(
       name, usage, specs, args, std::cout,
       [&](const Flags& flags) {
         GP_RETURN_IF_ERROR(ConfigureSecurityFromFlags(flags, /*serves=*/false));
+        if (flags.Has("coordinator")) {
+          GP_RETURN_IF_ERROR(CheckDialTarget("--coordinator", flags.Get("coordinator", "")));
+        }
         return body(flags, positional);
       },
       {}, "GRAPHPROBE_");

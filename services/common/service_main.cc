@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/core/allocator_tuning.h"
 #include "common/core/status.h"
+#include "common/rpc/dial_target.h"
 #include "services/common/security_flags.h"
 
 namespace gp {
@@ -164,11 +165,19 @@ int ServiceMain(int argc, char** argv, const ServiceBinary& binary,
         const bool health_check = flags.Has("health-check");
         GP_RETURN_IF_ERROR(ConfigureSecurityFromFlags(flags, /*serves=*/!health_check));
         if (health_check) {
-          GP_RETURN_IF_ERROR(CheckHealth(flags.Get("health-check", ""), 5));
+          const std::string server = flags.Get("health-check", "");
+          GP_RETURN_IF_ERROR(CheckDialTarget("--health-check", server));
+          GP_RETURN_IF_ERROR(CheckHealth(server, 5));
           std::cout << "SERVING\n";
           return absl::OkStatus();
         }
         GP_RETURN_IF_ERROR(DrainSecondsFlag(flags).status());
+        // Addresses others dial: a typo is refused here, not retried against for ever.
+        for (const char* flag : {"coordinator", "advertise"}) {
+          if (flags.Has(flag)) {
+            GP_RETURN_IF_ERROR(CheckDialTarget(absl::StrCat("--", flag), flags.Get(flag, "")));
+          }
+        }
         return serve(flags);
       },
       {}, binary.env_prefix);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_split.h"
 #include "common/core/status.h"
+#include "common/rpc/dial_target.h"
 #include "services/common/service_main.h"
 #include "services/features/features_service.h"
 
@@ -35,6 +36,7 @@ absl::Status Serve(const Flags& flags) {
   const std::string extractors = flags.Get("extractors", "");
   for (absl::string_view address : absl::StrSplit(extractors, ',', absl::SkipEmpty())) {
     options.extractors.emplace_back(address);
+    GP_RETURN_IF_ERROR(CheckDialTarget("--extractors", options.extractors.back()));
   }
   options.coordinator = flags.Get("coordinator", "");
   if (options.extractors.empty() && options.coordinator.empty()) {
