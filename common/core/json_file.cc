@@ -4,23 +4,39 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/core/status.h"
 
 namespace gp {
 
-absl::StatusOr<nlohmann::json> ReadJsonFile(const std::string& path) {
+absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     auto msg = absl::StrCat(path, ": cannot open: ", std::strerror(errno));
     return errno == ENOENT ? absl::NotFoundError(msg) : absl::InvalidArgumentError(msg);
   }
+  // A directory opens, and reads as nothing: "invalid JSON: unexpected end of input" said
+  // nothing of the real mistake. (Pipes are fine: --spec <(jq ...) reads like a file.)
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory"));
+  }
   std::stringstream buffer;
   buffer << in.rdbuf();
+  if (in.bad()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read: ", std::strerror(errno)));
+  }
+  return buffer.str();
+}
+
+absl::StatusOr<nlohmann::json> ReadJsonFile(const std::string& path) {
+  GP_ASSIGN_OR_RETURN(const std::string text, ReadTextFile(path));
   try {
-    return nlohmann::json::parse(buffer.str());
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": invalid JSON: ", e.what()));
   }

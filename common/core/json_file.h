@@ -8,6 +8,10 @@
 
 namespace gp {
 
+// Reads a whole file; NotFound if absent, InvalidArgument naming the file for one that cannot
+// be read or is a directory. Pipes and devices are read like files.
+absl::StatusOr<std::string> ReadTextFile(const std::string& path);
+
 // Reads and parses a JSON file; NotFound if absent, InvalidArgument (with the parser's
 // position) if malformed.
 absl::StatusOr<nlohmann::json> ReadJsonFile(const std::string& path);

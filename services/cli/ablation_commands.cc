@@ -3,14 +3,14 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/core/json_file.h"
 #include "common/core/status.h"
 #include "common/rpc/dial_target.h"
 #include "common/rpc/status.h"
@@ -76,12 +76,9 @@ int RunSubmitCommand(std::vector<std::string> args) {
       std::move(args), [](const Flags& flags, const std::vector<std::string>& positional) {
         GP_ASSIGN_OR_RETURN(const std::string path, OnlyArgument(positional, "SPEC file"));
         GP_ASSIGN_OR_RETURN(const std::string coordinator, flags.Required("coordinator"));
-        std::ifstream in(path);
-        if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-        std::stringstream text;
-        text << in.rdbuf();
+        GP_ASSIGN_OR_RETURN(std::string text, ReadTextFile(path));
         pb::CreateAblationRequest request;
-        request.set_spec_json(text.str());
+        request.set_spec_json(std::move(text));
         request.set_request_id(flags.Get("request-id", ""));
         grpc::ClientContext context;
         SetDeadline(&context, kCoordinatorCallSeconds);
