@@ -229,7 +229,7 @@ anchors() {
 # The embedded toy model's training on the card: seconds per step of the shipped recipe, 200
 # steps from the checkpoint, to size a GPU training run.
 trainlm() {
-  "$cli" train-lm --device cuda --init-from models/graph-toy --out "$WORK/toy-cuda" \
+  "$cli" train-lm --device cuda --init-from models/graph-toy --out "$WORK/toy-cuda" --overwrite \
     --steps 200 --batch 64 --lr 5e-4 --warmup 50 --curriculum 0 --min-nodes 4 --max-nodes 10 \
     --answer-order text --notations labels,arrow,parents --eval-every 0 --eval-graphs 64 \
     >"$WORK/train-lm.log" 2>&1

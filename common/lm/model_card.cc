@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -89,6 +90,18 @@ std::string EvalLmFlags(const GraphCorpusOptions& corpus) {
   return flags;
 }
 
+// A stage's command as the Reproduce block gives it: run from the repository root, a stage that
+// starts from scratch replaces the checkpoint already there, which train-lm does only when told
+// (--overwrite).
+std::string ReproducingCommand(const std::string& command) {
+  constexpr absl::string_view kTrainLm = "graphprobe train-lm ";
+  if (!absl::StartsWith(command, kTrainLm) || absl::StrContains(command, "--init-from") ||
+      absl::StrContains(command, "--overwrite")) {
+    return command;
+  }
+  return absl::StrCat(kTrainLm, "--overwrite ", command.substr(kTrainLm.size()));
+}
+
 }  // namespace
 
 std::string ModelCardMarkdown(const ModelCardFacts& f) {
@@ -99,7 +112,7 @@ std::string ModelCardMarkdown(const ModelCardFacts& f) {
     const TrainingStage& stage = f.stages[i];
     absl::StrAppend(&stages, f.stages.size() > 1 ? absl::StrCat("Stage ", i + 1, ": ") : "",
                     stage.recipe, "\n\n");
-    absl::StrAppend(&commands, i ? "\n" : "", stage.command);
+    absl::StrAppend(&commands, i ? "\n" : "", ReproducingCommand(stage.command));
     total_seconds += stage.seconds;
   }
   if (f.stages.size() > 1) {

@@ -25,6 +25,8 @@ namespace {
 
 const std::vector<FlagSpec> kTrainLmFlags = {
     {"out", true, "checkpoint directory to write (default models/graph-toy)"},
+    {"overwrite", false,
+     "replace a checkpoint already in --out that --init-from does not continue"},
     {"steps", true, "optimizer steps (default 3000)"},
     {"batch", true, "graphs per step (default 32)"},
     {"lr", true, "peak learning rate (default 3e-3)"},
@@ -133,11 +135,27 @@ double MeanOf(const std::vector<double>& v, size_t begin, size_t end) {
   return std::accumulate(v.begin() + begin, v.begin() + end, 0.0) / (end - begin);
 }
 
+// A checkpoint already in `out` is replaced only by a run that continues it (--init-from the
+// same folder) or with --overwrite: the default --out is the embedded model, hours of training,
+// and a trial run must not replace it. Checked before training, not after it.
+absl::Status CheckCheckpointOutput(const std::string& out, const std::string& init_from,
+                                   bool overwrite) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (overwrite || !fs::exists(fs::path(out) / "config.json", error)) return absl::OkStatus();
+  if (!init_from.empty() && fs::equivalent(out, init_from, error)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("--out ", out,
+                                                 " already holds a checkpoint: continue it with "
+                                                 "--init-from ",
+                                                 out, ", or replace it with --overwrite"));
+}
+
 absl::Status TrainLm(const Flags& flags, const std::vector<std::string>& args) {
   GP_ASSIGN_OR_RETURN(LmTrainOptions options, OptionsFromFlags(flags));
   GP_ASSIGN_OR_RETURN(const int threads, CpuThreadsFlag(flags));
   if (threads > 0) at::set_num_threads(threads);
   const std::string out = flags.Get("out", "models/graph-toy");
+  GP_RETURN_IF_ERROR(CheckCheckpointOutput(out, options.init_from, flags.Has("overwrite")));
   const nlohmann::json tokenizer_json = GraphTextTokenizerJson(options.corpus.names);
   GP_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromJson(tokenizer_json));
 

@@ -293,8 +293,10 @@ TEST(GraphLmTrainerTest, ShortTrainingLowersLossAndTheCheckpointLoadsBack) {
   const std::string card = ModelCardMarkdown(facts);
   EXPECT_NE(card.find("# toy-test"), std::string::npos);
   EXPECT_NE(card.find("Stage 2: stage two"), std::string::npos);
-  EXPECT_NE(card.find("graphprobe train-lm --steps 30\ngraphprobe train-lm --init-from x"),
-            std::string::npos);
+  // Reproduced in place, the first stage replaces the checkpoint there: it says --overwrite.
+  EXPECT_NE(
+      card.find("graphprobe train-lm --overwrite --steps 30\ngraphprobe train-lm --init-from x"),
+      std::string::npos);
   EXPECT_NE(card.find("Total: 2.0 minutes"), std::string::npos);
   EXPECT_NE(card.find(markdown), std::string::npos);
   EXPECT_NE(card.find("graphprobe eval-lm --model models/toy-test` prints"), std::string::npos);
