@@ -2,9 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <tuple>
 
 #include "absl/strings/match.h"
@@ -21,14 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-absl::StatusOr<std::string> ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path.string(), ": cannot read"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // A CSV file graphprobe wrote (a header line, no quoting, no commas inside fields) as an array
 // of objects; fields that parse as numbers become numbers.
@@ -170,7 +160,7 @@ absl::StatusOr<Json> ReadReportData(const std::string& results_dir) {
                         (absl::StartsWith(name, "heads-") && absl::EndsWith(name, ".csv")) ||
                         (absl::StartsWith(name, "attention-") && absl::EndsWith(name, ".json"));
     if (!wanted) continue;
-    GP_ASSIGN_OR_RETURN(files[name], ReadText(entry.path()));
+    GP_ASSIGN_OR_RETURN(files[name], ReadTextFile(entry.path().string()));
   }
   if (error) return absl::NotFoundError(absl::StrCat(results_dir, ": ", error.message()));
   absl::StatusOr<Json> data = ReportDataFromFiles(files);
@@ -192,14 +182,15 @@ absl::StatusOr<std::string> RenderReport(const Json& data, const std::string& ti
   // A library file with its license as a leading comment, ready for a <script>.
   const auto asset = [&](const std::string& package) -> absl::StatusOr<std::string> {
     const fs::path path = fs::path(assets_dir) / (package + ".min.js");
-    absl::StatusOr<std::string> script = ReadText(path);
+    absl::StatusOr<std::string> script = ReadTextFile(path.string());
     if (!script.ok()) {
       return absl::NotFoundError(absl::StrCat(path.string(),
                                               ": not found; fetch the plotting library with `bash "
                                               "scripts/fetch_web_assets.sh ",
                                               assets_dir, "` (or set GRAPHPROBE_WEB_ASSETS)"));
     }
-    absl::StatusOr<std::string> license = ReadText(fs::path(assets_dir) / ("LICENSE-" + package));
+    absl::StatusOr<std::string> license =
+        ReadTextFile((fs::path(assets_dir) / ("LICENSE-" + package)).string());
     return ScriptSafe(
         absl::StrCat("/* ", package, " (inlined by graphprobe), license:\n",
                      license.ok() ? absl::StrReplaceAll(*license, {{"*/", "* /"}}) : "BSD-3-Clause",
