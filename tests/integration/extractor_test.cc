@@ -103,7 +103,7 @@ TEST_F(ExtractorTest, TwoExtractorsBuildTheInProcessDataset) {
        {"adjacency", "node_mask", "node_name_id", "position_features", "split"}) {
     EXPECT_TRUE(at::equal(remote.at(name), local.at(name))) << name;
   }
-  EXPECT_TRUE(testing::FeaturesMatch(remote.at("features"), local.at("features")));
+  EXPECT_TRUE(testing::FeaturesMatch(remote.at("features"), local.at("features"), spec_.features));
   const std::vector<int64_t> served = (*source)->PromptsServed();
   EXPECT_GT(served[0], 0);  // both extractors did part of the work
   EXPECT_GT(served[1], 0);
@@ -141,7 +141,7 @@ TEST_F(ExtractorTest, InProcessSourceBuildsTheLocalDatasetThroughTheBatcher) {
   ASSERT_TRUE(source.ok()) << source.status();
   EXPECT_EQ((*source)->shape().layers, ToyLayers());
   const auto built = BuildRemote(source->get(), "in-process.safetensors");
-  EXPECT_TRUE(testing::FeaturesMatch(built.at("features"), local.at("features")));
+  EXPECT_TRUE(testing::FeaturesMatch(built.at("features"), local.at("features"), spec_.features));
   for (const char* name :
        {"adjacency", "node_mask", "node_name_id", "position_features", "split"}) {
     EXPECT_TRUE(at::equal(built.at(name), local.at(name))) << name;
@@ -239,7 +239,7 @@ TEST_F(ExtractorTest, AKilledExtractorsWorkFinishesOnTheOtherWithNothingLostOrDo
   KillAfterFirstBatch killing(source->get(), &a);
   const auto remote = BuildRemote(&killing, "remote.safetensors");
   ASSERT_FALSE(remote.empty());
-  EXPECT_TRUE(testing::FeaturesMatch(remote.at("features"), local.at("features")));
+  EXPECT_TRUE(testing::FeaturesMatch(remote.at("features"), local.at("features"), spec_.features));
   EXPECT_TRUE(at::equal(remote.at("adjacency"), local.at("adjacency")));
   const std::vector<int64_t> served = (*source)->PromptsServed();
   EXPECT_EQ(served[0] + served[1], 40 * 2);  // every prompt answered exactly once

@@ -139,15 +139,17 @@ class FeaturesTest : public ::testing::Test {
     EXPECT_TRUE(tensors.ok()) << tensors.status();
     return tensors.ok() ? *tensors : std::map<std::string, at::Tensor>{};
   }
-  // The datasets of `keys` as GetDataset serves them equal `local`: features up to batch
-  // padding's rounding (features_match.h), the rest bit for bit.
-  void ExpectSame(const std::vector<std::string>& keys,
-                  const std::vector<std::map<std::string, at::Tensor>>& local) {
+  // The datasets of `keys` as GetDataset serves them equal the ones `r` builds in this
+  // process: features up to batch padding's rounding (features_match.h), the rest bit for bit.
+  void ExpectSame(const std::vector<std::string>& keys, const pb::BuildDatasetRequest& r) {
+    const auto local = BuildLocal(r);
     ASSERT_EQ(keys.size(), local.size());
     for (size_t i = 0; i < keys.size(); ++i) {
       const auto fetched = Fetch(keys[i]);
       ASSERT_FALSE(fetched.empty());
-      EXPECT_TRUE(testing::FeaturesMatch(fetched.at("features"), local[i].at("features"))) << i;
+      EXPECT_TRUE(testing::FeaturesMatch(fetched.at("features"), local[i].at("features"),
+                                         *ParseFeatureMode(r.feature_modes(i), {})))
+          << i;
       for (const char* name : {"adjacency", "node_mask", "position_features"}) {
         EXPECT_TRUE(at::equal(fetched.at(name), local[i].at(name))) << name << " " << i;
       }
@@ -192,7 +194,7 @@ TEST_F(FeaturesTest, AJobBuildsTheInProcessDatasetsAndTheSameRequestIsTheSameJob
   const pb::Job done = Watch(job.id());
   EXPECT_EQ(done.state(), pb::Job::SUCCEEDED) << done.error();
   EXPECT_EQ(done.graphs_done(), 30);
-  ExpectSame({done.dataset_keys().begin(), done.dataset_keys().end()}, BuildLocal(request));
+  ExpectSame({done.dataset_keys().begin(), done.dataset_keys().end()}, request);
   grpc::ClientContext again_context;
   pb::Job again;
   ASSERT_TRUE(stub_->BuildDataset(&again_context, request, &again).ok());
@@ -216,7 +218,7 @@ TEST_F(FeaturesTest, AKilledFeatureServiceResumesItsJobAfterARestart) {
   EXPECT_GT(done.resumed_from(), 0);
   EXPECT_LT(done.resumed_from(), 400);
   EXPECT_EQ(done.graphs_done(), 400);
-  ExpectSame({done.dataset_keys().begin(), done.dataset_keys().end()}, BuildLocal(request));
+  ExpectSame({done.dataset_keys().begin(), done.dataset_keys().end()}, request);
 }
 
 TEST_F(FeaturesTest, AJobSurvivesAnExtractorKilledMidJob) {
@@ -230,7 +232,7 @@ TEST_F(FeaturesTest, AJobSurvivesAnExtractorKilledMidJob) {
   const pb::Job done = Watch(job.id());
   EXPECT_EQ(done.state(), pb::Job::SUCCEEDED) << done.error();
   EXPECT_EQ(done.graphs_done(), 300);
-  ExpectSame({done.dataset_keys().begin(), done.dataset_keys().end()}, BuildLocal(request));
+  ExpectSame({done.dataset_keys().begin(), done.dataset_keys().end()}, request);
 }
 
 TEST_F(FeaturesTest, FinishedJobsBeyondTheBudgetAreForgottenLeastRecentlyUsedFirst) {
@@ -273,8 +275,7 @@ TEST_F(FeaturesTest, FinishedJobsBeyondTheBudgetAreForgottenLeastRecentlyUsedFir
   ASSERT_EQ(b_again.state(), pb::Job::SUCCEEDED) << b_again.error();
   EXPECT_EQ(b_again.id(), b.id());
   EXPECT_EQ(b_again.resumed_from(), 0);
-  ExpectSame({b_again.dataset_keys().begin(), b_again.dataset_keys().end()},
-             BuildLocal(request(2)));
+  ExpectSame({b_again.dataset_keys().begin(), b_again.dataset_keys().end()}, request(2));
   EXPECT_EQ(GetJobCode(a.id()), grpc::StatusCode::NOT_FOUND);
   EXPECT_TRUE(HasDatasets(c));
 
