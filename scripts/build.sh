@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Configures (once) and builds graphprobe into build/ with Ninja and ccache.
-# GP_WERROR=ON turns warnings into errors (CI sets it).
+# GP_WERROR=ON turns warnings into errors; GP_DEBUG_INFO=OFF builds without debug information
+# (CI sets both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f build/build.ninja ]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGP_WERROR="${GP_WERROR:-OFF}"
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGP_WERROR="${GP_WERROR:-OFF}" \
+    -DGP_DEBUG_INFO="${GP_DEBUG_INFO:-ON}"
 fi
 cmake --build build
 # The HTML reports inline this plotting library; without it `graphprobe run` still writes every
