@@ -4,17 +4,16 @@
 # (CI sets both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Options given in the environment; the others keep CMake's defaults on a new build/ and their
+# cached values on an existing one, where configuring only once would silently ignore, e.g.,
+# GP_DEBUG_INFO=OFF.
+options=()
+[ -z "${GP_WERROR:-}" ] || options+=("-DGP_WERROR=${GP_WERROR}")
+[ -z "${GP_DEBUG_INFO:-}" ] || options+=("-DGP_DEBUG_INFO=${GP_DEBUG_INFO}")
 if [ ! -f build/build.ninja ]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGP_WERROR="${GP_WERROR:-OFF}" \
-    -DGP_DEBUG_INFO="${GP_DEBUG_INFO:-ON}"
-else
-  # An existing build/ keeps its cached options; one given in the environment is applied to it
-  # (otherwise GP_DEBUG_INFO=OFF on a configured tree would silently do nothing). Options not
-  # given keep whatever the tree was configured with.
-  options=()
-  [ -z "${GP_WERROR:-}" ] || options+=("-DGP_WERROR=${GP_WERROR}")
-  [ -z "${GP_DEBUG_INFO:-}" ] || options+=("-DGP_DEBUG_INFO=${GP_DEBUG_INFO}")
-  [ ${#options[@]} -eq 0 ] || cmake -S . -B build "${options[@]}"
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${options[@]}"
+elif [ ${#options[@]} -gt 0 ]; then
+  cmake -S . -B build "${options[@]}"
 fi
 cmake --build build
 # The HTML reports inline this plotting library; without it `graphprobe run` still writes every
