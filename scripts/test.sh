@@ -12,11 +12,18 @@ bash scripts/build.sh
 # at a time; tests/CMakeLists.txt keeps the tests that start services from overlapping.
 (cd build && ctest --output-on-failure --timeout 900 -j "${GP_TEST_JOBS:-2}")
 
+# As in scripts/build.sh, GP_WERROR given in the environment applies to an existing build-fuzz/
+# too (configuring only once would silently ignore it). GP_DEBUG_INFO is not passed: the
+# sanitizers' reports need line numbers.
+fuzz_options=()
+[ -z "${GP_WERROR:-}" ] || fuzz_options+=("-DGP_WERROR=${GP_WERROR}")
 if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
     -DGP_SANITIZE=address,undefined -DGP_FUZZ=ON \
-    -DGP_WERROR="${GP_WERROR:-OFF}" -DGP_BUILD_RPC=ON -DGP_BUILD_BENCH=OFF \
-    -DGP_TOKENIZER_CACHE="$PWD/build/tokenizers"
+    -DGP_BUILD_RPC=ON -DGP_BUILD_BENCH=OFF \
+    -DGP_TOKENIZER_CACHE="$PWD/build/tokenizers" "${fuzz_options[@]}"
+elif [ ${#fuzz_options[@]} -gt 0 ]; then
+  cmake -S . -B build-fuzz "${fuzz_options[@]}"
 fi
 cmake --build build-fuzz
 (cd build-fuzz && ctest --output-on-failure)
